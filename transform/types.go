@@ -1,0 +1,203 @@
+package transform
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Dim is a size or offset given either in pixels or as a percentage of a
+// reference length (the source's width or height, or the image being
+// watermarked). The zero Dim means "not set".
+type Dim struct {
+	// Value is the number of pixels, or the percentage when Percent is true.
+	Value float64
+	// Percent reports that Value is a percentage (0 < Value <= 100).
+	Percent bool
+	// Set reports that the parameter was given.
+	Set bool
+}
+
+// Resolve returns the dimension in pixels against the reference length ref.
+// An unset Dim resolves to 0.
+func (d Dim) Resolve(ref int) int {
+	switch {
+	case !d.Set:
+		return 0
+	case d.Percent:
+		return int(float64(ref)*d.Value/100 + 0.5)
+	default:
+		return int(d.Value + 0.5)
+	}
+}
+
+// Offset is a crop offset (cx, cy): pixels, a percentage, or centred.
+type Offset struct {
+	Dim
+	// Center reports cx=center / cy=center.
+	Center bool
+}
+
+// Color is an sRGB colour with alpha, written RRGGBB or RRGGBBAA in URLs.
+type Color struct {
+	R, G, B, A uint8
+	// Set reports that the colour was given.
+	Set bool
+}
+
+// Format is an output (or sniffed source) image format.
+type Format string
+
+// Formats. FormatOriginal keeps the source's format; FormatOptimal picks AVIF
+// or WebP when the client's Accept header allows it, else the source's format.
+const (
+	FormatUnset    Format = ""
+	FormatOriginal Format = "original"
+	FormatOptimal  Format = "optimal"
+	FormatJPEG     Format = "jpg"
+	FormatPNG      Format = "png"
+	FormatWebP     Format = "webp"
+	FormatAVIF     Format = "avif"
+	FormatGIF      Format = "gif"
+	// FormatSVG and FormatPDF are only ever sniffed sources; they are never
+	// processed unless the engine is configured to allow them.
+	FormatSVG Format = "svg"
+	FormatPDF Format = "pdf"
+)
+
+// Params are the effective, validated image parameters of one request. The
+// zero value means "serve the original". Params are produced by Parse from
+// the merged parameter layers (see Merge); engines only read them.
+type Params struct {
+	// Size: w, h (pixels or % of source), s (longest side, pixels).
+	Width, Height Dim
+	Side          int
+	// ScaleOption is scale.option: "fit" (default), "fill", "ignore", "noup".
+	ScaleOption string
+
+	// Crop: cw, ch (pixels or %), cx, cy (pixels, % or center), applied to
+	// the scaled image. CropType is crop.type: "", "trim" or "smart".
+	// CropAspect is crop.aspectratio W:H ({0,0} when unset).
+	CropWidth, CropHeight Dim
+	CropX, CropY          Offset
+	CropType              string
+	CropAspect            [2]int
+
+	// Output: format, q (1..100, 0 = default 80), dl / dl=name.
+	Format       Format
+	Quality      int
+	Download     bool
+	DownloadName string
+
+	// Geometry: rotate (-180..180 degrees), flip (vertical), flop (horizontal).
+	Rotate     float64
+	Flip, Flop bool
+
+	// Adjustments. Blur and Sharpen are 0..100; the others -100..100
+	// (Hue -180..180 degrees).
+	Grayscale  bool
+	Blur       float64
+	Sharpen    float64
+	Brightness int
+	Contrast   int
+	Saturation int
+	Hue        int
+	Lightness  int
+
+	// Canvas: canvas.width, canvas.height (pixels or % of the image),
+	// canvas.color, canvas.position (compass point or "center").
+	CanvasWidth, CanvasHeight Dim
+	CanvasColor               Color
+	CanvasPosition            string
+
+	// Text overlay. TextSize is a percentage of the image width (default
+	// chosen by the engine); TextOpacity 0..100; TextPosition a compass point
+	// or "center".
+	Text           string
+	TextSize       float64
+	TextColor      Color
+	TextOpacity    int
+	TextPosition   string
+	TextFontFamily string
+	TextBackground Color
+	TextOutline    Color
+
+	// Watermark: the path of an image under the same root, its position
+	// (compass, "center" or "tile"), scale (pixels or % of the image) and
+	// opacity 0..100.
+	Watermark            string
+	WatermarkPosition    string
+	WatermarkScaleWidth  Dim
+	WatermarkScaleHeight Dim
+	WatermarkOpacity     int
+
+	// Profile is the profile name that was expanded into these parameters
+	// (informational; Merge has already applied it).
+	Profile string
+}
+
+// Limits bound the work one transform may do. Every field has a safe default
+// (see DefaultLimits); a zero field means "use the default".
+type Limits struct {
+	// MaxSourcePixels is the largest source width*height accepted, checked
+	// from the image header before decoding. Default 50,000,000.
+	MaxSourcePixels int
+	// MaxOutputWidth and MaxOutputHeight bound the output (and every
+	// intermediate canvas) in pixels. Default 8192 each.
+	MaxOutputWidth, MaxOutputHeight int
+	// MaxSourceBytes is the largest source file read for a transform.
+	// Default 64 MiB.
+	MaxSourceBytes int64
+	// MaxTextRunes bounds the text parameter. Default 256.
+	MaxTextRunes int
+	// Timeout bounds one transform; the engine checks the context between
+	// stages. Default 10s.
+	Timeout time.Duration
+	// MaxConcurrent bounds transforms running at once. Default 2 per CPU.
+	MaxConcurrent int
+	// QueueTimeout is how long a request waits for a transform slot before
+	// it is refused with 503. Default 2s.
+	QueueTimeout time.Duration
+	// AllowVector enables SVG and PDF sources. Default false: such sources
+	// are refused as "not an image" when parameters apply.
+	AllowVector bool
+}
+
+// Errors an engine returns (wrapped). The handler maps them to statuses.
+var (
+	// ErrNotImage: the source is not a supported image (400 "not an image").
+	ErrNotImage = errors.New("not an image")
+	// ErrSourceTooLarge: source pixels or bytes over the limit (413).
+	ErrSourceTooLarge = errors.New("source image too large")
+	// ErrOutputTooLarge: the requested output exceeds the output limits (400).
+	ErrOutputTooLarge = errors.New("output image too large")
+	// ErrWatermarkNotFound: the watermark file cannot be read (400).
+	ErrWatermarkNotFound = errors.New("watermark not found")
+)
+
+// Request is one unit of work for an Engine.
+type Request struct {
+	// Source is the whole source file (at most Limits.MaxSourceBytes).
+	Source []byte
+	// Params are the validated effective parameters.
+	Params *Params
+	// Format is the resolved output format (never original or optimal).
+	Format Format
+	// ReadFile reads a watermark image by its clean path under the same
+	// root as the source. It enforces the same path rules as the handler.
+	ReadFile func(name string) ([]byte, error)
+}
+
+// Output is an encoded variant.
+type Output struct {
+	Data          []byte
+	Format        Format
+	Width, Height int
+}
+
+// Engine executes validated parameters. Implementations must honour ctx
+// (deadline checked between stages) and the limits they were built with.
+// transform/vips provides the libvips engine.
+type Engine interface {
+	Process(ctx context.Context, req Request) (*Output, error)
+}
