@@ -1,0 +1,197 @@
+package token
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// MaxTokenBytes bounds the length of a token accepted for parsing. Longer
+// tokens are malformed before any decoding work is done.
+const MaxTokenBytes = 8 << 10
+
+// Claims are the claims Keyhole reads from and writes to a token. Claims
+// returned by a verifier are shared and must be treated as read-only.
+type Claims struct {
+	// Audience is "aud": path prefixes the token opens (see AudienceAllows).
+	Audience []string
+	// ExpiresAt is "exp". Required.
+	ExpiresAt time.Time
+	// IssuedAt is "iat"; zero when absent.
+	IssuedAt time.Time
+	// NotBefore is "nbf"; zero when absent.
+	NotBefore time.Time
+	// Args is "args": the secure image parameters, locked by the signature.
+	// Nil when absent.
+	Args map[string]any
+}
+
+// Header is the part of a token's JOSE header that Keyhole looks at.
+type Header struct {
+	// Alg is "alg"; only HS256 is ever accepted.
+	Alg string
+	// KeyID is "kid"; empty when absent.
+	KeyID string
+	// Typ is "typ"; informational.
+	Typ string
+}
+
+// Decoded is a token split into its parts without checking its signature.
+type Decoded struct {
+	Header Header
+	Claims Claims
+	// Payload is the raw claims JSON.
+	Payload []byte
+}
+
+// Split returns the three base64url segments of a compact token, or
+// ResultMalformedToken. It does not decode anything.
+func Split(tok string) (header, payload, signature string, err error) {
+	if len(tok) == 0 || len(tok) > MaxTokenBytes {
+		return "", "", "", ResultMalformedToken
+	}
+	h, rest, ok1 := strings.Cut(tok, ".")
+	p, s, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || h == "" || p == "" || s == "" || strings.IndexByte(s, '.') >= 0 {
+		return "", "", "", ResultMalformedToken
+	}
+	return h, p, s, nil
+}
+
+// ParseHeader decodes a token's header segment. A segment that is not
+// base64url JSON, or has a "crit" or "b64" member, or a non-string alg/kid,
+// is ResultMalformedToken; a missing alg is ResultAlgorithmNotAllowed.
+func ParseHeader(segment string) (Header, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(segment)
+	if err != nil {
+		return Header{}, ResultMalformedToken
+	}
+	obj, err := decodeObject(raw)
+	if err != nil {
+		return Header{}, ResultMalformedToken
+	}
+	var h Header
+	for name, v := range obj {
+		switch name {
+		case "alg":
+			err = json.Unmarshal(v, &h.Alg)
+		case "kid":
+			err = json.Unmarshal(v, &h.KeyID)
+		case "typ":
+			err = json.Unmarshal(v, &h.Typ)
+		case "crit", "b64":
+			err = errors.New("unsupported header")
+		}
+		if err != nil {
+			return Header{}, ResultMalformedToken
+		}
+	}
+	if h.Alg == "" {
+		return h, ResultAlgorithmNotAllowed
+	}
+	return h, nil
+}
+
+// ParseClaims decodes a claims JSON payload. exp and aud are required; exp,
+// nbf and iat must be numbers; aud a string or a non-empty array of strings;
+// args an object. Anything else is ResultInvalidPayload. Other claims are
+// ignored. Claim names are case-sensitive.
+func ParseClaims(payload []byte) (*Claims, error) {
+	obj, err := decodeObject(payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: claims are not a JSON object", ResultInvalidPayload)
+	}
+	c := new(Claims)
+	var hasExp, hasAud bool
+	for name, v := range obj {
+		switch name {
+		case "exp":
+			hasExp = true
+			c.ExpiresAt, err = numericDate(v)
+		case "nbf":
+			c.NotBefore, err = numericDate(v)
+		case "iat":
+			c.IssuedAt, err = numericDate(v)
+		case "aud":
+			hasAud = true
+			c.Audience, err = audience(v)
+		case "args":
+			if json.Unmarshal(v, &c.Args) != nil || c.Args == nil {
+				err = errors.New("not an object")
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: claim %q: %w", ResultInvalidPayload, name, err)
+		}
+	}
+	switch {
+	case !hasExp:
+		return nil, fmt.Errorf("%w: exp is required", ResultInvalidPayload)
+	case !hasAud:
+		return nil, fmt.Errorf("%w: aud is required", ResultInvalidPayload)
+	}
+	return c, nil
+}
+
+// Decode splits and decodes a token without verifying its signature. Use it
+// to inspect a token; never to authorise a request.
+func Decode(tok string) (*Decoded, error) {
+	h, p, _, err := Split(tok)
+	if err != nil {
+		return nil, err
+	}
+	d := new(Decoded)
+	if d.Header, err = ParseHeader(h); err != nil {
+		return nil, err
+	}
+	if d.Payload, err = base64.RawURLEncoding.DecodeString(p); err != nil {
+		return nil, ResultMalformedToken
+	}
+	c, err := ParseClaims(d.Payload)
+	if err != nil {
+		return d, err
+	}
+	d.Claims = *c
+	return d, nil
+}
+
+func decodeObject(b []byte) (map[string]json.RawMessage, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return nil, errors.New("not an object")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func numericDate(v json.RawMessage) (time.Time, error) {
+	var f float64
+	if err := json.Unmarshal(v, &f); err != nil {
+		return time.Time{}, errors.New("not a number")
+	}
+	if math.IsNaN(f) || f < 0 || f > 1<<40 {
+		return time.Time{}, errors.New("out of range")
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}
+
+func audience(v json.RawMessage) ([]string, error) {
+	var one string
+	if err := json.Unmarshal(v, &one); err == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(v, &many); err != nil || len(many) == 0 {
+		return nil, errors.New("not a string or a non-empty array of strings")
+	}
+	return many, nil
+}

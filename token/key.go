@@ -1,0 +1,86 @@
+package token
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// WeakSecretBytes is the length under which a secret is weak. Such secrets
+// are accepted for compatibility with existing tokens, but callers should
+// log a warning (once, at start-up).
+const WeakSecretBytes = 32
+
+// Key is one HMAC-SHA256 key of a protection. The zero Key is invalid.
+//
+// A Key never prints its secret: String, GoString and LogValue show only the
+// id, so a Key that ends up in a log line or an error leaks nothing.
+type Key struct {
+	// ID is the key id matched against a token header's "kid". It may be
+	// empty for a protection that has a single key.
+	ID string
+	// Secret is the raw HMAC key.
+	Secret []byte
+}
+
+// KeyFromString returns a Key whose HMAC key is the bytes of secret exactly
+// as given. This is what npm jsonwebtoken does with a string key, so tokens
+// made by Sirv's Node.js example script verify unchanged.
+func KeyFromString(id, secret string) Key {
+	return Key{ID: id, Secret: []byte(secret)}
+}
+
+// KeyFromBase64 returns a Key whose HMAC key is the bytes that s decodes to.
+// Standard and URL-safe alphabets, with or without padding, are accepted.
+func KeyFromBase64(id, s string) (Key, error) {
+	s = strings.TrimRight(strings.TrimSpace(s), "=")
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(s, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	b, err := enc.DecodeString(s)
+	if err != nil {
+		return Key{}, fmt.Errorf("key %q: secret_base64 is not valid base64", id)
+	}
+	return Key{ID: id, Secret: b}, nil
+}
+
+// GenerateSecret returns a new random 256-bit secret, base64url-encoded
+// without padding. Use it as a key's secret (its 43 characters are the HMAC
+// key) or as secret_base64 (the 32 decoded bytes are).
+func GenerateSecret() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// Validate reports whether the key can sign and verify: its secret must not
+// be empty and its id must be printable ASCII without quotes or backslashes.
+func (k Key) Validate() error {
+	if len(k.Secret) == 0 {
+		return fmt.Errorf("key %q: empty secret", k.ID)
+	}
+	for i := 0; i < len(k.ID); i++ {
+		if c := k.ID[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return errors.New("key id: only printable ASCII without quotes or backslashes")
+		}
+	}
+	return nil
+}
+
+// Weak reports whether the secret is shorter than WeakSecretBytes.
+func (k Key) Weak() bool { return len(k.Secret) < WeakSecretBytes }
+
+// String returns "key(ID)", never the secret.
+func (k Key) String() string { return "key(" + k.ID + ")" }
+
+// GoString returns the same as String, so %#v does not print the secret.
+func (k Key) GoString() string { return k.String() }
+
+// LogValue keeps the secret out of slog output.
+func (k Key) LogValue() slog.Value { return slog.StringValue(k.String()) }

@@ -1,0 +1,277 @@
+package token
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"hash"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Signer mints HS256 tokens with one key. It keeps the keyed HMAC state, so
+// signing many tokens costs one hash each. A Signer is safe for concurrent
+// use.
+type Signer struct {
+	key    Key
+	header string // base64url of the JOSE header
+	pool   sync.Pool
+}
+
+// NewSigner returns a Signer for k. The token header carries "kid" when k
+// has an ID.
+func NewSigner(k Key) (*Signer, error) {
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	h := `{"alg":"HS256","typ":"JWT"}`
+	if k.ID != "" {
+		h = `{"alg":"HS256","kid":"` + k.ID + `","typ":"JWT"}`
+	}
+	s := &Signer{key: k, header: base64.RawURLEncoding.EncodeToString([]byte(h))}
+	s.pool.New = func() any { return hmac.New(sha256.New, k.Secret) }
+	return s, nil
+}
+
+// Key returns the signer's key.
+func (s *Signer) Key() Key { return s.key }
+
+// Sign returns a compact HS256 token for c. ExpiresAt and a non-empty
+// Audience are required (a verifier refuses tokens without them). "aud" is
+// written as a string when there is one entry, as npm jsonwebtoken does.
+// Args are written with sorted keys; they may hold strings, numbers, bools,
+// nil, and nested map[string]any / []any of those.
+func (s *Signer) Sign(c *Claims) (string, error) {
+	b, err := s.AppendSign(make([]byte, 0, 256), c)
+	return string(b), err
+}
+
+// AppendSign appends the token for c to dst, for callers that sign in bulk.
+func (s *Signer) AppendSign(dst []byte, c *Claims) ([]byte, error) {
+	if c.ExpiresAt.IsZero() {
+		return dst, errors.New("token: exp is required")
+	}
+	if len(c.Audience) == 0 {
+		return dst, errors.New("token: aud is required")
+	}
+	for _, a := range c.Audience {
+		if !strings.HasPrefix(a, "/") {
+			return dst, errors.New("token: every aud entry must start with /")
+		}
+	}
+	payload, err := appendClaims(make([]byte, 0, 128), c)
+	if err != nil {
+		return dst, err
+	}
+	start := len(dst)
+	dst = append(dst, s.header...)
+	dst = append(dst, '.')
+	dst = base64.RawURLEncoding.AppendEncode(dst, payload)
+	mac := s.pool.Get().(hash.Hash)
+	mac.Reset()
+	mac.Write(dst[start:])
+	var sum [sha256.Size]byte
+	sig := mac.Sum(sum[:0])
+	s.pool.Put(mac)
+	dst = append(dst, '.')
+	return base64.RawURLEncoding.AppendEncode(dst, sig), nil
+}
+
+// Sign is a one-shot form of NewSigner(k) and Signer.Sign.
+func Sign(k Key, c *Claims) (string, error) {
+	s, err := NewSigner(k)
+	if err != nil {
+		return "", err
+	}
+	return s.Sign(c)
+}
+
+// URLOptions shape a signed URL.
+type URLOptions struct {
+	// BaseURL is prepended to the path, e.g. "https://img.example.com/files".
+	// Empty gives a root-relative URL.
+	BaseURL string
+	// Query holds insecure parameters (w=300); they are not signed.
+	Query url.Values
+	// Param is the token's query parameter name. Default "jwt".
+	Param string
+}
+
+// SignURL signs c and returns BaseURL + path + "?" + query + "&jwt=token".
+// path is escaped segment by segment; it should be the same path the token's
+// audience allows.
+func (s *Signer) SignURL(path string, c *Claims, o URLOptions) (string, error) {
+	tok, err := s.Sign(c)
+	if err != nil {
+		return "", err
+	}
+	return BuildURL(path, tok, o), nil
+}
+
+// BuildURL joins a base URL, an escaped path, the query and the token.
+func BuildURL(path, tok string, o URLOptions) string {
+	var b strings.Builder
+	b.WriteString(strings.TrimSuffix(o.BaseURL, "/"))
+	for i, seg := range strings.Split(path, "/") {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(url.PathEscape(seg))
+	}
+	b.WriteByte('?')
+	if len(o.Query) > 0 {
+		b.WriteString(o.Query.Encode())
+		b.WriteByte('&')
+	}
+	param := o.Param
+	if param == "" {
+		param = "jwt"
+	}
+	b.WriteString(url.QueryEscape(param))
+	b.WriteByte('=')
+	b.WriteString(tok)
+	return b.String()
+}
+
+// ForPath returns claims for a token that opens path (audience = path) for
+// ttl from now, with iat = now.
+func ForPath(path string, now time.Time, ttl time.Duration) *Claims {
+	return &Claims{Audience: []string{path}, IssuedAt: now, ExpiresAt: now.Add(ttl)}
+}
+
+func appendClaims(b []byte, c *Claims) ([]byte, error) {
+	b = append(b, `{"aud":`...)
+	if len(c.Audience) == 1 {
+		b = appendString(b, c.Audience[0])
+	} else {
+		b = append(b, '[')
+		for i, a := range c.Audience {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, a)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"exp":`...)
+	b = strconv.AppendInt(b, c.ExpiresAt.Unix(), 10)
+	if !c.IssuedAt.IsZero() {
+		b = append(b, `,"iat":`...)
+		b = strconv.AppendInt(b, c.IssuedAt.Unix(), 10)
+	}
+	if !c.NotBefore.IsZero() {
+		b = append(b, `,"nbf":`...)
+		b = strconv.AppendInt(b, c.NotBefore.Unix(), 10)
+	}
+	if c.Args != nil {
+		b = append(b, `,"args":`...)
+		var err error
+		if b, err = appendValue(b, c.Args, 0); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+const maxArgsDepth = 8
+
+// appendValue writes v as JSON without reflection. It covers what decoded
+// JSON and hand-built args hold.
+func appendValue(b []byte, v any, depth int) ([]byte, error) {
+	if depth > maxArgsDepth {
+		return nil, errors.New("token: args nested too deeply")
+	}
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendString(b, v), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, errors.New("token: args hold a non-finite number")
+		}
+		return strconv.AppendFloat(b, v, 'f', -1, 64), nil
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendValue(b, v[k], depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case map[string]string:
+		m := make(map[string]any, len(v))
+		for k, s := range v {
+			m[k] = s
+		}
+		return appendValue(b, m, depth)
+	case []any:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendValue(b, e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	return nil, errors.New("token: args hold a value that is not JSON")
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string, replacing invalid UTF-8 with
+// U+FFFD as encoding/json does.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
