@@ -27,6 +27,9 @@ const (
 	ResultCredentialsInvalid                // basic protection, wrong login or password
 	ResultCredentialsExpired                // basic protection, login past its expiry
 	ResultReferrerDenied                    // Referer not allowed by the protection
+	ResultUnprotectedDenied                 // no protection applies and the handler denies unprotected paths
+	ResultBadPath                           // the path breaks the path rules; refused before any protection is matched
+	ResultMethodNotAllowed                  // not GET or HEAD; refused before any protection is matched
 	numResults
 )
 
@@ -49,6 +52,9 @@ var resultTable = [numResults]struct {
 	ResultCredentialsInvalid:  {"credentials invalid", 401},
 	ResultCredentialsExpired:  {"credentials expired", 401},
 	ResultReferrerDenied:      {"referrer denied", 403},
+	ResultUnprotectedDenied:   {"unprotected path denied", 403},
+	ResultBadPath:             {"bad path", 400},
+	ResultMethodNotAllowed:    {"method not allowed", 405},
 }
 
 // String returns the result's public text, e.g. "expired key". It is safe
@@ -63,7 +69,8 @@ func (r Result) String() string {
 // Error makes a Result usable as an error; it returns String.
 func (r Result) Error() string { return r.String() }
 
-// Status returns the HTTP status a failed request gets (401 or 403), or 0
+// Status returns the HTTP status a refused request gets (400, 401, 403 or
+// 405), or 0
 // when the request continues (public, ok).
 func (r Result) Status() int {
 	if r >= numResults {
