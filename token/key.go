@@ -3,8 +3,10 @@ package token
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 )
@@ -16,8 +18,10 @@ const WeakSecretBytes = 32
 
 // Key is one HMAC-SHA256 key of a protection. The zero Key is invalid.
 //
-// A Key never prints its secret: String, GoString and LogValue show only the
-// id, so a Key that ends up in a log line or an error leaks nothing.
+// A Key never prints its secret: String, GoString, Format, LogValue and
+// MarshalJSON show only the id, so a Key that ends up in a log line (slog's
+// text or JSON handler, alone or inside a struct or slice), an error or any
+// fmt verb leaks nothing.
 type Key struct {
 	// ID is the key id matched against a token header's "kid". It may be
 	// empty for a protection that has a single key.
@@ -82,5 +86,14 @@ func (k Key) String() string { return "key(" + k.ID + ")" }
 // GoString returns the same as String, so %#v does not print the secret.
 func (k Key) GoString() string { return k.String() }
 
+// Format writes String for every verb, so that verbs that bypass String
+// (%d, %o, %b, …) do not print the secret's bytes.
+func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
+
 // LogValue keeps the secret out of slog output.
 func (k Key) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// MarshalJSON writes String as a JSON string, so that slog's JSON handler
+// (which marshals a struct or slice holding a Key without asking for its
+// LogValue) and any other JSON dump never contain the secret.
+func (k Key) MarshalJSON() ([]byte, error) { return json.Marshal(k.String()) }
