@@ -1,0 +1,91 @@
+package transform
+
+import (
+	"encoding/json"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// FromArgs flattens a token's JSON-decoded args object into parameter
+// values:
+//
+//   - strings are kept as they are;
+//   - numbers (float64, or json.Number from a decoder with UseNumber, or Go
+//     integers) are written in the shortest decimal form without exponent:
+//     300, 1.5, -10;
+//   - booleans become "true" or "false";
+//   - objects are flattened with dots, so {"text": {"size": 20}} is
+//     text.size=20; a key that repeats its parent's name stands for the
+//     parent itself, so Sirv's {"text": {"text": "Hello", "size": 20}} is
+//     text=Hello and text.size=20;
+//   - arrays, null and any other type are errors, as is a name reached in
+//     two ways ({"text.size": 10, "text": {"size": 20}}).
+//
+// Errors are returned together as *Errors. Names are not checked against
+// the known set (Merge drops unknown names), and values are not validated
+// (Parse does that).
+func FromArgs(args map[string]any) (map[string]string, error) {
+	out := make(map[string]string, len(args))
+	var errs Errors
+	flatten("", args, out, &errs)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func flatten(prefix string, obj map[string]any, out map[string]string, errs *Errors) {
+	for _, key := range slices.Sorted(maps.Keys(obj)) {
+		name := key
+		if prefix != "" {
+			name = prefix + "." + key
+			if i := strings.LastIndexByte(prefix, '.'); prefix[i+1:] == key {
+				name = prefix
+			}
+		}
+		var s string
+		switch v := obj[key].(type) {
+		case map[string]any:
+			flatten(name, v, out, errs)
+			continue
+		case string:
+			s = v
+		case bool:
+			s = strconv.FormatBool(v)
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				errs.add(name, "", "numbers must be finite")
+				continue
+			}
+			s = formatNumber(v)
+		case json.Number:
+			f, err := v.Float64()
+			if err != nil || math.IsInf(f, 0) {
+				errs.add(name, "", "numbers must be finite")
+				continue
+			}
+			s = formatNumber(f)
+		case int:
+			s = strconv.Itoa(v)
+		case int64:
+			s = strconv.FormatInt(v, 10)
+		case []any:
+			errs.add(name, "", "arrays are not allowed")
+			continue
+		case nil:
+			errs.add(name, "", "null is not allowed")
+			continue
+		default:
+			errs.add(name, "", "must be a string, number, boolean or object")
+			continue
+		}
+		if _, dup := out[name]; dup {
+			errs.add(name, s, "given more than once")
+			continue
+		}
+		out[name] = s
+	}
+}

@@ -1,0 +1,89 @@
+package transform_test
+
+import (
+	"flag"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/keyhole-dev/keyhole/transform"
+)
+
+var update = flag.Bool("update", false, "rewrite the parameter table in PARAMS.md and README.md")
+
+// TestParamsTableUpToDate checks that the documents that show the parameter
+// table (transform/PARAMS.md, and README.md at the repository root when it
+// has the markers) hold exactly MarkdownTable(). Run it with -update to
+// rewrite them.
+func TestParamsTableUpToDate(t *testing.T) {
+	files := []struct {
+		path     string
+		required bool
+	}{
+		{"PARAMS.md", true},
+		{"../README.md", false},
+	}
+	for _, f := range files {
+		t.Run(f.path, func(t *testing.T) {
+			data, err := os.ReadFile(f.path)
+			if err != nil {
+				if f.required || !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				t.Skip("no file")
+			}
+			want, ok := transform.ReplaceTable(string(data))
+			if !ok {
+				if f.required {
+					t.Fatalf("%s lacks the %s … %s markers", f.path, transform.TableStart, transform.TableEnd)
+				}
+				t.Skip("no markers")
+			}
+			if want == string(data) {
+				return
+			}
+			if *update {
+				if err := os.WriteFile(f.path, []byte(want), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			t.Errorf("%s is out of date; run: go test ./transform -run TestParamsTableUpToDate -update", f.path)
+		})
+	}
+}
+
+func TestMarkdownTable(t *testing.T) {
+	table := transform.MarkdownTable()
+	lines := strings.Split(strings.TrimSuffix(table, "\n"), "\n")
+	defs := transform.Definitions()
+	if len(lines) != len(defs)+2 {
+		t.Fatalf("table has %d lines, want %d", len(lines), len(defs)+2)
+	}
+	for i, d := range defs {
+		line := lines[i+2]
+		if !strings.HasPrefix(line, "| `"+d.Name+"` | "+d.Group+" | ") {
+			t.Errorf("row %d = %q, want parameter %s", i, line, d.Name)
+		}
+		if got := strings.Count(line, " | "); got != 4 {
+			t.Errorf("row %s has %d inner separators, want 4", d.Name, got)
+		}
+		if marked := strings.Contains(line, "token only"); marked != d.SecureOnly {
+			t.Errorf("row %s token-only marker = %v, want %v", d.Name, marked, d.SecureOnly)
+		}
+	}
+}
+
+func TestReplaceTable(t *testing.T) {
+	doc := "intro\n" + transform.TableStart + "\nold\n" + transform.TableEnd + "\noutro\n"
+	got, ok := transform.ReplaceTable(doc)
+	want := "intro\n" + transform.TableStart + "\n" + transform.MarkdownTable() + transform.TableEnd + "\noutro\n"
+	if !ok || got != want {
+		t.Errorf("ReplaceTable = %q, %v", got, ok)
+	}
+	for _, bad := range []string{"no markers", transform.TableEnd + transform.TableStart, transform.TableStart + " only start"} {
+		if got, ok := transform.ReplaceTable(bad); ok || got != bad {
+			t.Errorf("ReplaceTable(%q) = %q, %v; want it unchanged and false", bad, got, ok)
+		}
+	}
+}

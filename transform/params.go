@@ -1,0 +1,587 @@
+package transform
+
+import (
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Input bounds checked before any value is parsed.
+const (
+	// MaxParams is the largest number of entries (known or not) Parse accepts.
+	MaxParams = 64
+	// MaxValueBytes is the longest value, in bytes, of a known parameter.
+	MaxValueBytes = 4096
+)
+
+// Value bounds that do not depend on Limits.
+const (
+	maxPathBytes     = 1024
+	maxFileNameBytes = 255
+	maxFontRunes     = 64
+	maxProfileRunes  = 64
+	maxRatioTerm     = 10000
+)
+
+// kind is the grammar of a parameter's value.
+type kind uint8
+
+const (
+	kindSize     kind = iota // pixels 1..max, or N% with 0 < N <= 100
+	kindPixels               // pixels 1..max
+	kindOffset               // pixels 0..max, N% with 0 <= N <= 100, or center
+	kindInt                  // whole number in [min, max]
+	kindFloat                // number in [min, max]
+	kindBool                 // "", true, 1, false, 0
+	kindEnum                 // one of enum (case-insensitive) or an alias
+	kindColor                // RRGGBB or RRGGBBAA
+	kindText                 // UTF-8 text without control characters
+	kindFont                 // font family name
+	kindPath                 // clean absolute path
+	kindDownload             // boolean or a file name
+	kindRatio                // W:H
+	kindName                 // profile name
+)
+
+// axis says which output limit bounds a pixel value.
+type axis uint8
+
+const (
+	axisNone axis = iota
+	axisWidth
+	axisHeight
+	axisLongest
+)
+
+// value is a parsed parameter value; which field is used depends on kind.
+type value struct {
+	dim    Dim
+	center bool
+	num    float64
+	on     bool
+	str    string
+	color  Color
+	ratio  [2]int
+}
+
+// param describes one parameter: its grammar, documentation and where its
+// value goes in Params.
+type param struct {
+	name     string
+	group    string
+	kind     kind
+	axis     axis
+	min, max float64
+	enum     []string
+	alias    map[string]string
+	def      string
+	doc      string
+	set      func(p *Params, v value)
+}
+
+var compass = []string{"north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest", "center"}
+
+// params is the definition table: the single source of the parameter
+// grammar, validation, canonical form and documentation. Rows are in
+// documentation order (by group).
+var params = []param{
+	// Size.
+	{name: "w", group: "size", kind: kindSize, axis: axisWidth, def: "source width",
+		doc: "Output width, in pixels or as a percentage of the source width. Given alone, the height follows the aspect ratio.",
+		set: func(p *Params, v value) { p.Width = v.dim }},
+	{name: "h", group: "size", kind: kindSize, axis: axisHeight, def: "source height",
+		doc: "Output height, in pixels or as a percentage of the source height. Given alone, the width follows the aspect ratio.",
+		set: func(p *Params, v value) { p.Height = v.dim }},
+	{name: "s", group: "size", kind: kindPixels, axis: axisLongest, def: "none",
+		doc: "Length of the output's longest side in pixels; the other side follows the aspect ratio.",
+		set: func(p *Params, v value) { p.Side = int(v.num) }},
+	{name: "scale.option", group: "size", kind: kindEnum, enum: []string{"fit", "fill", "ignore", "noup"}, def: "fit",
+		doc: "How w and h together apply: fit inside the box keeping the aspect ratio, fill the box and crop the excess around the centre, ignore the aspect ratio and stretch, or noup (fit, never enlarging).",
+		set: func(p *Params, v value) { p.ScaleOption = v.str }},
+
+	// Crop.
+	{name: "cw", group: "crop", kind: kindSize, axis: axisWidth, def: "none",
+		doc: "Crop width, in pixels or as a percentage of the scaled image's width. Crops apply after scaling.",
+		set: func(p *Params, v value) { p.CropWidth = v.dim }},
+	{name: "ch", group: "crop", kind: kindSize, axis: axisHeight, def: "none",
+		doc: "Crop height, in pixels or as a percentage of the scaled image's height.",
+		set: func(p *Params, v value) { p.CropHeight = v.dim }},
+	{name: "cx", group: "crop", kind: kindOffset, axis: axisWidth, def: "0",
+		doc: "Left edge of the crop, in pixels or as a percentage of the scaled image's width, or center to centre the crop horizontally.",
+		set: func(p *Params, v value) { p.CropX = Offset{Dim: v.dim, Center: v.center} }},
+	{name: "cy", group: "crop", kind: kindOffset, axis: axisHeight, def: "0",
+		doc: "Top edge of the crop, in pixels or as a percentage of the scaled image's height, or center to centre the crop vertically.",
+		set: func(p *Params, v value) { p.CropY = Offset{Dim: v.dim, Center: v.center} }},
+	{name: "crop.type", group: "crop", kind: kindEnum, enum: []string{"trim", "smart"}, def: "none",
+		doc: "Automatic crop before scaling: trim removes a uniform border, smart keeps the most interesting region.",
+		set: func(p *Params, v value) { p.CropType = v.str }},
+	{name: "crop.aspectratio", group: "crop", kind: kindRatio, def: "none",
+		doc: "Aspect ratio for the automatic crop, as width:height, for example 16:9.",
+		set: func(p *Params, v value) { p.CropAspect = v.ratio }},
+
+	// Output.
+	{name: "format", group: "output", kind: kindEnum,
+		enum:  []string{string(FormatOriginal), string(FormatOptimal), string(FormatJPEG), string(FormatPNG), string(FormatWebP), string(FormatAVIF), string(FormatGIF)},
+		alias: map[string]string{"jpeg": string(FormatJPEG)}, def: "original",
+		doc: "Output format. original keeps the source's format (PNG for SVG and PDF sources, JPEG for HEIF); optimal picks AVIF or WebP when the browser's Accept header allows it, else the source's format, and sets Vary: Accept.",
+		set: func(p *Params, v value) { p.Format = Format(v.str) }},
+	{name: "q", group: "output", kind: kindInt, min: 1, max: 100, def: "80",
+		doc: "Encoding quality for lossy formats.",
+		set: func(p *Params, v value) { p.Quality = int(v.num) }},
+	{name: "dl", group: "output", kind: kindDownload, def: "off",
+		doc: "Download instead of display (Content-Disposition: attachment). Empty or true keeps the file's name; any other value is the file name to save as (no slashes or control characters, at most 255 bytes).",
+		set: func(p *Params, v value) { p.Download, p.DownloadName = v.on, v.str }},
+
+	// Geometry.
+	{name: "rotate", group: "geometry", kind: kindFloat, min: -180, max: 180, def: "0",
+		doc: "Rotation in degrees, clockwise for positive values.",
+		set: func(p *Params, v value) { p.Rotate = v.num }},
+	{name: "flip", group: "geometry", kind: kindBool, def: "false",
+		doc: "Mirror vertically (top to bottom).",
+		set: func(p *Params, v value) { p.Flip = v.on }},
+	{name: "flop", group: "geometry", kind: kindBool, def: "false",
+		doc: "Mirror horizontally (left to right).",
+		set: func(p *Params, v value) { p.Flop = v.on }},
+
+	// Adjustments.
+	{name: "grayscale", group: "adjust", kind: kindBool, def: "false",
+		doc: "Convert to shades of grey.",
+		set: func(p *Params, v value) { p.Grayscale = v.on }},
+	{name: "blur", group: "adjust", kind: kindFloat, min: 0, max: 100, def: "0",
+		doc: "Blur strength.",
+		set: func(p *Params, v value) { p.Blur = v.num }},
+	{name: "sharpen", group: "adjust", kind: kindFloat, min: 0, max: 100, def: "0",
+		doc: "Sharpening strength.",
+		set: func(p *Params, v value) { p.Sharpen = v.num }},
+	{name: "brightness", group: "adjust", kind: kindInt, min: -100, max: 100, def: "0",
+		doc: "Brightness change.",
+		set: func(p *Params, v value) { p.Brightness = int(v.num) }},
+	{name: "contrast", group: "adjust", kind: kindInt, min: -100, max: 100, def: "0",
+		doc: "Contrast change.",
+		set: func(p *Params, v value) { p.Contrast = int(v.num) }},
+	{name: "saturation", group: "adjust", kind: kindInt, min: -100, max: 100, def: "0",
+		doc: "Saturation change; -100 removes all colour.",
+		set: func(p *Params, v value) { p.Saturation = int(v.num) }},
+	{name: "lightness", group: "adjust", kind: kindInt, min: -100, max: 100, def: "0",
+		doc: "Lightness change.",
+		set: func(p *Params, v value) { p.Lightness = int(v.num) }},
+	{name: "hue", group: "adjust", kind: kindInt, min: -180, max: 180, def: "0",
+		doc: "Hue rotation in degrees.",
+		set: func(p *Params, v value) { p.Hue = int(v.num) }},
+
+	// Canvas.
+	{name: "canvas.width", group: "canvas", kind: kindSize, axis: axisWidth, def: "image width",
+		doc: "Canvas width, in pixels or as a percentage of the image's width; the image is placed on it.",
+		set: func(p *Params, v value) { p.CanvasWidth = v.dim }},
+	{name: "canvas.height", group: "canvas", kind: kindSize, axis: axisHeight, def: "image height",
+		doc: "Canvas height, in pixels or as a percentage of the image's height.",
+		set: func(p *Params, v value) { p.CanvasHeight = v.dim }},
+	{name: "canvas.color", group: "canvas", kind: kindColor, def: "ffffff",
+		doc: "Canvas colour.",
+		set: func(p *Params, v value) { p.CanvasColor = v.color }},
+	{name: "canvas.position", group: "canvas", kind: kindEnum, enum: compass, def: "center",
+		doc: "Where the image sits on the canvas.",
+		set: func(p *Params, v value) { p.CanvasPosition = v.str }},
+
+	// Text.
+	{name: "text", group: "text", kind: kindText, def: "none",
+		doc: "Text drawn over the image.",
+		set: func(p *Params, v value) { p.Text = v.str }},
+	{name: "text.size", group: "text", kind: kindFloat, min: 1, max: 100, def: "auto",
+		doc: "Text size as a percentage of the image width.",
+		set: func(p *Params, v value) { p.TextSize = v.num }},
+	{name: "text.color", group: "text", kind: kindColor, def: "000000",
+		doc: "Text colour.",
+		set: func(p *Params, v value) { p.TextColor = v.color }},
+	{name: "text.opacity", group: "text", kind: kindInt, min: 1, max: 100, def: "100",
+		doc: "Text opacity in percent. 0 is refused: leave out the text instead.",
+		set: func(p *Params, v value) { p.TextOpacity = int(v.num) }},
+	{name: "text.position", group: "text", kind: kindEnum, enum: compass, def: "center",
+		doc: "Where the text is placed.",
+		set: func(p *Params, v value) { p.TextPosition = v.str }},
+	{name: "text.font.family", group: "text", kind: kindFont, def: "sans-serif",
+		doc: "Font family name.",
+		set: func(p *Params, v value) { p.TextFontFamily = v.str }},
+	{name: "text.background.color", group: "text", kind: kindColor, def: "none",
+		doc: "Colour of a box behind the text.",
+		set: func(p *Params, v value) { p.TextBackground = v.color }},
+	{name: "text.outline.color", group: "text", kind: kindColor, def: "none",
+		doc: "Colour of an outline around the letters.",
+		set: func(p *Params, v value) { p.TextOutline = v.color }},
+
+	// Watermark.
+	{name: "watermark", group: "watermark", kind: kindPath, def: "none",
+		doc: "Path of the watermark image, under the same root as the served file.",
+		set: func(p *Params, v value) { p.Watermark = v.str }},
+	{name: "watermark.position", group: "watermark", kind: kindEnum, enum: append(slices.Clip(compass), "tile"), def: "center",
+		doc: "Where the watermark is placed; tile repeats it over the whole image.",
+		set: func(p *Params, v value) { p.WatermarkPosition = v.str }},
+	{name: "watermark.scale.width", group: "watermark", kind: kindSize, axis: axisWidth, def: "watermark's width",
+		doc: "Watermark width, in pixels or as a percentage of the image's width.",
+		set: func(p *Params, v value) { p.WatermarkScaleWidth = v.dim }},
+	{name: "watermark.scale.height", group: "watermark", kind: kindSize, axis: axisHeight, def: "watermark's height",
+		doc: "Watermark height, in pixels or as a percentage of the image's height.",
+		set: func(p *Params, v value) { p.WatermarkScaleHeight = v.dim }},
+	{name: "watermark.opacity", group: "watermark", kind: kindInt, min: 1, max: 100, def: "100",
+		doc: "Watermark opacity in percent. 0 is refused: leave out the watermark instead.",
+		set: func(p *Params, v value) { p.WatermarkOpacity = int(v.num) }},
+
+	// Other.
+	{name: "profile", group: "other", kind: kindName, def: "none",
+		doc: "A named parameter set from the configuration. Merge expands it; parameters given next to it take precedence as described in SPEC §3.",
+		set: func(p *Params, v value) { p.Profile = v.str }},
+}
+
+// byName holds the rows of params sorted by name, the canonical order.
+var byName = sortedByName()
+
+func sortedByName() []*param {
+	rows := make([]*param, len(params))
+	for i := range params {
+		rows[i] = &params[i]
+	}
+	slices.SortFunc(rows, func(a, b *param) int { return strings.Compare(a.name, b.name) })
+	return rows
+}
+
+// lookup returns the row for name, or nil for an unknown name.
+func lookup(name string) *param {
+	i, ok := slices.BinarySearchFunc(byName, name, func(p *param, n string) int { return strings.Compare(p.name, n) })
+	if !ok {
+		return nil
+	}
+	return byName[i]
+}
+
+// secureOnly reports that insecure layers may not set the parameter.
+func (d *param) secureOnly() bool { return d.group == "text" || d.group == "watermark" }
+
+// emptyIsValue reports that an empty value means something (true) rather
+// than "not set".
+func (d *param) emptyIsValue() bool { return d.kind == kindBool || d.kind == kindDownload }
+
+// unbounded are the loosest limits; Canonical normalises with them so that
+// its output does not depend on the limits a caller later parses with.
+var unbounded = Limits{MaxOutputWidth: math.MaxInt32, MaxOutputHeight: math.MaxInt32, MaxTextRunes: math.MaxInt32}
+
+// parse reads raw (non-empty unless emptyIsValue) in the row's grammar and
+// checks it against lim. It returns the value and its canonical spelling;
+// ok is false when raw is not acceptable, and the reason is then
+// "must be " + d.values(lim). The canonical spelling of a false boolean is
+// "", because it means the same as leaving the parameter out.
+func (d *param) parse(raw string, lim Limits) (v value, canon string, ok bool) {
+	switch d.kind {
+	case kindSize, kindPixels, kindOffset:
+		return d.parseDim(raw, lim)
+	case kindInt, kindFloat:
+		f, ok := decimal(raw)
+		if !ok || f < d.min || f > d.max || (d.kind == kindInt && f != math.Trunc(f)) {
+			return v, "", false
+		}
+		v.num = f
+		return v, formatNumber(f), true
+	case kindBool:
+		switch raw {
+		case "", "true", "1":
+			v.on = true
+			return v, "true", true
+		case "false", "0":
+			return v, "", true
+		}
+		return v, "", false
+	case kindDownload:
+		switch raw {
+		case "", "true", "1":
+			v.on = true
+			return v, "true", true
+		case "false", "0":
+			return v, "", true
+		}
+		if !fileName(raw) {
+			return v, "", false
+		}
+		v.on, v.str = true, raw
+		return v, raw, true
+	case kindEnum:
+		s := strings.ToLower(raw)
+		if a, ok := d.alias[s]; ok {
+			s = a
+		}
+		if !slices.Contains(d.enum, s) {
+			return v, "", false
+		}
+		v.str = s
+		return v, s, true
+	case kindColor:
+		c, ok := parseColor(raw)
+		if !ok {
+			return v, "", false
+		}
+		v.color = c
+		return v, formatColor(c), true
+	case kindText:
+		if !plainText(raw) || utf8.RuneCountInString(raw) > lim.MaxTextRunes {
+			return v, "", false
+		}
+		v.str = raw
+		return v, raw, true
+	case kindFont:
+		if !fontFamily(raw) {
+			return v, "", false
+		}
+		v.str = raw
+		return v, raw, true
+	case kindPath:
+		if !cleanPath(raw) {
+			return v, "", false
+		}
+		v.str = raw
+		return v, raw, true
+	case kindRatio:
+		w, h, found := strings.Cut(raw, ":")
+		a, okA := ratioTerm(w)
+		b, okB := ratioTerm(h)
+		if !found || !okA || !okB {
+			return v, "", false
+		}
+		v.ratio = [2]int{a, b}
+		return v, strconv.Itoa(a) + ":" + strconv.Itoa(b), true
+	case kindName:
+		if !profileName(raw) {
+			return v, "", false
+		}
+		v.str = raw
+		return v, raw, true
+	}
+	return v, "", false
+}
+
+// parseDim reads pixels, a percentage or (for offsets) center.
+func (d *param) parseDim(raw string, lim Limits) (v value, canon string, ok bool) {
+	if d.kind == kindOffset && strings.EqualFold(raw, "center") {
+		v.dim.Set, v.center = true, true
+		return v, "center", true
+	}
+	num, percent := strings.CutSuffix(raw, "%")
+	f, ok := decimal(num)
+	if !ok || (percent && d.kind == kindPixels) {
+		return v, "", false
+	}
+	low := 1.0 // sizes are positive; offsets may be 0
+	if d.kind == kindOffset {
+		low = 0
+	}
+	if percent {
+		if f > 100 || f < 0 || (f == 0 && d.kind != kindOffset) {
+			return v, "", false
+		}
+		v.dim = Dim{Value: f, Percent: true, Set: true}
+		return v, formatNumber(f) + "%", true
+	}
+	if f != math.Trunc(f) || f < low || f > float64(d.maxPixels(lim)) {
+		return v, "", false
+	}
+	v.dim = Dim{Value: f, Set: true}
+	v.num = f
+	return v, formatNumber(f), true
+}
+
+// maxPixels is the largest pixel value the row accepts under lim. The
+// longest side may be as long as the larger output bound; the engine still
+// checks the final output against both bounds.
+func (d *param) maxPixels(lim Limits) int {
+	switch d.axis {
+	case axisWidth:
+		return lim.MaxOutputWidth
+	case axisHeight:
+		return lim.MaxOutputHeight
+	}
+	return max(lim.MaxOutputWidth, lim.MaxOutputHeight)
+}
+
+// values describes the accepted values under lim, for documentation and
+// for error reasons ("must be " + values).
+func (d *param) values(lim Limits) string {
+	switch d.kind {
+	case kindSize:
+		return fmt.Sprintf("pixels 1..%d, or N%% with 0 < N <= 100", d.maxPixels(lim))
+	case kindPixels:
+		return fmt.Sprintf("pixels 1..%d", d.maxPixels(lim))
+	case kindOffset:
+		return fmt.Sprintf("pixels 0..%d, N%% with 0 <= N <= 100, or center", d.maxPixels(lim))
+	case kindInt:
+		return fmt.Sprintf("a whole number %s..%s", formatNumber(d.min), formatNumber(d.max))
+	case kindFloat:
+		return fmt.Sprintf("a number %s..%s", formatNumber(d.min), formatNumber(d.max))
+	case kindBool:
+		return "empty, true or 1, or false or 0"
+	case kindDownload:
+		return fmt.Sprintf("empty, true or 1 (keep the name), false or 0, or a file name of at most %d bytes without slashes or control characters", maxFileNameBytes)
+	case kindEnum:
+		names := slices.Clone(d.enum)
+		for _, alias := range slices.Sorted(maps.Keys(d.alias)) {
+			i := slices.Index(names, d.alias[alias])
+			names[i] += " (or " + alias + ")"
+		}
+		return "one of " + strings.Join(names, ", ")
+	case kindColor:
+		return "a hex colour RRGGBB or RRGGBBAA"
+	case kindText:
+		return fmt.Sprintf("UTF-8 text of at most %d characters without control characters", lim.MaxTextRunes)
+	case kindFont:
+		return fmt.Sprintf("letters, digits, spaces and hyphens, at most %d characters, not starting or ending with a space", maxFontRunes)
+	case kindPath:
+		return fmt.Sprintf("an absolute path such as /wm/logo.png of at most %d bytes, without empty, . or .. segments, backslashes or control characters", maxPathBytes)
+	case kindRatio:
+		return fmt.Sprintf("W:H with whole numbers 1..%d", maxRatioTerm)
+	case kindName:
+		return fmt.Sprintf("a name of 1..%d characters from A-Z a-z 0-9 _ . -", maxProfileRunes)
+	}
+	return ""
+}
+
+// decimal parses [+-]digits[.digits]: no exponent, hex, underscores, Inf
+// or NaN. Negative zero is returned as zero.
+func decimal(s string) (float64, bool) {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	n := digits(s[i:])
+	if n == 0 {
+		return 0, false
+	}
+	i += n
+	if i < len(s) && s[i] == '.' {
+		n = digits(s[i+1:])
+		if n == 0 {
+			return 0, false
+		}
+		i += 1 + n
+	}
+	if i != len(s) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil { // only out of float64 range can fail here
+		return 0, false
+	}
+	if f == 0 {
+		f = 0
+	}
+	return f, true
+}
+
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+// formatNumber is the canonical spelling of a number: the shortest decimal
+// that reads back as the same float64, without exponent.
+func formatNumber(f float64) string {
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+func ratioTerm(s string) (int, bool) {
+	if digits(s) != len(s) || s == "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxRatioTerm {
+		return 0, false
+	}
+	return n, true
+}
+
+func parseColor(s string) (Color, bool) {
+	if len(s) != 6 && len(s) != 8 {
+		return Color{}, false
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return Color{}, false
+	}
+	c := Color{R: b[0], G: b[1], B: b[2], A: 255, Set: true}
+	if len(b) == 4 {
+		c.A = b[3]
+	}
+	return c, true
+}
+
+// formatColor is the canonical spelling of a colour: lower-case hex, the
+// alpha pair only when the colour is not opaque.
+func formatColor(c Color) string {
+	if c.A == 255 {
+		return hex.EncodeToString([]byte{c.R, c.G, c.B})
+	}
+	return hex.EncodeToString([]byte{c.R, c.G, c.B, c.A})
+}
+
+// plainText reports valid UTF-8 without control characters.
+func plainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+func fontFamily(s string) bool {
+	if s == "" || len(s) > maxFontRunes || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !isAlnum(c) && c != ' ' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func profileName(s string) bool {
+	if s == "" || len(s) > maxProfileRunes {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !isAlnum(c) && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// cleanPath reports an absolute, clean path: it starts with "/", has no
+// empty, "." or ".." segment, no backslash, is valid UTF-8 without control
+// characters, and is at most maxPathBytes long. Such a path cannot climb
+// out of the root it is later opened under.
+func cleanPath(s string) bool {
+	if len(s) < 2 || len(s) > maxPathBytes || s[0] != '/' || !plainText(s) || strings.ContainsRune(s, '\\') {
+		return false
+	}
+	for seg := range strings.SplitSeq(s[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// fileName reports a safe download file name: valid UTF-8, no slashes or
+// control characters, not "." or "..", at most maxFileNameBytes long.
+func fileName(s string) bool {
+	return s != "" && len(s) <= maxFileNameBytes && s != "." && s != ".." &&
+		plainText(s) && !strings.ContainsAny(s, `/\`)
+}

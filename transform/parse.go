@@ -1,0 +1,171 @@
+package transform
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Parse validates values (normally the output of Merge) against lim and
+// returns the effective parameters. Every known parameter is checked and all
+// failures are returned together as *Errors, sorted by name; the error's
+// reasons are fixed text and its values are cut short, so it is safe to send
+// to the client in a 400 response. Parse returns a nil *Params whenever it
+// returns an error.
+//
+// Unknown names are ignored, but more than MaxParams entries in all is an
+// error, as is a known value longer than MaxValueBytes. An empty value means
+// "not set" (the default) for every parameter except the booleans and dl,
+// where it means true. Zero fields of lim take their defaults.
+func Parse(values map[string]string, lim Limits) (*Params, error) {
+	lim = lim.WithDefaults()
+	var errs Errors
+	if len(values) > MaxParams {
+		errs.add("", strconv.Itoa(len(values)), "too many parameters: at most "+strconv.Itoa(MaxParams)+" are accepted")
+	}
+	p := new(Params)
+	for i := range params {
+		d := &params[i]
+		raw, ok := values[d.name]
+		if !ok || (raw == "" && !d.emptyIsValue()) {
+			continue
+		}
+		if len(raw) > MaxValueBytes {
+			errs.add(d.name, raw, "too long: at most "+strconv.Itoa(MaxValueBytes)+" bytes")
+			continue
+		}
+		v, _, ok := d.parse(raw, lim)
+		if !ok {
+			errs.add(d.name, raw, "must be "+d.values(lim))
+			continue
+		}
+		d.set(p, v)
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Canonical returns the known parameters of values as a query string
+// ("a=1&b=2", values query-escaped) sorted by name, each value in its
+// normal spelling: numbers without leading zeros, trailing zeros or "+"
+// ("0300" → "300", "10.0%" → "10%"), enumerations lower-case with aliases
+// resolved ("JPEG" → "jpg"), colours lower-case hex without an opaque alpha
+// pair, true booleans as "true". Parameters that mean the same as leaving
+// them out (empty values, false booleans) are left out. A value that is not
+// valid is kept as given, so the canonical string of invalid input is still
+// invalid. Unknown names are left out.
+//
+// Canonical is idempotent, and when Parse(values, lim) succeeds,
+// Parse(FromQuery(url.ParseQuery(Canonical(values))), lim) returns identical
+// Params. Normalisation does not depend on limits. Use it on the output of
+// Merge to key variant caches and ETags.
+func Canonical(values map[string]string) string {
+	var b strings.Builder
+	for _, d := range byName {
+		raw, ok := values[d.name]
+		if !ok {
+			continue
+		}
+		c := d.canonical(raw)
+		if c == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(d.name)
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(c))
+	}
+	return b.String()
+}
+
+// canonical returns the normal spelling of raw, raw itself when it is not
+// valid, or "" when the parameter is as good as absent.
+func (d *param) canonical(raw string) string {
+	if raw == "" && !d.emptyIsValue() {
+		return ""
+	}
+	if len(raw) > MaxValueBytes {
+		return raw
+	}
+	_, c, ok := d.parse(raw, unbounded)
+	if !ok {
+		return raw
+	}
+	return c
+}
+
+// FromQuery turns URL query values into the map Merge and Parse take,
+// keeping the first value of each name (as url.Values.Get does). It is the
+// inverse of Canonical: FromQuery(url.ParseQuery(Canonical(m))) holds the
+// canonical values of m's known parameters.
+func FromQuery(q url.Values) map[string]string {
+	m := make(map[string]string, len(q))
+	for name, vs := range q {
+		if len(vs) > 0 {
+			m[name] = vs[0]
+		}
+	}
+	return m
+}
+
+// NeedsProcessing reports whether p asks for anything an Engine must do. dl
+// and profile alone only change headers or are informational, and format
+// original with nothing else keeps the source bytes, so a handler serves
+// such requests as originals (with http.ServeContent). Any other parameter,
+// including format=optimal or an explicit format equal to the source's,
+// means a transform; comparing formats with the source is the handler's
+// choice.
+func (p *Params) NeedsProcessing() bool {
+	q := *p
+	q.Download, q.DownloadName, q.Profile = false, "", ""
+	if q.Format == FormatOriginal {
+		q.Format = FormatUnset
+	}
+	return q != Params{}
+}
+
+// Definition documents one supported parameter. Definitions are generated
+// from the same table that Parse and Canonical use.
+type Definition struct {
+	// Name is the parameter's name, such as "w" or "text.color".
+	Name string `json:"name"`
+	// Group is the documentation group: size, crop, output, geometry,
+	// adjust, canvas, text, watermark or other.
+	Group string `json:"group"`
+	// Values describes the accepted values under DefaultLimits.
+	Values string `json:"values"`
+	// Default is what applies when the parameter is not given.
+	Default string `json:"default"`
+	// Doc is a sentence or two on the parameter's meaning.
+	Doc string `json:"doc"`
+	// SecureOnly reports a text or watermark parameter, which only the
+	// token (or a strict or token-named profile) can set; Merge ignores it
+	// in the query string.
+	SecureOnly bool `json:"secureOnly"`
+}
+
+// Definitions returns every supported parameter in documentation order
+// (grouped as in PARAMS.md).
+func Definitions() []Definition {
+	lim := DefaultLimits()
+	defs := make([]Definition, len(params))
+	for i := range params {
+		d := &params[i]
+		defs[i] = Definition{Name: d.name, Group: d.group, Values: d.values(lim), Default: d.def, Doc: d.doc, SecureOnly: d.secureOnly()}
+	}
+	return defs
+}
+
+// Known reports whether name is a supported parameter name.
+func Known(name string) bool { return lookup(name) != nil }
+
+// SecureOnly reports whether name is a text or watermark parameter, which
+// the query string may neither add nor change (SPEC §3).
+func SecureOnly(name string) bool {
+	d := lookup(name)
+	return d != nil && d.secureOnly()
+}
