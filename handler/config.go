@@ -1,0 +1,293 @@
+package handler
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/keyhole-dev/keyhole/token"
+	"github.com/keyhole-dev/keyhole/transform"
+)
+
+// Protection kinds (Sirv offers the same three).
+const (
+	// KindJWT requires a token signed with one of the protection's keys.
+	KindJWT = "jwt"
+	// KindBasic requires HTTP Basic credentials of one of the logins.
+	KindBasic = "basic"
+	// KindStrictProfile requires nothing but applies Profile to every file
+	// below Path; neither the URL nor a token can override it.
+	KindStrictProfile = "strict-profile"
+)
+
+// NoProtection is the protection label of requests that no protection
+// covers (metrics and logs). It cannot be used as a protection name.
+const NoProtection = "none"
+
+// Config configures a Handler. Zero fields take the documented defaults.
+type Config struct {
+	// Files is the tree served. Required. Use Dir to serve a directory
+	// through os.Root (symlinks that leave the directory do not resolve), or
+	// any fs.FS (embed.FS, fstest.MapFS, a blob bucket).
+	Files fs.FS
+
+	// Protections guard path prefixes. A request is checked by the one
+	// protection with the longest Path that prefixes its cleaned path
+	// (plain string comparison). Paths under no protection are public.
+	Protections []Protection
+
+	// DenyUnprotected refuses (403 "unprotected path denied") every path
+	// that no protection covers. Default false: such paths are public.
+	DenyUnprotected bool
+
+	// TokenParam is the query parameter that carries the token. Default
+	// "jwt". The token is also read from "Authorization: Bearer", and from
+	// TokenCookie when that is set.
+	TokenParam string
+	// TokenCookie names a cookie that may carry the token. Default "" (off).
+	TokenCookie string
+
+	// Leeway is the clock skew allowed on exp and nbf. Default 30s; a
+	// negative value means none.
+	Leeway time.Duration
+	// TokenCacheSize bounds each protection's verified-token cache, in
+	// tokens. Default 4096; negative disables it.
+	TokenCacheSize int
+
+	// ResultHeader names the response header that carries the auth result.
+	// Default "X-Keyhole-Auth-Result".
+	ResultHeader string
+
+	// AllowDotFiles serves files and folders whose name starts with ".".
+	// Default false: they are 404, so /.env or /a/.git/config never leak.
+	AllowDotFiles bool
+
+	// MaxPathBytes bounds the request path. Default 1024; longer is 400.
+	MaxPathBytes int
+
+	// PublicMaxAge is the Cache-Control max-age of public files, and the
+	// upper bound for protected ones (whose max-age never outlives the
+	// token). Default 1h.
+	PublicMaxAge time.Duration
+
+	// Engine executes image parameters. Nil means no image processing:
+	// image parameters are validated but originals are served unchanged,
+	// and the response says so in X-Keyhole-Ignored-Params.
+	Engine transform.Engine
+	// Limits bound transforms (pixels, dimensions, bytes, text, time,
+	// concurrency). Zero fields take transform.DefaultLimits.
+	Limits transform.Limits
+	// Profiles are named parameter sets (name -> parameter -> value).
+	Profiles map[string]map[string]string
+	// DefaultProfile applies to every request, below all other parameters.
+	DefaultProfile string
+	// VariantCacheBytes bounds the in-memory cache of transformed images.
+	// Default 64 MiB; negative disables it.
+	VariantCacheBytes int64
+
+	// Registerer receives the metrics. Nil means no metrics are exported;
+	// the global registry is never used implicitly.
+	Registerer prometheus.Registerer
+	// Logger receives structured logs. Nil discards them. No log line holds
+	// a secret, a full token, or a file system path.
+	Logger *slog.Logger
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Protection guards every path that starts with Path.
+type Protection struct {
+	// Name labels the protection in metrics and logs. Default: Path.
+	Name string
+	// Path is the prefix guarded, e.g. "/private/". Required; must start
+	// with "/".
+	Path string
+	// Kind is KindJWT, KindBasic or KindStrictProfile. Default KindJWT.
+	Kind string
+	// Keys verify tokens (KindJWT; at least one). Several keys allow
+	// rotation: a token's "kid" picks one; a token without kid tries each.
+	Keys []token.Key
+	// Logins are the accepted credentials (KindBasic; 1 to 5).
+	Logins []Login
+	// Realm is the Basic realm. Default "keyhole".
+	Realm string
+	// Profile is applied to every file below Path (KindStrictProfile;
+	// required) and overrides every other parameter.
+	Profile string
+	// Lock ignores every parameter from the query string: only the token's
+	// args and profiles apply.
+	Lock bool
+	// Referrers restricts the Referer header (nil: any or none).
+	Referrers *Referrers
+}
+
+// Login is one HTTP Basic credential of a KindBasic protection.
+type Login struct {
+	// User is the login name.
+	User string
+	// PasswordHash is a bcrypt hash of the password.
+	PasswordHash string
+	// Expires, when not zero, is when the login stops working (401
+	// "credentials expired").
+	Expires time.Time
+}
+
+// Referrers restricts where requests may come from.
+type Referrers struct {
+	// Hosts are the allowed Referer hosts ("example.com" also allows
+	// "www.example.com" and any other subdomain when written ".example.com";
+	// exact otherwise). Compared case-insensitively, port ignored.
+	Hosts []string
+	// RequireReferer refuses requests without a Referer header. Default
+	// false: such requests pass (browsers and privacy tools drop it).
+	RequireReferer bool
+}
+
+// Dir opens dir through os.Root and returns it as an fs.FS. Files resolved
+// through it can never leave dir: "..", absolute names and symlinks that
+// point outside are refused by the operating system's openat rules.
+func Dir(dir string) (fs.FS, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, errors.New("handler: cannot open the root directory")
+	}
+	return root.FS(), nil
+}
+
+const maxLogins = 5
+
+func (c *Config) fill() error {
+	if c.Files == nil {
+		return errors.New("handler: Config.Files is required")
+	}
+	if c.TokenParam == "" {
+		c.TokenParam = "jwt"
+	}
+	if c.ResultHeader == "" {
+		c.ResultHeader = "X-Keyhole-Auth-Result"
+	}
+	if c.MaxPathBytes == 0 {
+		c.MaxPathBytes = 1024
+	}
+	if c.MaxPathBytes < 0 {
+		return errors.New("handler: Config.MaxPathBytes must not be negative")
+	}
+	if c.PublicMaxAge == 0 {
+		c.PublicMaxAge = time.Hour
+	}
+	if c.PublicMaxAge < 0 {
+		return errors.New("handler: Config.PublicMaxAge must not be negative")
+	}
+	if c.VariantCacheBytes == 0 {
+		c.VariantCacheBytes = 64 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.Limits = c.Limits.WithDefaults()
+	if err := c.Limits.Validate(); err != nil {
+		return fmt.Errorf("handler: Config.Limits: %w", err)
+	}
+	seen := map[string]bool{}
+	for i := range c.Protections {
+		p := &c.Protections[i]
+		if err := p.fill(); err != nil {
+			return fmt.Errorf("handler: Config.Protections[%d]: %w", i, err)
+		}
+		if seen[p.Path] {
+			return fmt.Errorf("handler: Config.Protections[%d]: path %q is guarded twice", i, p.Path)
+		}
+		seen[p.Path] = true
+		if p.Kind == KindStrictProfile {
+			if _, ok := c.Profiles[p.Profile]; !ok {
+				return fmt.Errorf("handler: Config.Protections[%d]: profile %q is not defined", i, p.Profile)
+			}
+		}
+	}
+	if err := checkProfiles(c.Profiles, c.DefaultProfile, c.Limits); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (p *Protection) fill() error {
+	if !strings.HasPrefix(p.Path, "/") {
+		return errors.New("path must start with /")
+	}
+	if p.Name == "" {
+		p.Name = p.Path
+	}
+	if p.Name == NoProtection {
+		return fmt.Errorf("name %q is reserved", NoProtection)
+	}
+	if p.Kind == "" {
+		p.Kind = KindJWT
+	}
+	switch p.Kind {
+	case KindJWT:
+		if len(p.Keys) == 0 {
+			return errors.New("a jwt protection needs at least one key")
+		}
+	case KindBasic:
+		if len(p.Logins) == 0 || len(p.Logins) > maxLogins {
+			return fmt.Errorf("a basic protection needs 1 to %d logins", maxLogins)
+		}
+		for j, l := range p.Logins {
+			if l.User == "" || strings.Contains(l.User, ":") {
+				return fmt.Errorf("logins[%d]: user must be non-empty and without ':'", j)
+			}
+			if !strings.HasPrefix(l.PasswordHash, "$2") {
+				return fmt.Errorf("logins[%d]: password_hash must be a bcrypt hash", j)
+			}
+		}
+		if p.Realm == "" {
+			p.Realm = "keyhole"
+		}
+	case KindStrictProfile:
+		if p.Profile == "" {
+			return errors.New("a strict-profile protection needs a profile")
+		}
+	default:
+		return fmt.Errorf("unknown kind %q (want jwt, basic or strict-profile)", p.Kind)
+	}
+	if r := p.Referrers; r != nil {
+		for j, h := range r.Hosts {
+			if h == "" || strings.ContainsAny(h, "/:@ ") {
+				return fmt.Errorf("referrers.hosts[%d]: a bare host name is required", j)
+			}
+			r.Hosts[j] = strings.ToLower(h)
+		}
+	}
+	return nil
+}
+
+// checkProfiles parses every profile so a bad profile fails at start-up
+// (or reload), not on the first request that uses it.
+func checkProfiles(profiles map[string]map[string]string, def string, lim transform.Limits) error {
+	names := make([]string, 0, len(profiles))
+	for name := range profiles {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if _, err := transform.Parse(profiles[name], lim); err != nil {
+			return fmt.Errorf("handler: profile %q: %w", name, err)
+		}
+	}
+	if def != "" {
+		if _, ok := profiles[def]; !ok {
+			return fmt.Errorf("handler: default profile %q is not defined", def)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,379 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyhole-dev/keyhole/token"
+	"github.com/keyhole-dev/keyhole/transform"
+)
+
+// request is one authorised request on its way to a file.
+type request struct {
+	path   string
+	prot   *protection
+	claims *token.Claims // nil unless a token was verified
+	query  url.Values
+}
+
+// file is an opened source with its identity.
+type file struct {
+	f    fs.File
+	name string // the fs.FS name (path without the leading "/")
+	info fs.FileInfo
+}
+
+// etag returns a strong validator from the file's identity and, for a
+// variant, the canonical effective parameters and output format. The
+// identity is (name, size, modification time): a changed file gets a new
+// ETag, so caches never mix versions.
+func (f *file) etag(variant string) string {
+	h := sha256.New()
+	h.Write([]byte(f.name))
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(f.info.Size()))
+	binary.BigEndian.PutUint64(b[8:], uint64(f.info.ModTime().UnixNano()))
+	h.Write(b[:])
+	h.Write([]byte{0})
+	h.Write([]byte(variant))
+	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}
+
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request) {
+	src, ok := h.open(req.path)
+	if !ok {
+		h.fail(w, http.StatusNotFound, "not found")
+		return
+	}
+	defer src.f.Close()
+
+	params, canonical, ignored, err := h.params(req)
+	if err != nil {
+		h.badParams(w, r, err)
+		return
+	}
+	if len(ignored) > 0 {
+		w.Header().Set("X-Keyhole-Ignored-Params", strings.Join(ignored, ", "))
+	}
+	hdr := w.Header()
+	hdr.Set("Cache-Control", h.cacheControl(req))
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if params.Download {
+		name := params.DownloadName
+		if name == "" {
+			name = path.Base(req.path)
+		}
+		hdr.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	}
+	if h.cfg.Engine != nil && params.NeedsProcessing() {
+		h.serveVariant(w, r, src, params, canonical)
+		return
+	}
+	h.serveOriginal(w, r, src)
+}
+
+// open opens a cleaned path; every failure (missing, a folder, a symlink
+// leaving the root, a permission error) is reported as not found.
+func (h *Handler) open(p string) (*file, bool) {
+	name := strings.TrimPrefix(p, "/")
+	if name == "" || !fs.ValidPath(name) {
+		return nil, false
+	}
+	f, err := h.cfg.Files.Open(name)
+	if err != nil {
+		return nil, false
+	}
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return nil, false
+	}
+	return &file{f: f, name: name, info: info}, true
+}
+
+// params merges and validates the request's parameter layers (SPEC §3).
+func (h *Handler) params(req *request) (*transform.Params, string, []string, error) {
+	ps := h.profiles.Load()
+	layers := transform.Layers{Default: ps.def, Lock: req.prot.Lock}
+	if req.prot.Kind == KindStrictProfile {
+		layers.Strict = req.prot.Profile
+	}
+	if len(req.query) > 0 {
+		layers.Insecure = transform.FromQuery(req.query)
+	}
+	if req.claims != nil && req.claims.Args != nil {
+		secure, err := transform.FromArgs(req.claims.Args)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		layers.Secure = secure
+	}
+	merged, ignored, err := transform.Merge(layers, ps.profiles)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	p, err := transform.Parse(merged, h.cfg.Limits)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return p, transform.Canonical(merged), ignored, nil
+}
+
+// badParams answers 400 with every failing parameter, as plain text or as
+// JSON when the client prefers it.
+func (h *Handler) badParams(w http.ResponseWriter, r *http.Request, err error) {
+	var perrs *transform.Errors
+	if !errors.As(err, &perrs) {
+		h.fail(w, http.StatusBadRequest, "invalid parameters")
+		return
+	}
+	if strings.Contains(r.Header.Get("Accept"), "application/json") {
+		body, _ := json.Marshal(struct {
+			Error  string                 `json:"error"`
+			Params []transform.ParamError `json:"params"`
+		}{"invalid parameters", perrs.List})
+		hdr := w.Header()
+		hdr.Set("Content-Type", "application/json")
+		hdr.Set("X-Content-Type-Options", "nosniff")
+		hdr.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write(append(body, '\n'))
+		return
+	}
+	h.fail(w, http.StatusBadRequest, "invalid parameters\n"+perrs.Error())
+}
+
+// cacheControl returns the Cache-Control of a successful response: public
+// files may be cached for PublicMaxAge; protected ones privately and never
+// past the token's exp.
+func (h *Handler) cacheControl(req *request) string {
+	if req.prot == h.public {
+		return "public, max-age=" + strconv.Itoa(int(h.cfg.PublicMaxAge/time.Second))
+	}
+	age := h.cfg.PublicMaxAge
+	if req.claims != nil {
+		if left := req.claims.ExpiresAt.Sub(h.cfg.Now()); left < age {
+			age = left
+		}
+	}
+	if age < time.Second {
+		return "private, no-store"
+	}
+	return "private, max-age=" + strconv.Itoa(int(age/time.Second))
+}
+
+func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, src *file) {
+	w.Header().Set("ETag", src.etag(""))
+	rs, ok := src.f.(io.ReadSeeker)
+	if !ok {
+		// An fs.FS whose files cannot seek: read it whole, within the
+		// source byte limit.
+		if src.info.Size() > h.cfg.Limits.MaxSourceBytes {
+			h.fail(w, http.StatusRequestEntityTooLarge, "file too large")
+			return
+		}
+		data, err := io.ReadAll(io.LimitReader(src.f, h.cfg.Limits.MaxSourceBytes))
+		if err != nil {
+			h.fail(w, http.StatusNotFound, "not found")
+			return
+		}
+		rs = bytes.NewReader(data)
+	}
+	http.ServeContent(w, r, src.name, src.info.ModTime(), rs)
+}
+
+// serveVariant answers with a transformed image: from the variant cache,
+// or computed once for all identical concurrent requests, within the
+// concurrency limit.
+func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, src *file, p *transform.Params, canonical string) {
+	choice, vary := transform.Negotiate(p.Format, r.Header.Get("Accept"), transform.FormatOriginal)
+	if vary {
+		w.Header().Add("Vary", "Accept")
+	}
+	// The key holds everything the output depends on, and nothing it does
+	// not (never the token), so a new token for the same image is a hit.
+	key := canonical + "\x00" + string(choice)
+	etag := src.etag(key)
+	w.Header().Set("ETag", etag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	out, err := h.variant(r.Context(), etag, src, p, choice)
+	if err != nil {
+		h.variantFailed(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", out.Format.ContentType())
+	http.ServeContent(w, r, "", src.info.ModTime(), bytes.NewReader(out.Data))
+}
+
+func etagMatch(header, etag string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		part = strings.TrimSpace(part)
+		if part == "*" || part == etag || strings.TrimPrefix(part, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// errBusy reports that no transform slot came free within QueueTimeout.
+var errBusy = errors.New("transform queue full")
+
+func (h *Handler) variant(ctx context.Context, key string, src *file, p *transform.Params, choice transform.Format) (*transform.Output, error) {
+	if h.variants != nil {
+		if out, ok := h.variants.get(key); ok {
+			h.metrics.hits.Inc()
+			return out, nil
+		}
+	}
+	h.metrics.misses.Inc()
+	v, err, _ := h.flight.Do(key, func() (any, error) {
+		// The work is shared by every waiting request, so it must not
+		// die with the first one's connection; it has its own deadline.
+		ctx := context.WithoutCancel(ctx)
+		wait, cancel := context.WithTimeout(ctx, h.cfg.Limits.QueueTimeout)
+		defer cancel()
+		if err := h.slots.Acquire(wait, 1); err != nil {
+			return nil, errBusy
+		}
+		defer h.slots.Release(1)
+		h.metrics.inFlight.Inc()
+		defer h.metrics.inFlight.Dec()
+		out, err := h.transform(ctx, src, p, choice)
+		if err == nil && h.variants != nil {
+			h.variants.add(key, out)
+		}
+		return out, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*transform.Output), nil
+}
+
+func (h *Handler) transform(ctx context.Context, src *file, p *transform.Params, choice transform.Format) (*transform.Output, error) {
+	lim := h.cfg.Limits
+	if src.info.Size() > lim.MaxSourceBytes {
+		return nil, transform.ErrSourceTooLarge
+	}
+	data, err := h.readAll(src)
+	if err != nil {
+		return nil, err
+	}
+	srcFormat := transform.Sniff(data)
+	if srcFormat == "" || (!lim.AllowVector && (srcFormat == transform.FormatSVG || srcFormat == transform.FormatPDF)) {
+		return nil, transform.ErrNotImage
+	}
+	out, _ := transform.Negotiate(choice, "", srcFormat)
+	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	defer cancel()
+	start := time.Now()
+	res, err := h.cfg.Engine.Process(ctx, transform.Request{
+		Source:   data,
+		Params:   p,
+		Format:   out,
+		ReadFile: h.readWatermark,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.metrics.seconds.WithLabelValues(string(res.Format)).Observe(time.Since(start).Seconds())
+	return res, nil
+}
+
+func (h *Handler) readAll(src *file) ([]byte, error) {
+	if s, ok := src.f.(io.Seeker); ok {
+		if _, err := s.Seek(0, io.SeekStart); err != nil {
+			return nil, errUnreadable
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(src.f, h.cfg.Limits.MaxSourceBytes+1))
+	if err != nil {
+		return nil, errUnreadable
+	}
+	if int64(len(data)) > h.cfg.Limits.MaxSourceBytes {
+		return nil, transform.ErrSourceTooLarge
+	}
+	return data, nil
+}
+
+var errUnreadable = errors.New("source unreadable")
+
+// readWatermark reads a watermark through the same fs.FS and path rules as
+// requests; dot-files stay hidden unless enabled.
+func (h *Handler) readWatermark(name string) ([]byte, error) {
+	p, err := CleanPath(name, h.cfg.MaxPathBytes)
+	if err != nil || (!h.cfg.AllowDotFiles && hasDotSegment(p)) {
+		return nil, transform.ErrWatermarkNotFound
+	}
+	src, ok := h.open(p)
+	if !ok {
+		return nil, transform.ErrWatermarkNotFound
+	}
+	defer src.f.Close()
+	if src.info.Size() > h.cfg.Limits.MaxSourceBytes {
+		return nil, transform.ErrSourceTooLarge
+	}
+	return h.readAll(src)
+}
+
+// variantFailed maps a transform error to a status and a fixed text; the
+// cause goes to the log only.
+func (h *Handler) variantFailed(w http.ResponseWriter, err error) {
+	var (
+		status int
+		msg    string
+		reason string
+	)
+	switch {
+	case errors.Is(err, errBusy):
+		w.Header().Set("Retry-After", "1")
+		status, msg, reason = http.StatusServiceUnavailable, "too many transforms in progress, retry shortly", rejectBusy
+	case errors.Is(err, transform.ErrNotImage):
+		status, msg, reason = http.StatusBadRequest, "not an image", rejectInvalid
+	case errors.Is(err, transform.ErrSourceTooLarge):
+		status, msg, reason = http.StatusRequestEntityTooLarge, "source image too large", rejectTooLarge
+	case errors.Is(err, transform.ErrOutputTooLarge):
+		status, msg, reason = http.StatusBadRequest, "output image too large", rejectTooLarge
+	case errors.Is(err, transform.ErrWatermarkNotFound):
+		status, msg, reason = http.StatusBadRequest, "watermark not found", rejectInvalid
+	case errors.Is(err, context.DeadlineExceeded):
+		w.Header().Set("Retry-After", "1")
+		status, msg, reason = http.StatusServiceUnavailable, "transform took too long", rejectTimeout
+	default:
+		h.log.Error("transform failed", "error_kind", errorKind(err))
+		status, msg, reason = http.StatusInternalServerError, "transform failed", rejectError
+	}
+	h.metrics.rejected.WithLabelValues(reason).Inc()
+	h.fail(w, status, msg)
+}
+
+// errorKind names an unexpected error's type for logs, without its text
+// (which may hold paths).
+func errorKind(err error) string {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			break
+		}
+		err = u
+	}
+	return fmt.Sprintf("%T", err)
+}
