@@ -77,6 +77,9 @@ func ParseHeader(segment string) (Header, error) {
 	}
 	var h Header
 	for name, v := range obj {
+		if isNull(v) && (name == "alg" || name == "kid" || name == "typ") {
+			return Header{}, ResultMalformedToken
+		}
 		switch name {
 		case "alg":
 			err = json.Unmarshal(v, &h.Alg)
@@ -172,8 +175,16 @@ func decodeObject(b []byte) (map[string]json.RawMessage, error) {
 	return obj, nil
 }
 
+// isNull reports whether a raw member is JSON null, which encoding/json
+// silently decodes into any type as "no change": a null exp, nbf, iat or aud
+// must be ill-typed, not 1970 or "".
+func isNull(v json.RawMessage) bool { return string(v) == "null" }
+
 func numericDate(v json.RawMessage) (time.Time, error) {
 	var f float64
+	if isNull(v) {
+		return time.Time{}, errors.New("not a number")
+	}
 	if err := json.Unmarshal(v, &f); err != nil {
 		return time.Time{}, errors.New("not a number")
 	}
@@ -185,13 +196,24 @@ func numericDate(v json.RawMessage) (time.Time, error) {
 }
 
 func audience(v json.RawMessage) ([]string, error) {
+	errAud := errors.New("not a string or a non-empty array of strings")
+	if isNull(v) {
+		return nil, errAud
+	}
 	var one string
 	if err := json.Unmarshal(v, &one); err == nil {
 		return []string{one}, nil
 	}
-	var many []string
+	var many []*string
 	if err := json.Unmarshal(v, &many); err != nil || len(many) == 0 {
-		return nil, errors.New("not a string or a non-empty array of strings")
+		return nil, errAud
 	}
-	return many, nil
+	out := make([]string, len(many))
+	for i, s := range many {
+		if s == nil {
+			return nil, errAud
+		}
+		out[i] = *s
+	}
+	return out, nil
 }

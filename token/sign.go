@@ -115,10 +115,14 @@ func (s *Signer) SignURL(path string, c *Claims, o URLOptions) (string, error) {
 	return BuildURL(path, tok, o), nil
 }
 
-// BuildURL joins a base URL, an escaped path, the query and the token.
+// BuildURL joins a base URL, an escaped path, the query and the token. There
+// is always exactly one slash between BaseURL and path.
 func BuildURL(path, tok string, o URLOptions) string {
 	var b strings.Builder
 	b.WriteString(strings.TrimSuffix(o.BaseURL, "/"))
+	if o.BaseURL != "" && !strings.HasPrefix(path, "/") {
+		b.WriteByte('/')
+	}
 	for i, seg := range strings.Split(path, "/") {
 		if i > 0 {
 			b.WriteByte('/')
