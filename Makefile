@@ -1,0 +1,47 @@
+# Keyhole. The two commands a new user needs:
+#   make demo   installs what is missing, then serves the embedded demo
+#   make test   installs what is missing, then runs every test
+GO ?= go
+ADDR ?= 127.0.0.1:8080
+
+.PHONY: all deps demo build test test-go test-wasm wasm fuzz bench bench-quick generate
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+demo: deps
+	$(GO) run ./cmd/keyhole serve -addr $(ADDR)
+
+build: deps
+	$(GO) build -o bin/keyhole ./cmd/keyhole
+
+test: 
+	@scripts/deps.sh test
+	$(MAKE) test-go test-wasm
+
+test-go:
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./token ./transform
+	$(GO) test -race ./...
+
+# The WebAssembly signer: GOOS=js build, Node.js unit, interop, end-to-end
+# and browser tests.
+test-wasm:
+	bash wasm/test.sh
+
+wasm:
+	bash wasm/build.sh
+
+# Longer fuzzing than the seed corpora that `make test` runs.
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run x -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./token/verify
+	$(GO) test -run x -fuzz FuzzParseClaims -fuzztime $(FUZZTIME) ./token
+	$(GO) test -run x -fuzz FuzzCleanPath -fuzztime $(FUZZTIME) ./handler
+	$(GO) test -run x -fuzz FuzzParse -fuzztime $(FUZZTIME) ./transform
+	$(GO) test -run x -fuzz FuzzCanonicalRoundTrip -fuzztime $(FUZZTIME) ./transform
+
+generate:
+	cd cmd/keyhole/demo && $(GO) run gen.go
