@@ -1,0 +1,74 @@
+package vips_test
+
+import (
+	"context"
+	"testing"
+
+	govips "github.com/davidbyttow/govips/v2/vips"
+
+	"github.com/keyhole-dev/keyhole/transform"
+)
+
+// BenchmarkResize compares the engine (shrink-on-load picked from the
+// header, Lanczos3 for the rest, JPEG q80 with optimised Huffman tables)
+// with a naive govips thumbnail of the same box encoded with govips' default
+// JPEG settings at q80, and with the same encoder settings as the engine
+// ("thumbnail-same-encoder").
+func BenchmarkResize(b *testing.B) {
+	cases := []struct {
+		name string
+		src  func(testing.TB) []byte
+	}{
+		{"4000x3000", bigPhoto},
+		{"1200x800", smallPhoto},
+	}
+	const width = 300
+	for _, c := range cases {
+		src := c.src(b)
+		b.Run(c.name+"/engine", func(b *testing.B) {
+			e := newEngine(b, transform.Limits{})
+			req := transform.Request{
+				Source: src,
+				Params: &transform.Params{Width: transform.Dim{Value: width, Set: true}},
+				Format: transform.FormatJPEG,
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(src)))
+			for b.Loop() {
+				if _, err := e.Process(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/thumbnail", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(src)))
+			for b.Loop() {
+				thumb(b, src, width, govips.NewJpegExportParams())
+			}
+		})
+		b.Run(c.name+"/thumbnail-same-encoder", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(src)))
+			ep := &govips.JpegExportParams{Quality: 80, StripMetadata: true, OptimizeCoding: true}
+			for b.Loop() {
+				thumb(b, src, width, ep)
+			}
+		})
+	}
+}
+
+// thumb is the naive baseline: vips_thumbnail_buffer into a width×width
+// box (for landscape sources the same size as w=width), JPEG export.
+func thumb(b *testing.B, src []byte, width int, ep *govips.JpegExportParams) {
+	img, err := govips.NewThumbnailFromBuffer(src, width, width, govips.InterestingNone)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ep.Quality = 80
+	if _, _, err := img.ExportJpeg(ep); err != nil {
+		b.Fatal(err)
+	}
+	img.Close()
+}

@@ -1,0 +1,337 @@
+package vips
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	govips "github.com/davidbyttow/govips/v2/vips"
+
+	"github.com/keyhole-dev/keyhole/transform"
+)
+
+// Text defaults.
+const (
+	// DefaultFontFamily is the fontconfig family used when text.font.family
+	// is not given or not installed.
+	DefaultFontFamily = "DejaVu Sans"
+)
+
+// text renders Params.Text with Pango (through libvips) and composites it:
+// the font size is text.size percent of the image width (by default, the
+// size at which the longest line about fills the width, at most a fifth of
+// the image height), reduced when the
+// text block would cover more than the whole image; lines wrap at the image
+// width less a margin; text.color (default black) at text.opacity (default
+// 100), optional text.outline and text.background box; position is a
+// compass point or center (default). The text is escaped, so Pango markup
+// in it is shown literally rather than interpreted.
+func (j *job) text() error {
+	p := j.p
+	if p.Text == "" {
+		return nil
+	}
+	runes := utf8.RuneCountInString(p.Text)
+	if runes > j.e.limits.MaxTextRunes {
+		return fmt.Errorf("%w: text has %d runes, limit %d", transform.ErrOutputTooLarge, runes, j.e.limits.MaxTextRunes)
+	}
+	img := j.img
+	w, h := img.Width(), img.Height()
+	margin := max(1, int(math.Round(0.02*float64(min(w, h)))))
+	wrap := max(1, w-2*margin)
+
+	px := p.TextSize / 100 * float64(w)
+	if p.TextSize <= 0 {
+		px = autoTextSize(p.Text, wrap, h)
+	}
+	// Bound the rendered area (Pango renders eagerly): a glyph cell is about
+	// 0.6 × 1.25 em, and text covering more than the image is pointless.
+	if area := float64(runes) * 0.75 * px * px; area > float64(w*h) {
+		px = math.Sqrt(float64(w*h) / (float64(runes) * 0.75))
+	}
+	px = math.Max(1, math.Floor(px))
+	lines := math.Ceil(float64(runes)*0.7*px/float64(wrap)) + float64(strings.Count(p.Text, "\n")) + 1
+	baseH := int(math.Min(lines*1.6*px+px, float64(4*max(w, h))))
+	if err := j.checkSize("text", wrap, baseH); err != nil {
+		return err
+	}
+
+	gx, _ := gravity(p.TextPosition)
+	align := govips.AlignCenter
+	switch gx {
+	case 0:
+		align = govips.AlignLow
+	case 1:
+		align = govips.AlignHigh
+	}
+	mask, err := govips.Black(wrap, baseH)
+	if err != nil {
+		return err
+	}
+	defer mask.Close()
+	err = mask.Label(&govips.LabelParams{
+		Text:      html.EscapeString(p.Text),
+		Font:      fmt.Sprintf("%s, %dpx", fontFamily(p.TextFontFamily), int(px)),
+		Width:     govips.Scalar{Value: float64(wrap)},
+		Opacity:   1,
+		Color:     govips.Color{R: 255, G: 255, B: 255},
+		Alignment: align,
+	})
+	if err != nil {
+		return err
+	}
+	if err := mask.ExtractBand(0, 1); err != nil {
+		return err
+	}
+	l, t, mw, mh, err := mask.FindTrim(10, &govips.Color{})
+	if err != nil {
+		return err
+	}
+	if mw <= 0 || mh <= 0 || mw > mask.Width() || mh > mask.Height() {
+		return nil // nothing visible (whitespace only, or no glyphs)
+	}
+	if err := mask.ExtractArea(l, t, mw, mh); err != nil {
+		return err
+	}
+
+	opacity := float64(p.TextOpacity) / 100
+	if p.TextOpacity <= 0 {
+		opacity = 1
+	}
+	outline := 0
+	if p.TextOutline.Set {
+		outline = max(1, int(math.Round(px/16)))
+	}
+	pad := 0
+	if p.TextBackground.Set {
+		pad = max(2, int(math.Round(px/4)))
+	}
+	off := outline + pad
+	lw, lh := mw+2*off, mh+2*off
+
+	fg := p.TextColor
+	if !fg.Set {
+		fg = transform.Color{A: 255, Set: true}
+	}
+	bg := transform.Color{}
+	if p.TextBackground.Set {
+		bg = p.TextBackground
+	}
+	layer, err := solid(lw, lh, bg, opacity)
+	if err != nil {
+		return err
+	}
+	defer layer.Close()
+	if err := mask.Embed(off, off, lw, lh, govips.ExtendBlack); err != nil {
+		return err
+	}
+	if outline > 0 {
+		ring, err := mask.Copy()
+		if err != nil {
+			return err
+		}
+		defer ring.Close()
+		k := 2*outline + 1
+		if err := ring.Rank(k, k, k*k-1); err != nil {
+			return err
+		}
+		if err := paint(layer, ring, p.TextOutline, opacity); err != nil {
+			return err
+		}
+	}
+	if err := paint(layer, mask, fg, opacity); err != nil {
+		return err
+	}
+	x, y := place(p.TextPosition, w, h, lw, lh, margin)
+	return overlay(img, layer, x, y)
+}
+
+// autoTextSize estimates the font size in pixels at which the longest line
+// of text spans about 90% of wrap pixels (a glyph is about 0.6 em wide),
+// capped at a fifth of the image height h.
+func autoTextSize(text string, wrap, h int) float64 {
+	longest := 1
+	for line := range strings.SplitSeq(text, "\n") {
+		longest = max(longest, utf8.RuneCountInString(line))
+	}
+	return math.Min(0.9*float64(wrap)/(0.6*float64(longest)), float64(h)/5)
+}
+
+// solid returns a w×h sRGB image with alpha filled with c at opacity.
+func solid(w, h int, c transform.Color, opacity float64) (*govips.ImageRef, error) {
+	img, err := govips.Black(w, h)
+	if err != nil {
+		return nil, err
+	}
+	defer img.Close()
+	a := float64(c.A) * opacity
+	if !c.Set {
+		a = 0
+	}
+	if err := img.Linear([]float64{0, 0, 0, 0}, []float64{float64(c.R), float64(c.G), float64(c.B), a}); err != nil {
+		return nil, err
+	}
+	return asRGBA(img)
+}
+
+// paint composites colour c through the one-band mask (same size) onto
+// layer.
+func paint(layer, mask *govips.ImageRef, c transform.Color, opacity float64) error {
+	ink, err := mask.Copy()
+	if err != nil {
+		return err
+	}
+	defer ink.Close()
+	a := float64(c.A) / 255 * opacity
+	if err := ink.Linear([]float64{0, 0, 0, a}, []float64{float64(c.R), float64(c.G), float64(c.B), 0}); err != nil {
+		return err
+	}
+	rgba, err := asRGBA(ink)
+	if err != nil {
+		return err
+	}
+	defer rgba.Close()
+	return layer.Composite(rgba, govips.BlendModeOver, 0, 0)
+}
+
+// asRGBA returns a four-band image built by Linear as 8-bit sRGB with alpha.
+func asRGBA(img *govips.ImageRef) (*govips.ImageRef, error) {
+	if err := img.Cast(govips.BandFormatUchar); err != nil {
+		return nil, err
+	}
+	return img.CopyChangingInterpretation(govips.InterpretationSRGB)
+}
+
+// overlay composites layer (sRGB with alpha) over img at x, y, keeping img's
+// size and its band layout (no alpha is added to an opaque image).
+func overlay(img, layer *govips.ImageRef, x, y int) error {
+	if err := ensureRGB(img); err != nil {
+		return err
+	}
+	hadAlpha := img.HasAlpha()
+	if err := img.Composite(layer, govips.BlendModeOver, x, y); err != nil {
+		return err
+	}
+	if err := img.Cast(govips.BandFormatUchar); err != nil {
+		return err
+	}
+	if !hadAlpha && img.Bands() == 4 {
+		return img.ExtractBand(0, 3)
+	}
+	return nil
+}
+
+// fontFamily keeps letters, digits, spaces, '-' and '_' of a requested
+// family, so that it cannot smuggle a size or style into the Pango font
+// description.
+func fontFamily(f string) string {
+	f = strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || r == '-' || r == '_' {
+			return r
+		}
+		return -1
+	}, f)
+	f = strings.TrimSpace(f)
+	if f == "" {
+		return DefaultFontFamily
+	}
+	return f
+}
+
+// watermark composites the image at Params.Watermark, read with
+// Request.ReadFile and held to the same source limits as the main image. It
+// is scaled to watermark.scale.width/height (pixels or percent of the image,
+// aspect ratio kept; by default its own size, reduced to fit the image),
+// made watermark.opacity percent opaque (default 100) and placed at
+// watermark.position: a compass point, center (default) or tile.
+func (j *job) watermark() error {
+	p := j.p
+	if p.Watermark == "" {
+		return nil
+	}
+	if j.req.ReadFile == nil {
+		return wrapNotFound(p.Watermark, errNoReader)
+	}
+	data, err := j.req.ReadFile(p.Watermark)
+	if err != nil {
+		return wrapNotFound(p.Watermark, err)
+	}
+	lim := j.e.limits
+	if int64(len(data)) > lim.MaxSourceBytes {
+		return fmt.Errorf("%w: watermark has %d bytes, limit %d", transform.ErrSourceTooLarge, len(data), lim.MaxSourceBytes)
+	}
+	typ, err := sniff(data, lim.AllowVector)
+	if err != nil {
+		return fmt.Errorf("watermark: %w", err)
+	}
+	hd, err := readHeader(data, typ, lim)
+	if err != nil {
+		return fmt.Errorf("watermark: %w", err)
+	}
+	img := j.img
+	w, h := img.Width(), img.Height()
+
+	sp := transform.Params{ScaleOption: "fit"}
+	if p.WatermarkScaleWidth.Set {
+		sp.Width = transform.Dim{Value: float64(p.WatermarkScaleWidth.Resolve(w)), Set: true}
+	}
+	if p.WatermarkScaleHeight.Set {
+		sp.Height = transform.Dim{Value: float64(p.WatermarkScaleHeight.Resolve(h)), Set: true}
+	}
+	if !sp.Width.Set && !sp.Height.Set && (hd.w > w || hd.h > h) {
+		sp.Width = transform.Dim{Value: float64(w), Set: true}
+		sp.Height = transform.Dim{Value: float64(h), Set: true}
+	}
+	plan := planScale(&sp, hd.w, hd.h)
+	if err := j.checkSize("watermark", plan.W, plan.H); err != nil {
+		return err
+	}
+	shrink := 1
+	if typ == govips.ImageTypeJPEG {
+		shrink = jpegShrink(hd.w, hd.h, plan.W, plan.H)
+	}
+	wm, err := decode(data, typ, hd, shrink)
+	if err != nil {
+		return fmt.Errorf("watermark: %w", err)
+	}
+	defer wm.Close()
+	if plan.resizes(wm.Width(), wm.Height()) {
+		hs, vs := float64(plan.W)/float64(wm.Width()), float64(plan.H)/float64(wm.Height())
+		if err := wm.ResizeWithVScale(hs, vs, govips.KernelLanczos3); err != nil {
+			return err
+		}
+		if err := exactSize(wm, plan.W, plan.H); err != nil {
+			return err
+		}
+	}
+	if err := ensureRGB(wm); err != nil {
+		return err
+	}
+	if err := wm.AddAlpha(); err != nil {
+		return err
+	}
+	if op := p.WatermarkOpacity; op > 0 && op < 100 {
+		if err := wm.Linear([]float64{1, 1, 1, float64(op) / 100}, []float64{0, 0, 0, 0}); err != nil {
+			return err
+		}
+		if err := wm.Cast(govips.BandFormatUchar); err != nil {
+			return err
+		}
+	}
+	ww, wh := wm.Width(), wm.Height()
+	x, y := 0, 0
+	if strings.EqualFold(p.WatermarkPosition, "tile") {
+		if err := wm.Replicate(ceilDiv(w, ww), ceilDiv(h, wh)); err != nil {
+			return err
+		}
+		if err := wm.ExtractArea(0, 0, w, h); err != nil {
+			return err
+		}
+	} else {
+		x, y = place(p.WatermarkPosition, w, h, ww, wh, 0)
+	}
+	return overlay(img, wm, x, y)
+}

@@ -1,0 +1,137 @@
+package vips
+
+import (
+	"fmt"
+
+	govips "github.com/davidbyttow/govips/v2/vips"
+
+	"github.com/keyhole-dev/keyhole/transform"
+)
+
+// sniff returns the type of an image file from its first bytes, refusing
+// everything but the raster formats Keyhole serves (JPEG, PNG, GIF, WebP,
+// AVIF/HEIF) and, when allowVector is set, SVG and PDF. TIFF, BMP, JPEG 2000,
+// JPEG XL and the ImageMagick loaders are refused to keep the attack surface
+// small.
+func sniff(buf []byte, allowVector bool) (govips.ImageType, error) {
+	t := govips.DetermineImageType(buf)
+	switch t {
+	case govips.ImageTypeJPEG, govips.ImageTypePNG, govips.ImageTypeGIF,
+		govips.ImageTypeWEBP, govips.ImageTypeAVIF, govips.ImageTypeHEIF:
+		return t, nil
+	case govips.ImageTypeSVG, govips.ImageTypePDF:
+		if allowVector {
+			return t, nil
+		}
+		return t, fmt.Errorf("%w: vector sources are disabled", transform.ErrNotImage)
+	}
+	return t, fmt.Errorf("%w: unsupported or unknown format", transform.ErrNotImage)
+}
+
+// header is what an image's header says, read without decoding pixels.
+type header struct {
+	w, h   int // upright size (EXIF orientation applied)
+	orient int
+}
+
+// readHeader opens buf lazily: libvips loaders read only the header when the
+// image is opened and decode pixels on first use, so checking the size here
+// is done before any pixel memory is allocated.
+func readHeader(buf []byte, typ govips.ImageType, limits transform.Limits) (header, error) {
+	img, err := govips.LoadImageFromBuffer(buf, loadParams(typ, 1))
+	if err != nil {
+		return header{}, fmt.Errorf("%w: %v", transform.ErrNotImage, err)
+	}
+	defer img.Close()
+	hd := header{w: img.Width(), h: img.Height(), orient: img.Orientation()}
+	if hd.w <= 0 || hd.h <= 0 {
+		return header{}, fmt.Errorf("%w: empty image", transform.ErrNotImage)
+	}
+	if int64(hd.w)*int64(hd.h) > int64(limits.MaxSourcePixels) {
+		return header{}, fmt.Errorf("%w: %dx%d pixels, limit %d",
+			transform.ErrSourceTooLarge, hd.w, hd.h, limits.MaxSourcePixels)
+	}
+	if hd.orient >= 5 && hd.orient <= 8 {
+		hd.w, hd.h = hd.h, hd.w
+	}
+	return hd, nil
+}
+
+// loadParams are the loader options: first page or frame only, libvips'
+// lenient decoding of slightly damaged files, and the JPEG shrink-on-load
+// factor.
+func loadParams(typ govips.ImageType, shrink int) *govips.ImportParams {
+	p := &govips.ImportParams{}
+	if typ == govips.ImageTypeJPEG && shrink > 1 {
+		p.JpegShrinkFactor.Set(shrink)
+	}
+	return p
+}
+
+// decode loads buf (already sniffed and header-checked) with the given JPEG
+// shrink factor and turns it upright.
+func decode(buf []byte, typ govips.ImageType, hd header, shrink int) (*govips.ImageRef, error) {
+	img, err := govips.LoadImageFromBuffer(buf, loadParams(typ, shrink))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", transform.ErrNotImage, err)
+	}
+	if hd.orient > 1 && hd.orient <= 8 && typ != govips.ImageTypeHEIF && typ != govips.ImageTypeAVIF {
+		if err := img.AutoRotate(); err != nil {
+			img.Close()
+			return nil, err
+		}
+	}
+	if err := normalise(img); err != nil {
+		img.Close()
+		return nil, err
+	}
+	return img, nil
+}
+
+func (j *job) checkSource() error {
+	src := j.req.Source
+	if int64(len(src)) > j.e.limits.MaxSourceBytes {
+		return fmt.Errorf("%w: %d bytes, limit %d", transform.ErrSourceTooLarge, len(src), j.e.limits.MaxSourceBytes)
+	}
+	typ, err := sniff(src, j.e.limits.AllowVector)
+	if err != nil {
+		return err
+	}
+	j.typ = typ
+	return nil
+}
+
+func (j *job) readHeader() error {
+	hd, err := readHeader(j.req.Source, j.typ, j.e.limits)
+	if err != nil {
+		return err
+	}
+	j.srcW, j.srcH, j.orient = hd.w, hd.h, hd.orient
+	return nil
+}
+
+// load decodes the source. For JPEG it picks the largest shrink-on-load
+// factor that keeps the image (or the automatic crop region) at least as
+// large as the planned scale, so libjpeg does most of the downsizing in the
+// DCT domain and the final Lanczos3 resize only covers the rest. Trim needs
+// the full image, so it disables the shortcut.
+func (j *job) load() error {
+	shrink := 1
+	if j.p.CropType != "trim" {
+		aw, ah, _ := autoCropSize(j.p, j.srcW, j.srcH)
+		plan := planScale(j.p, aw, ah)
+		if err := j.checkSize("scaled image", plan.W, plan.H); err != nil {
+			return err
+		}
+		j.plan = &plan
+		if j.typ == govips.ImageTypeJPEG {
+			shrink = jpegShrink(aw, ah, plan.W, plan.H)
+		}
+	}
+	img, err := decode(j.req.Source, j.typ, header{w: j.srcW, h: j.srcH, orient: j.orient}, shrink)
+	if err != nil {
+		return err
+	}
+	j.set(img)
+	return nil
+}
