@@ -487,8 +487,11 @@ func digits(s string) int {
 }
 
 // formatNumber is the canonical spelling of a number: the shortest decimal
-// that reads back as the same float64, without exponent.
+// that reads back as the same float64, without exponent; -0 is "0".
 func formatNumber(f float64) string {
+	if f == 0 {
+		f = 0
+	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 

@@ -1,0 +1,115 @@
+package transform_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/keyhole-dev/keyhole/transform"
+)
+
+func ExampleParse() {
+	q, _ := url.ParseQuery("w=300&h=25%25&format=jpeg&utm_source=mail")
+	p, err := transform.Parse(transform.FromQuery(q), transform.Limits{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.Width.Resolve(1000), p.Height.Resolve(1000), p.Format, p.NeedsProcessing())
+	// Output: 300 250 jpg true
+}
+
+func ExampleParse_errors() {
+	_, err := transform.Parse(map[string]string{"w": "99999", "canvas.color": "red", "h": "200"}, transform.Limits{})
+	var perr *transform.Errors
+	if errors.As(err, &perr) {
+		fmt.Println(perr)
+		body, _ := json.Marshal(perr.List[0])
+		fmt.Println(string(body))
+	}
+	// Output:
+	// canvas.color=red: must be a hex colour RRGGBB or RRGGBBAA
+	// w=99999: must be pixels 1..8192, or N% with 0 < N <= 100
+	// {"name":"canvas.color","value":"red","reason":"must be a hex colour RRGGBB or RRGGBBAA"}
+}
+
+func ExampleMerge() {
+	profiles := map[string]map[string]string{
+		"brand": {"watermark": "/wm/logo.png", "watermark.position": "southeast"},
+		"thumb": {"w": "200", "h": "200", "scale.option": "fill"},
+	}
+	merged, ignored, err := transform.Merge(transform.Layers{
+		Secure:   map[string]string{"profile": "brand", "q": "70"},
+		Insecure: map[string]string{"profile": "thumb", "w": "400", "q": "100", "watermark": "/none.png", "utm_source": "x"},
+	}, profiles)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(transform.Canonical(merged))
+	fmt.Println("ignored:", ignored)
+	// Output:
+	// h=200&q=70&scale.option=fill&w=400&watermark=%2Fwm%2Flogo.png&watermark.position=southeast
+	// ignored: [watermark]
+}
+
+func ExampleCanonical() {
+	fmt.Println(transform.Canonical(map[string]string{
+		"w": "0300", "h": "10.0%", "format": "JPEG", "canvas.color": "FFAA00FF", "flip": "", "flop": "false", "utm_source": "x",
+	}))
+	// Output: canvas.color=ffaa00&flip=true&format=jpg&h=10%25&w=300
+}
+
+func ExampleNegotiate() {
+	accept := "image/avif,image/webp,image/*,*/*;q=0.8"
+	fmt.Println(transform.Negotiate(transform.FormatOptimal, accept, transform.FormatJPEG))
+	fmt.Println(transform.Negotiate(transform.FormatOptimal, "image/webp", transform.FormatJPEG))
+	fmt.Println(transform.Negotiate(transform.FormatOriginal, accept, transform.FormatSVG))
+	out, _ := transform.Negotiate(transform.FormatUnset, accept, transform.FormatGIF)
+	fmt.Println(out, out.ContentType(), out.Ext())
+	// Output:
+	// avif true
+	// webp true
+	// png false
+	// gif image/gif .gif
+}
+
+func ExampleFromArgs() {
+	var claims struct {
+		Args map[string]any `json:"args"`
+	}
+	_ = json.Unmarshal([]byte(`{"args": {"w": 300, "text": {"text": "Hello", "size": 12.5, "color": "ffffff"}, "dl": true}}`), &claims)
+	args, err := transform.FromArgs(claims.Args)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(transform.Canonical(args))
+	// Output: dl=true&text=Hello&text.color=ffffff&text.size=12.5&w=300
+}
+
+func ExampleSniff() {
+	fmt.Println(transform.Sniff([]byte("\x89PNG\r\n\x1a\n....")))
+	fmt.Println(transform.Sniff([]byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>`)))
+	// Output:
+	// png
+	// svg
+}
+
+func ExampleParams_NeedsProcessing() {
+	for _, q := range []string{"dl=photo.jpg&format=original", "format=optimal"} {
+		v, _ := url.ParseQuery(q)
+		p, _ := transform.Parse(transform.FromQuery(v), transform.Limits{})
+		fmt.Println(q, p.NeedsProcessing())
+	}
+	// Output:
+	// dl=photo.jpg&format=original false
+	// format=optimal true
+}
+
+func ExampleLimits_WithDefaults() {
+	lim := transform.Limits{MaxOutputWidth: 4000}.WithDefaults()
+	fmt.Println(lim.MaxOutputWidth, lim.MaxOutputHeight, lim.MaxTextRunes, lim.Timeout, lim.Validate())
+	// Output: 4000 8192 256 10s <nil>
+}
