@@ -50,14 +50,17 @@ type Decoded struct {
 }
 
 // Split returns the three base64url segments of a compact token, or
-// ResultMalformedToken. It does not decode anything.
+// ResultMalformedToken. It does not decode anything. The signature may be
+// empty (an unsecured "alg":"none" token is "header.payload."), so that
+// such a token reaches the algorithm check and is refused as
+// ResultAlgorithmNotAllowed rather than as malformed.
 func Split(tok string) (header, payload, signature string, err error) {
 	if len(tok) == 0 || len(tok) > MaxTokenBytes {
 		return "", "", "", ResultMalformedToken
 	}
 	h, rest, ok1 := strings.Cut(tok, ".")
 	p, s, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || h == "" || p == "" || s == "" || strings.IndexByte(s, '.') >= 0 {
+	if !ok1 || !ok2 || h == "" || p == "" || strings.IndexByte(s, '.') >= 0 {
 		return "", "", "", ResultMalformedToken
 	}
 	return h, p, s, nil

@@ -144,7 +144,7 @@ func TestSplit(t *testing.T) {
 		{"", "", "", "", false},
 		{"a", "", "", "", false},
 		{"a.b", "", "", "", false},
-		{"a.b.", "", "", "", false},
+		{"a.b.", "a", "b", "", true}, // unsecured (alg none) shape: refused later, by alg
 		{".b.c", "", "", "", false},
 		{"a..c", "", "", "", false},
 		{"a.b.c.d", "", "", "", false},

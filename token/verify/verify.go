@@ -7,7 +7,6 @@
 package verify
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -153,7 +152,7 @@ func (v *Verifier) Verify(tok, path string) (*token.Claims, error) {
 }
 
 func (v *Verifier) verify(ks *keySet, tok string, now time.Time) (*token.Claims, error) {
-	h, p, _, err := token.Split(tok)
+	h, p, sig, err := token.Split(tok)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +162,12 @@ func (v *Verifier) verify(ks *keySet, tok string, now time.Time) (*token.Claims,
 	}
 	if hdr.Alg != "HS256" {
 		return nil, token.ResultAlgorithmNotAllowed
+	}
+	// jwx decodes leniently (padding, the standard alphabet); a compact
+	// token is unpadded base64url, and anything else is malformed, whether
+	// or not its signature would verify.
+	if !isBase64URL(p) || !isBase64URL(sig) {
+		return nil, token.ResultMalformedToken
 	}
 	var payload []byte
 	if hdr.KeyID != "" {
@@ -179,9 +184,6 @@ func (v *Verifier) verify(ks *keySet, tok string, now time.Time) (*token.Claims,
 		}
 	}
 	if err != nil {
-		if _, derr := base64.RawURLEncoding.DecodeString(p); derr != nil {
-			return nil, token.ResultMalformedToken
-		}
 		return nil, token.ResultSignatureMismatch
 	}
 	c, err := token.ParseClaims(payload)
@@ -194,8 +196,30 @@ func (v *Verifier) verify(ks *keySet, tok string, now time.Time) (*token.Claims,
 	return c, nil
 }
 
+var base64URLAlphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		t[c] = true
+	}
+	return t
+}()
+
+// isBase64URL reports whether s is unpadded base64url, without allocating.
+func isBase64URL(s string) bool {
+	if len(s)%4 == 1 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !base64URLAlphabet[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkTime refuses a token at or after exp + leeway (RFC 7519 §4.1.4, and
+// what jsonwebtoken and jwx do) and before nbf - leeway.
 func (v *Verifier) checkTime(c *token.Claims, now time.Time) error {
-	if now.After(c.ExpiresAt.Add(v.leeway)) {
+	if !now.Before(c.ExpiresAt.Add(v.leeway)) {
 		return token.ResultExpired
 	}
 	if !c.NotBefore.IsZero() && now.Add(v.leeway).Before(c.NotBefore) {
