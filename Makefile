@@ -4,7 +4,7 @@
 GO ?= go
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all deps demo build test test-go test-wasm wasm fuzz bench bench-quick generate
+.PHONY: all deps demo build test test-go test-interop test-wasm wasm fuzz bench bench-quick generate
 
 all: build
 
@@ -19,12 +19,16 @@ build: deps
 
 test: 
 	@scripts/deps.sh test
-	$(MAKE) test-go test-wasm
+	$(MAKE) test-go test-interop test-wasm
 
 test-go:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./token ./transform
 	$(GO) test -race ./...
+
+# npm jsonwebtoken <-> keyhole serve, both ways.
+test-interop:
+	bash interop/test.sh
 
 # The WebAssembly signer: GOOS=js build, Node.js unit, interop, end-to-end
 # and browser tests.
