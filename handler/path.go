@@ -24,6 +24,11 @@ func CleanPath(p string, maxBytes int) (string, error) {
 		return "", ErrBadPath
 	}
 	if !strings.HasPrefix(p, "/") {
+		// The limit holds for the rooted path, so that CleanPath accepts
+		// its own output.
+		if len(p)+1 > maxBytes {
+			return "", ErrBadPath
+		}
 		p = "/" + p
 	}
 	if p == "/" {
