@@ -76,6 +76,7 @@ func TestFromArgsErrors(t *testing.T) {
 		{"other type", map[string]any{"q": struct{}{}}, []string{"q"}},
 		{"duplicate", map[string]any{"text.size": 10.0, "text": map[string]any{"size": 20.0}}, []string{"text.size"}},
 		{"several", map[string]any{"a": nil, "b": []any{}, "c": "ok"}, []string{"a", "b"}},
+		{"unsafe name shown safely", map[string]any{"x\ny": nil}, []string{"x\uFFFDy"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,7 +12,8 @@ import (
 const maxShownRunes = 64
 
 // ParamError is one rejected parameter. Name is the parameter's name, or ""
-// for a failure of the input as a whole (too many parameters). Value is the
+// for a failure of the input as a whole (too many parameters); names that
+// come from input (FromArgs) are made safe like values. Value is the
 // rejected value made safe to show: cut to 64 characters plus "…", invalid
 // UTF-8 and control characters replaced by U+FFFD. Reason is a fixed,
 // human-readable sentence fragment; it never contains Go error text.
@@ -62,7 +63,7 @@ func (e *Errors) Names() []string {
 }
 
 func (e *Errors) add(name, value, reason string) {
-	e.List = append(e.List, ParamError{Name: name, Value: shown(value), Reason: reason})
+	e.List = append(e.List, ParamError{Name: shown(name), Value: shown(value), Reason: reason})
 }
 
 // err returns e sorted, or nil (an untyped nil) when e is empty.

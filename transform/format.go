@@ -49,12 +49,12 @@ func sniffISOBMFF(data []byte) Format {
 	if len(data) < 16 || string(data[4:8]) != "ftyp" {
 		return FormatUnset
 	}
+	// The box holds the major brand, a minor version and compatible brands;
+	// look no further than the box, the data or 4 KiB.
 	size := int(data[0])<<24 | int(data[1])<<16 | int(data[2])<<8 | int(data[3])
-	if size < 16 || size > len(data) || size > 4096 || size%4 != 0 {
-		size = min(len(data), 16) // the major brand is enough
-	}
+	end := min(max(size, 16), len(data), 4096)
 	var heif bool
-	for i := 8; i+4 <= size; i += 4 {
+	for i := 8; i+4 <= end; i += 4 {
 		if i == 12 {
 			continue // minor version, not a brand
 		}

@@ -116,3 +116,16 @@ func TestFormatContentTypeAndExt(t *testing.T) {
 		})
 	}
 }
+
+func TestSniffTruncatedFtyp(t *testing.T) {
+	// A box size larger than the data, and a zero size, still sniff.
+	tests := map[string][]byte{
+		"box longer than data": []byte("\x00\x00\x01\x00ftypmif1\x00\x00\x00\x00miafavif"),
+		"zero size":            []byte("\x00\x00\x00\x00ftypavif\x00\x00\x00\x00"),
+	}
+	for name, data := range tests {
+		if got := transform.Sniff(data); got != transform.FormatAVIF {
+			t.Errorf("%s: Sniff = %q, want avif", name, got)
+		}
+	}
+}

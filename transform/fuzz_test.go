@@ -112,3 +112,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSniff(f *testing.F) {
+	f.Add([]byte("\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00avif"))
+	f.Add([]byte("\uFEFF<?xml?><!-- c --><svg>"))
+	f.Add([]byte("RIFF\x00\x00\x00\x00WEBP"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		switch got := transform.Sniff(data); got {
+		case transform.FormatUnset, transform.FormatJPEG, transform.FormatPNG, transform.FormatGIF, transform.FormatWebP,
+			transform.FormatAVIF, transform.FormatHEIF, transform.FormatSVG, transform.FormatPDF:
+			out, _ := transform.Negotiate(transform.FormatOriginal, "", got)
+			if out == transform.FormatSVG || out == transform.FormatPDF || out == transform.FormatHEIF {
+				t.Fatalf("original of %s negotiates to unencodable %s", got, out)
+			}
+		default:
+			t.Fatalf("Sniff = %q", got)
+		}
+	})
+}

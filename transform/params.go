@@ -16,7 +16,9 @@ import (
 const (
 	// MaxParams is the largest number of entries (known or not) Parse accepts.
 	MaxParams = 64
-	// MaxValueBytes is the longest value, in bytes, of a known parameter.
+	// MaxValueBytes is the longest value, in bytes, of a known parameter. It
+	// is checked before anything else, so it also caps text whatever
+	// Limits.MaxTextRunes says.
 	MaxValueBytes = 4096
 )
 
