@@ -1,0 +1,163 @@
+// Type declarations for @keyhole/signer (CommonJS entry); the same as
+// index.d.ts, which is the one to edit: test/types.test.mjs checks that
+// the two stay identical below this comment.
+
+/** Where load() gets the WebAssembly module from. */
+export type WasmSource =
+  | string
+  | URL
+  | ArrayBuffer
+  | ArrayBufferView
+  | WebAssembly.Module
+  | Response
+  | Promise<Response>;
+
+export interface LoadOptions {
+  /**
+   * The module to instantiate. Default: dist/keyhole.wasm next to the
+   * package's index.js, read from disk in Node.js and fetched in browsers.
+   * A string is a URL (browsers) or a file path or URL (Node.js), resolved
+   * against the page or the working directory.
+   */
+  wasm?: WasmSource;
+}
+
+/** The `.code` of every Error the package throws. */
+export type ErrorCode =
+  /** An option has the wrong type, is missing, or is out of range. */
+  | 'ERR_KEYHOLE_BAD_INPUT'
+  /** The key is missing, empty, not valid base64, or its keyId is unusable. */
+  | 'ERR_KEYHOLE_BAD_KEY'
+  /** The path would be refused by the server as "400 bad path". */
+  | 'ERR_KEYHOLE_BAD_PATH'
+  /** Secure args the server would refuse with 400; see `errors`. */
+  | 'ERR_KEYHOLE_INVALID_PARAMS'
+  /** decode(): the server could not parse the token; see `result`. */
+  | 'ERR_KEYHOLE_BAD_TOKEN'
+  /** load(): the module could not be fetched, compiled or started. */
+  | 'ERR_KEYHOLE_LOAD'
+  /** A bug: a recovered Go panic, or the module has exited. */
+  | 'ERR_KEYHOLE_INTERNAL';
+
+/** A rejected parameter, as in the body of the server's 400 response. */
+export interface ParamError {
+  /** The parameter's name, e.g. "w" or "text.size"; "" for the input as a whole. */
+  name: string;
+  /** The rejected value, cut to 64 characters. */
+  value: string;
+  /** Why it was rejected, e.g. "must be pixels 1..8192, or N% with 0 < N <= 100". */
+  reason: string;
+}
+
+/** Every Error thrown by the package is a KeyholeError. */
+export interface KeyholeError extends Error {
+  code: ErrorCode;
+  /** signMany(): the position of the failing entry. */
+  index?: number;
+  /** ERR_KEYHOLE_INVALID_PARAMS: every rejected parameter. */
+  errors?: ParamError[];
+  /** ERR_KEYHOLE_BAD_TOKEN: the server's auth result, e.g. "malformed token". */
+  result?: string;
+}
+
+/** A JSON value, as args may hold. */
+export type JSONValue = string | number | boolean | null | JSONValue[] | { [name: string]: JSONValue | undefined };
+
+/** Query parameters: a plain object (arrays repeat a name) or URLSearchParams. */
+export type QueryParams =
+  | Record<string, string | number | boolean | Array<string | number | boolean> | undefined>
+  | URLSearchParams;
+
+export interface SignerOptions {
+  /**
+   * The HMAC key. A string's UTF-8 bytes are the key, as with npm
+   * jsonwebtoken and a Keyhole key's `secret`. Give key or keyBase64.
+   */
+  key?: string | Uint8Array | ArrayBuffer;
+  /** The key as base64 or base64url text, like a Keyhole key's `secret_base64`. */
+  keyBase64?: string;
+  /** The key's id, written as the token header's "kid". Default: none. */
+  keyId?: string;
+  /** The query parameter that carries the token. Default "jwt". */
+  param?: string;
+  /** The clock: unix seconds, may be fractional. Default `Date.now() / 1000`. */
+  now?: () => number;
+}
+
+export interface SignOptions {
+  /** The file's path below the mount, e.g. "/private/a.jpg". */
+  path: string;
+  /** Seconds from now until the token expires (> 0). Give this or expiresAt. */
+  expiresIn?: number;
+  /** When the token expires: a Date or unix seconds. Give this or expiresIn. */
+  expiresAt?: Date | number;
+  /** When the token starts to be valid ("nbf"): a Date or unix seconds. Default: no nbf. */
+  notBefore?: Date | number;
+  /**
+   * The path prefixes the token opens ("aud"); the path must start with one
+   * of them. Default: the path itself.
+   */
+  audience?: string | string[];
+  /** Prefix of the URL, e.g. "https://img.example.com". Default: a root-relative URL. */
+  baseUrl?: string | URL;
+  /** Insecure parameters, added to the URL unsigned (e.g. { w: 300 }). */
+  query?: QueryParams;
+  /** Secure parameters ("args"), locked by the signature and checked like the server checks them. */
+  args?: { [name: string]: JSONValue | undefined };
+}
+
+export interface SignResult {
+  /** baseUrl + escaped path + "?" + query + "&jwt=" + token. */
+  url: string;
+  /** The compact HS256 token. */
+  token: string;
+  /** The token's "exp" as a Date (whole seconds). */
+  expiresAt: Date;
+}
+
+export interface Signer {
+  /** The keyId given to createSigner ("" for none). */
+  readonly keyId: string;
+  /** Signs one URL. Throws a KeyholeError. */
+  sign(options: SignOptions): SignResult;
+  /**
+   * Signs many URLs in one call into WebAssembly, all with the same now().
+   * All or nothing: the first invalid entry throws, with `index` set.
+   */
+  signMany(list: SignOptions[]): SignResult[];
+}
+
+export interface DecodedToken {
+  /** The token's JOSE header, e.g. { alg: "HS256", typ: "JWT" }. */
+  header: { alg: string; kid?: string; typ?: string; [name: string]: unknown };
+  /** The token's claims as they are in the token. */
+  payload: {
+    aud: string | string[];
+    exp: number;
+    iat?: number;
+    nbf?: number;
+    args?: { [name: string]: JSONValue };
+    [name: string]: unknown;
+  };
+}
+
+export interface KeyholeModule {
+  /** Creates a signer that keeps its keyed HMAC state between calls. */
+  createSigner(options: SignerOptions): Signer;
+  /**
+   * Checks parameters as the server does (default limits): [] when they are
+   * valid, else every rejected parameter, as in the server's 400 response.
+   */
+  validateParams(params: QueryParams): ParamError[];
+  /**
+   * Decodes a token without verifying its signature. Throws
+   * ERR_KEYHOLE_BAD_TOKEN when the server could not parse it.
+   */
+  decode(token: string): DecodedToken;
+}
+
+/**
+ * Instantiates the WebAssembly module. Without options the module is loaded
+ * once and shared.
+ */
+export function load(options?: LoadOptions): Promise<KeyholeModule>;

@@ -1,0 +1,446 @@
+// @keyhole/signer: Keyhole's URL signer and parameter validator, compiled
+// from Go (packages token and transform) to WebAssembly, for Node.js 20+ and
+// browsers. See README.md for the API and index.d.ts for the types.
+//
+// Go's wasm_exec.js (copied into dist/ by build.sh) defines globalThis.Go
+// and, where they are missing, the stubs globalThis.fs, globalThis.path and
+// globalThis.process that Go's runtime needs; every Go WebAssembly program
+// does this.
+import './dist/wasm_exec.js';
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/** The error codes set as `.code` on every Error this package throws. */
+const CODES = Object.freeze({
+  BAD_INPUT: 'ERR_KEYHOLE_BAD_INPUT',
+  BAD_KEY: 'ERR_KEYHOLE_BAD_KEY',
+  BAD_PATH: 'ERR_KEYHOLE_BAD_PATH',
+  INVALID_PARAMS: 'ERR_KEYHOLE_INVALID_PARAMS',
+  BAD_TOKEN: 'ERR_KEYHOLE_BAD_TOKEN',
+  LOAD: 'ERR_KEYHOLE_LOAD',
+  INTERNAL: 'ERR_KEYHOLE_INTERNAL',
+});
+
+/** keyholeError returns an Error whose .code is code, with extra props. */
+function keyholeError(code, message, props) {
+  const err = new Error(message);
+  err.code = code;
+  if (props) Object.assign(err, props);
+  return err;
+}
+
+function badInput(message) {
+  return keyholeError(CODES.BAD_INPUT, message);
+}
+
+const isNode = typeof process === 'object' && process !== null &&
+  typeof process.versions === 'object' && process.versions !== null &&
+  typeof process.versions.node === 'string';
+
+/** The module from the default load(), shared by every caller. */
+let defaultModule;
+
+/**
+ * load instantiates the WebAssembly module and returns the API. Without
+ * options it loads dist/keyhole.wasm next to this file (read from disk in
+ * Node.js, fetched in browsers) once and returns the same module to every
+ * caller.
+ *
+ * @param {{wasm?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module | Response | Promise<Response>}} [opts]
+ */
+export function load(opts) {
+  if (opts === undefined || opts === null || opts.wasm === undefined) {
+    defaultModule ??= instantiate(new URL('./dist/keyhole.wasm', import.meta.url)).catch((err) => {
+      defaultModule = undefined;
+      throw err;
+    });
+    return defaultModule;
+  }
+  if (typeof opts !== 'object') return Promise.reject(badInput('load options must be an object'));
+  return instantiate(opts.wasm);
+}
+
+/** instantiate compiles and starts one Go program and wraps its exports. */
+async function instantiate(source) {
+  const go = new globalThis.Go();
+  let instance;
+  try {
+    instance = await instantiateSource(source, go.importObject);
+  } catch (err) {
+    throw keyholeError(CODES.LOAD, `cannot load the Keyhole WebAssembly module: ${err && err.message}`, { cause: err });
+  }
+  // go.run runs the Go runtime's start-up and main synchronously until main
+  // blocks; the exports are usable as soon as it returns. It resolves only
+  // if the program exits, which it does not while the module is in use.
+  go.run(instance);
+  if (go.exited) throw keyholeError(CODES.LOAD, 'the Keyhole WebAssembly module exited during start-up');
+  return makeModule(go, instance.exports);
+}
+
+async function instantiateSource(source, imports) {
+  if (source instanceof WebAssembly.Module) return WebAssembly.instantiate(source, imports);
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    return (await WebAssembly.instantiate(source, imports)).instance;
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    const url = new URL(source, isNode ? `file://${process.cwd()}/` : globalThis.location?.href);
+    if (isNode && url.protocol === 'file:') {
+      const { readFile } = await import('node:fs/promises');
+      return (await WebAssembly.instantiate(await readFile(url), imports)).instance;
+    }
+    source = fetch(url);
+  }
+  const response = await source;
+  if (typeof Response === 'undefined' || !(response instanceof Response)) {
+    throw new TypeError('wasm must be a URL, a path, bytes, a WebAssembly.Module or a Response');
+  }
+  if (!response.ok) throw new Error(`fetching ${response.url}: HTTP ${response.status}`);
+  if (typeof WebAssembly.instantiateStreaming === 'function' &&
+      (response.headers.get('content-type') || '').split(';')[0].trim() === 'application/wasm') {
+    return (await WebAssembly.instantiateStreaming(response, imports)).instance;
+  }
+  return (await WebAssembly.instantiate(await response.arrayBuffer(), imports)).instance;
+}
+
+/**
+ * Encoder writes requests in the format wasm/codec.go's reader decodes:
+ * little-endian u32 and f64, strings as u32 byte length + UTF-8, and tagged
+ * values. One Encoder per module is reused for every call.
+ */
+class Encoder {
+  constructor() {
+    this.buf = new Uint8Array(4096);
+    this.view = new DataView(this.buf.buffer);
+    this.pos = 0;
+  }
+
+  reset() {
+    this.pos = 0;
+  }
+
+  ensure(n) {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const buf = new Uint8Array(size);
+    buf.set(this.buf.subarray(0, this.pos));
+    this.buf = buf;
+    this.view = new DataView(buf.buffer);
+  }
+
+  u8(b) {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  u32(n) {
+    this.ensure(4);
+    this.view.setUint32(this.pos, n, true);
+    this.pos += 4;
+  }
+
+  f64(x) {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, x, true);
+    this.pos += 8;
+  }
+
+  str(s) {
+    // A UTF-16 code unit becomes at most 3 UTF-8 bytes; lone surrogates
+    // become U+FFFD, as Buffer.from(string) does.
+    this.ensure(4 + 3 * s.length);
+    const { written } = textEncoder.encodeInto(s, this.buf.subarray(this.pos + 4));
+    this.view.setUint32(this.pos, written, true);
+    this.pos += 4 + written;
+  }
+
+  bytes(b) {
+    this.u32(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /**
+   * value encodes a JSON-like value: strings, finite numbers, booleans,
+   * null, arrays and plain objects (whose undefined members are left out, as
+   * JSON.stringify does). Anything else is ERR_KEYHOLE_BAD_INPUT naming
+   * where it was found.
+   */
+  value(v, where, depth) {
+    if (depth > 16) throw badInput(`${where}: nested too deeply`);
+    switch (typeof v) {
+      case 'string':
+        this.u8(0x73); // s
+        this.str(v);
+        return;
+      case 'number':
+        if (!Number.isFinite(v)) throw badInput(`${where}: numbers must be finite`);
+        this.u8(0x6e); // n
+        this.f64(v);
+        return;
+      case 'boolean':
+        this.u8(v ? 0x74 : 0x66); // t, f
+        return;
+      case 'object':
+        if (v === null) {
+          this.u8(0x7a); // z
+          return;
+        }
+        if (Array.isArray(v)) {
+          this.u8(0x61); // a
+          this.u32(v.length);
+          for (let i = 0; i < v.length; i++) this.value(v[i], `${where}[${i}]`, depth + 1);
+          return;
+        }
+        if (isPlainObject(v)) {
+          this.u8(0x6f); // o
+          const countAt = this.pos;
+          this.u32(0);
+          let n = 0;
+          for (const k of Object.keys(v)) {
+            if (v[k] === undefined) continue;
+            this.str(k);
+            this.value(v[k], `${where}.${k}`, depth + 1);
+            n++;
+          }
+          this.view.setUint32(countAt, n, true);
+          return;
+        }
+    }
+    throw badInput(`${where}: must be a string, a finite number, a boolean, null, an array or a plain object`);
+  }
+
+  /**
+   * pairs encodes name/value pairs from a plain object (undefined values
+   * left out, arrays giving one pair per element) or a URLSearchParams.
+   * Values must be strings, finite numbers or booleans.
+   */
+  pairs(v, where) {
+    const countAt = this.pos;
+    this.u32(0);
+    let n = 0;
+    const add = (k, x) => {
+      if (typeof x === 'number' ? !Number.isFinite(x) : typeof x !== 'string' && typeof x !== 'boolean') {
+        throw badInput(`${where}.${k}: must be a string, a finite number or a boolean`);
+      }
+      this.str(k);
+      this.str(String(x));
+      n++;
+    };
+    if (v instanceof URLSearchParams) {
+      for (const [k, x] of v) add(k, x);
+    } else if (isPlainObject(v)) {
+      for (const k of Object.keys(v)) {
+        const x = v[k];
+        if (x === undefined) continue;
+        if (Array.isArray(x)) x.forEach((e) => add(k, e));
+        else add(k, x);
+      }
+    } else {
+      throw badInput(`${where} must be a plain object or a URLSearchParams`);
+    }
+    this.view.setUint32(countAt, n, true);
+  }
+}
+
+function isPlainObject(v) {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** seconds converts a Date or unix seconds for option name. */
+function seconds(v, name) {
+  if (v === undefined) return NaN;
+  if (v instanceof Date) {
+    const t = v.getTime();
+    if (Number.isNaN(t)) throw badInput(`${name} is an invalid Date`);
+    return t / 1000;
+  }
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw badInput(`${name} must be a Date or a finite number of unix seconds`);
+  return v;
+}
+
+const SIGN_OPTIONS = new Set(['path', 'expiresIn', 'expiresAt', 'notBefore', 'audience', 'baseUrl', 'query', 'args']);
+
+/** encodeSign writes one sign request (see signOne in wasm/signer.go). */
+function encodeSign(e, o, now, where) {
+  if (!isPlainObject(o)) throw badInput(`${where} must be a plain object`);
+  for (const k in o) {
+    if (!SIGN_OPTIONS.has(k)) throw badInput(`${where}: unknown option ${JSON.stringify(k)}`);
+  }
+  const { path, expiresIn, audience, baseUrl, query, args } = o;
+  if (typeof path !== 'string') throw badInput(`${where}.path must be a string`);
+  if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn))) {
+    throw badInput(`${where}.expiresIn must be a finite number of seconds`);
+  }
+  e.f64(now);
+  e.f64(expiresIn === undefined ? NaN : expiresIn);
+  e.f64(seconds(o.expiresAt, `${where}.expiresAt`));
+  e.f64(seconds(o.notBefore, `${where}.notBefore`));
+  e.str(path);
+  if (audience === undefined) {
+    e.u32(0);
+  } else if (typeof audience === 'string') {
+    e.u32(1);
+    e.str(audience);
+  } else if (Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string')) {
+    e.u32(audience.length);
+    for (const a of audience) e.str(a);
+  } else {
+    throw badInput(`${where}.audience must be a string or a non-empty array of strings`);
+  }
+  if (baseUrl === undefined) e.str('');
+  else if (typeof baseUrl === 'string') e.str(baseUrl);
+  else if (baseUrl instanceof URL) e.str(baseUrl.href);
+  else throw badInput(`${where}.baseUrl must be a string or a URL`);
+  if (query === undefined) e.u32(0);
+  else e.pairs(query, `${where}.query`);
+  if (args === undefined) e.u8(0x2d); // -
+  else if (isPlainObject(args)) e.value(args, `${where}.args`, 0);
+  else throw badInput(`${where}.args must be a plain object`);
+}
+
+/** keyBytes returns the HMAC key of a `key` option. */
+function keyBytes(key) {
+  if (typeof key === 'string') return textEncoder.encode(key);
+  if (key instanceof Uint8Array) return key;
+  if (key instanceof ArrayBuffer) return new Uint8Array(key);
+  if (ArrayBuffer.isView(key)) return new Uint8Array(key.buffer, key.byteOffset, key.byteLength);
+  throw keyholeError(CODES.BAD_KEY, 'key must be a string, a Uint8Array or an ArrayBuffer');
+}
+
+/** defaultNow is the default clock: unix seconds, fractional. */
+const defaultNow = () => Date.now() / 1000;
+
+/** makeModule wraps the exports of one running Go program. */
+function makeModule(go, ex) {
+  const enc = new Encoder();
+  let busy = false;
+  const freeSigner = new FinalizationRegistry((handle) => {
+    if (!go.exited) ex.keyhole_signer_free(handle);
+  });
+
+  /**
+   * call runs one operation: fill(enc) writes the request, then it is
+   * copied into the module and op runs. Returns the answer text; throws the
+   * decoded error.
+   */
+  function call(fill, op, arg) {
+    if (go.exited) throw keyholeError(CODES.INTERNAL, 'the Keyhole WebAssembly module has exited');
+    if (busy) throw badInput('a Keyhole call was made while another was encoding its input (from a getter or now())');
+    busy = true;
+    try {
+      enc.reset();
+      fill(enc);
+    } finally {
+      busy = false;
+    }
+    const n = enc.pos;
+    const ptr = ex.keyhole_alloc(n) >>> 0;
+    new Uint8Array(ex.mem.buffer, ptr, n).set(enc.buf.subarray(0, n));
+    const r = arg === undefined ? ex[op]() : ex[op](arg);
+    const at = ex.keyhole_out() >>> 0;
+    const text = textDecoder.decode(new Uint8Array(ex.mem.buffer, at, Math.abs(r)));
+    if (r < 0) throw decodeError(text);
+    return text;
+  }
+
+  function createSigner(opts) {
+    if (!isPlainObject(opts)) throw keyholeError(CODES.BAD_KEY, 'createSigner needs an options object with key or keyBase64');
+    const { key, keyBase64, keyId = '', param = '', now = defaultNow } = opts;
+    if ((key === undefined) === (keyBase64 === undefined)) {
+      throw keyholeError(CODES.BAD_KEY, 'give exactly one of key and keyBase64');
+    }
+    if (keyBase64 !== undefined && typeof keyBase64 !== 'string') throw keyholeError(CODES.BAD_KEY, 'keyBase64 must be a string');
+    if (typeof keyId !== 'string') throw keyholeError(CODES.BAD_KEY, 'keyId must be a string');
+    if (typeof param !== 'string') throw badInput('param must be a string');
+    if (typeof now !== 'function') throw badInput('now must be a function returning unix seconds');
+    const secret = key !== undefined ? keyBytes(key) : textEncoder.encode(keyBase64);
+    const handle = Number(call((e) => {
+      e.str(key !== undefined ? 'raw' : 'base64');
+      e.bytes(secret);
+      e.str(keyId);
+      e.str(param);
+    }, 'keyhole_signer_new'));
+
+    const clock = () => {
+      const t = now();
+      if (typeof t !== 'number' || !Number.isFinite(t)) throw badInput('now() must return a finite number of unix seconds');
+      return t;
+    };
+    const signer = {
+      keyId,
+      sign(o) {
+        const t = clock();
+        try {
+          return results(call((e) => {
+            e.u32(1);
+            encodeSign(e, o, t, 'options');
+          }, 'keyhole_sign', handle))[0];
+        } catch (err) {
+          delete err.index; // always 0 for a single URL
+          throw err;
+        }
+      },
+      signMany(list) {
+        if (!Array.isArray(list)) throw badInput('signMany needs an array of sign options');
+        if (list.length === 0) return [];
+        const t = clock();
+        try {
+          return results(call((e) => {
+            e.u32(list.length);
+            for (let i = 0; i < list.length; i++) {
+              try {
+                encodeSign(e, list[i], t, `[${i}]`);
+              } catch (err) {
+                err.index = i;
+                throw err;
+              }
+            }
+          }, 'keyhole_sign', handle));
+        } catch (err) {
+          // Errors from Go carry the index but not the [i] prefix.
+          if (err.index !== undefined && !err.message.startsWith('[')) err.message = `[${err.index}] ${err.message}`;
+          throw err;
+        }
+      },
+    };
+    freeSigner.register(signer, handle);
+    return Object.freeze(signer);
+  }
+
+  function validateParams(params) {
+    return JSON.parse(call((e) => e.pairs(params, 'params'), 'keyhole_validate'));
+  }
+
+  function decode(token) {
+    if (typeof token !== 'string') throw badInput('token must be a string');
+    return JSON.parse(call((e) => e.str(token), 'keyhole_decode'));
+  }
+
+  return Object.freeze({ createSigner, validateParams, decode });
+}
+
+/** results splits a sign answer ("url\ntoken\nexp\n" per URL). */
+function results(text) {
+  const parts = text.split('\n');
+  const list = new Array((parts.length - 1) / 3);
+  for (let i = 0, j = 0; i < list.length; i++, j += 3) {
+    list[i] = { url: parts[j], token: parts[j + 1], expiresAt: new Date(Number(parts[j + 2]) * 1000) };
+  }
+  return list;
+}
+
+/** decodeError turns "code\nindex\nmessage\ndetail" into an Error. */
+function decodeError(text) {
+  const [code, index, message] = text.split('\n', 3);
+  const detail = text.slice(code.length + index.length + message.length + 3);
+  const props = {};
+  if (index !== '') props.index = Number(index);
+  if (code === CODES.INVALID_PARAMS) props.errors = JSON.parse(detail);
+  if (code === CODES.BAD_TOKEN) props.result = detail;
+  return keyholeError(code, message, props);
+}

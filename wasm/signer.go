@@ -1,0 +1,310 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"errors"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/keyhole-dev/keyhole/token"
+	"github.com/keyhole-dev/keyhole/transform"
+)
+
+// signer is one JavaScript signer: a token.Signer, which keeps the keyed
+// HMAC state so each token costs one hash, and the token's query parameter
+// name.
+type signer struct {
+	s     *token.Signer
+	param string
+}
+
+// signers holds the live signers by handle. JavaScript frees a handle when
+// its signer object is garbage-collected (FinalizationRegistry).
+var (
+	signers    = map[uint32]*signer{}
+	nextHandle uint32
+)
+
+// newSigner decodes a key request:
+//
+//	str kind    "raw": key bytes as given; "base64": key is base64 text
+//	str key
+//	str keyId   "" for none
+//	str param   the token's query parameter name, "" for "jwt"
+//
+// and answers the new signer's handle in decimal. Messages name the key id,
+// never the secret.
+func newSigner(r *reader) error {
+	kind, secret, id, param := r.str(), r.bytes(), r.str(), r.str()
+	if err := r.done(); err != nil {
+		return err
+	}
+	var k token.Key
+	switch kind {
+	case "raw":
+		k = token.Key{ID: id, Secret: append([]byte(nil), secret...)}
+	case "base64":
+		var err error
+		if k, err = token.KeyFromBase64(id, string(secret)); err != nil {
+			return &apiError{code: codeBadKey, index: -1, msg: "keyBase64 is not valid base64"}
+		}
+	default:
+		return errMalformed
+	}
+	if len(k.Secret) == 0 {
+		return &apiError{code: codeBadKey, index: -1, msg: "the key is empty"}
+	}
+	s, err := token.NewSigner(k)
+	if err != nil {
+		return &apiError{code: codeBadKey, index: -1, msg: "keyId must be printable ASCII without spaces, quotes or backslashes"}
+	}
+	if param == "" {
+		param = "jwt"
+	}
+	if !validParam(param) {
+		return badInput("param must be a non-empty name of letters, digits, '-', '_' or '.'")
+	}
+	nextHandle++
+	signers[nextHandle] = &signer{s: s, param: param}
+	out = strconv.AppendUint(out, uint64(nextHandle), 10)
+	return nil
+}
+
+// signBatch decodes a u32 count of sign requests (see signOne) and answers
+// "url\ntoken\nexp\n" for each, in order. The first failing request fails
+// the batch; its error carries the request's index.
+func signBatch(h uint32, r *reader) error {
+	s := signers[h]
+	if s == nil {
+		return badInput("the signer was freed")
+	}
+	n := r.count(minSignRequest)
+	for i := range n {
+		if err := s.signOne(r); err != nil {
+			var e *apiError
+			if errors.As(err, &e) && e != errMalformed {
+				e.index = i
+			}
+			return err
+		}
+	}
+	return r.done()
+}
+
+// minSignRequest is the smallest encoded sign request: four f64, four
+// u32 and the args tag.
+const minSignRequest = 4*8 + 4*4 + 1
+
+// signOne decodes and signs one request:
+//
+//	f64   now (unix seconds, may be fractional)
+//	f64   expiresIn (seconds; NaN = not given)
+//	f64   expiresAt (unix seconds; NaN = not given)
+//	f64   notBefore (unix seconds; NaN = not given)
+//	str   path
+//	u32   audience count, then that many str (0 = the path itself)
+//	str   baseUrl
+//	u32   query pair count, then that many (str name, str value)
+//	value args ('-' or an object)
+//
+// The token gets iat = floor(now), exp = floor(now) + expiresIn (as npm
+// jsonwebtoken computes it) or floor(expiresAt), nbf = floor(notBefore)
+// when given, aud and args. Args are checked like the server checks them:
+// transform.FromArgs then transform.Parse with transform.DefaultLimits.
+func (s *signer) signOne(r *reader) error {
+	now, expiresIn, expiresAt, notBefore := r.f64(), r.f64(), r.f64(), r.f64()
+	path := r.str()
+	aud := make([]string, r.count(4))
+	for i := range aud {
+		aud[i] = r.str()
+	}
+	base := r.str()
+	var query url.Values
+	if n := r.count(8); n > 0 {
+		query = make(url.Values, n)
+		for range n {
+			k, v := r.str(), r.str()
+			query.Add(k, v)
+		}
+	}
+	argsStart := r.off
+	args, noArgs := r.value(0)
+	if r.bad {
+		return errMalformed
+	}
+	c := &token.Claims{Audience: aud}
+	if err := checkPath(path); err != nil {
+		return err
+	}
+	if len(c.Audience) == 0 {
+		c.Audience = []string{path}
+	}
+	for _, a := range c.Audience {
+		if !strings.HasPrefix(a, "/") {
+			return badInput("every audience entry must start with /")
+		}
+	}
+	if !token.AudienceAllows(c.Audience, path) {
+		return badInput("the audience does not allow the path: a token whose aud is " + strconv.Quote(c.Audience[0]) + " cannot open " + strconv.Quote(path))
+	}
+	if err := s.checkURL(base, query); err != nil {
+		return err
+	}
+	if err := setTimes(c, now, expiresIn, expiresAt, notBefore); err != nil {
+		return err
+	}
+	if !noArgs {
+		m, err := checkArgs(args, r.b[argsStart:r.off])
+		if err != nil {
+			return err
+		}
+		c.Args = m
+	}
+	tok, err := s.s.Sign(c)
+	if err != nil {
+		return badInput(strings.TrimPrefix(err.Error(), "token: "))
+	}
+	out = append(out, token.BuildURL(path, tok, token.URLOptions{BaseURL: base, Query: query, Param: s.param})...)
+	out = append(out, '\n')
+	out = append(out, tok...)
+	out = append(out, '\n')
+	out = strconv.AppendInt(out, c.ExpiresAt.Unix(), 10)
+	out = append(out, '\n')
+	return nil
+}
+
+// maxUnixSeconds is the largest time a token may carry (token.ParseClaims
+// refuses larger ones).
+const maxUnixSeconds = 1 << 40
+
+// setTimes fills iat, exp and nbf. Exactly one of expiresIn (> 0) and
+// expiresAt must be given.
+func setTimes(c *token.Claims, now, expiresIn, expiresAt, notBefore float64) error {
+	if !inRange(now) {
+		return badInput("now() must return unix seconds (a finite number >= 0)")
+	}
+	iat := math.Floor(now)
+	var exp float64
+	switch in, at := !math.IsNaN(expiresIn), !math.IsNaN(expiresAt); {
+	case in && at:
+		return badInput("give expiresIn or expiresAt, not both")
+	case in:
+		if !(expiresIn > 0) || math.IsInf(expiresIn, 0) {
+			return badInput("expiresIn must be a number of seconds > 0")
+		}
+		exp = iat + expiresIn
+	case at:
+		exp = expiresAt
+	default:
+		return badInput("expiresIn or expiresAt is required")
+	}
+	if !inRange(exp) || exp < 1 {
+		return badInput("the expiry must be a time between 1970 and year 36812")
+	}
+	c.IssuedAt = time.Unix(int64(iat), 0)
+	c.ExpiresAt = time.Unix(int64(math.Floor(exp)), 0)
+	if !math.IsNaN(notBefore) {
+		if !inRange(notBefore) {
+			return badInput("notBefore must be a time between 1970 and year 36812")
+		}
+		c.NotBefore = time.Unix(int64(math.Floor(notBefore)), 0)
+	}
+	return nil
+}
+
+func inRange(t float64) bool { return t >= 0 && t <= maxUnixSeconds }
+
+// checkPath applies the server's path rules (SPEC §1) to the path being
+// signed, so a URL the server would answer with "400 bad path" is never
+// issued: it must start with "/", be valid UTF-8 of at most 4096 bytes, and
+// hold no NUL, no backslash, no empty, "." or ".." segment.
+func checkPath(p string) error {
+	bad := func(why string) error {
+		return &apiError{code: codeBadPath, index: -1, msg: "path " + strconv.Quote(p) + ": " + why}
+	}
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return bad("must start with /")
+	case len(p) > 4096:
+		return bad("longer than 4096 bytes")
+	case !utf8.ValidString(p):
+		return bad("not valid UTF-8")
+	case strings.ContainsAny(p, "\x00\\"):
+		return bad("contains NUL or a backslash")
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		switch seg {
+		case "":
+			return bad("has an empty segment (// or a trailing /)")
+		case ".", "..":
+			return bad("has a . or .. segment")
+		}
+	}
+	return nil
+}
+
+// checkURL refuses a base URL that would break the URL it prefixes, and a
+// query that already holds the token parameter.
+func (s *signer) checkURL(base string, query url.Values) error {
+	for i := 0; i < len(base); i++ {
+		if c := base[i]; c <= ' ' || c == 0x7f || c == '?' || c == '#' {
+			return badInput("baseUrl must not contain spaces, control characters, ? or #")
+		}
+	}
+	if _, ok := query[s.param]; ok {
+		return badInput("query must not contain the token parameter " + strconv.Quote(s.param))
+	}
+	return nil
+}
+
+// validParam reports whether name is usable as the token's query parameter.
+func validParam(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// argsCache remembers args that passed validation, keyed by their encoded
+// bytes, so a batch that repeats the same args checks them once. The cached
+// maps are only ever read (token.Signer does not modify args).
+var argsCache = map[string]map[string]any{}
+
+// maxArgsCache bounds argsCache; it is emptied when full.
+const maxArgsCache = 512
+
+// checkArgs validates decoded args as the server will: an object, which
+// transform.FromArgs flattens and transform.Parse accepts under the default
+// limits. raw is the encoded form, the cache key.
+func checkArgs(v any, raw []byte) (map[string]any, error) {
+	if m, ok := argsCache[string(raw)]; ok {
+		return m, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, badInput("args must be an object")
+	}
+	flat, err := transform.FromArgs(m)
+	if err == nil {
+		_, err = transform.Parse(flat, limits)
+	}
+	if err != nil {
+		return nil, paramsError("args", err)
+	}
+	if len(argsCache) >= maxArgsCache {
+		clear(argsCache)
+	}
+	argsCache[string(raw)] = m
+	return m, nil
+}
