@@ -52,7 +52,7 @@ func claimsValid(p []byte) bool {
 	if err := d.Decode(&m); err != nil || m == nil {
 		return false
 	}
-	if _, err := d.Token(); err == nil {
+	if len(bytes.TrimSpace(p[d.InputOffset():])) != 0 {
 		return false // trailing data
 	}
 	if t := bytes.TrimSpace(p); len(t) == 0 || t[0] != '{' {
