@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,13 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request
 		h.badParams(w, r, err)
 		return
 	}
+	if h.cfg.Engine == nil && params.NeedsProcessing() {
+		// No engine: the original is served unchanged, and the response
+		// says which parameters were not applied (Config.Engine).
+		ignored = append(ignored, unprocessed(canonical)...)
+		slices.Sort(ignored)
+		ignored = slices.Compact(ignored)
+	}
 	if len(ignored) > 0 {
 		w.Header().Set("X-Keyhole-Ignored-Params", strings.Join(ignored, ", "))
 	}
@@ -85,6 +93,18 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request
 		return
 	}
 	h.serveOriginal(w, r, src)
+}
+
+// unprocessed returns the names in a canonical parameter string that only
+// an engine can apply (all but dl).
+func unprocessed(canonical string) []string {
+	var names []string
+	for pair := range strings.SplitSeq(canonical, "&") {
+		if name, _, _ := strings.Cut(pair, "="); name != "" && name != "dl" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // open opens a cleaned path; every failure (missing, a folder, a symlink
@@ -245,6 +265,13 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 	}
 	h.metrics.misses.Inc()
 	v, err, _ := h.flight.Do(key, func() (any, error) {
+		// A flight for key may have finished between the lookup above and
+		// Do: look again rather than transform twice.
+		if h.variants != nil {
+			if out, ok := h.variants.get(key); ok {
+				return out, nil
+			}
+		}
 		// The work is shared by every waiting request, so it must not
 		// die with the first one's connection; it has its own deadline.
 		ctx := context.WithoutCancel(ctx)
