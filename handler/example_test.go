@@ -1,0 +1,133 @@
+package handler_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing/fstest"
+	"time"
+
+	"github.com/keyhole-dev/keyhole/handler"
+	"github.com/keyhole-dev/keyhole/token"
+)
+
+// ExampleNew mounts a handler under /files/ and opens a protected file
+// with a signed URL.
+func ExampleNew() {
+	key := token.KeyFromString("2025-06", "a-secret-of-at-least-32-bytes-long")
+	h, err := handler.New(handler.Config{
+		Files: fstest.MapFS{
+			"private/report.txt": {Data: []byte("quarterly numbers\n")},
+			"public/hello.txt":   {Data: []byte("hello\n")},
+		},
+		Protections: []handler.Protection{
+			{Name: "private", Path: "/private/", Keys: []token.Key{key}},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/files/", http.StripPrefix("/files", h))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	signer, err := token.NewSigner(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	signed, err := signer.SignURL("/private/report.txt",
+		token.ForPath("/private/report.txt", time.Now(), 5*time.Minute),
+		token.URLOptions{BaseURL: srv.URL + "/files"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	for _, u := range []string{
+		signed,
+		srv.URL + "/files/private/report.txt",
+		srv.URL + "/files/public/hello.txt",
+	} {
+		res, err := http.Get(u)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		fmt.Printf("%d %s: %q\n", res.StatusCode, res.Header.Get("X-Keyhole-Auth-Result"), body)
+	}
+	// Output:
+	// 200 ok: "quarterly numbers\n"
+	// 403 missing token: "missing token\n"
+	// 200 public: "hello\n"
+}
+
+// ExampleDir serves a directory through os.Root: a symlink that leaves
+// the directory is not found.
+func ExampleDir() {
+	base, err := os.MkdirTemp("", "keyhole-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	root := filepath.Join(base, "root")
+	os.Mkdir(root, 0o755)
+	os.WriteFile(filepath.Join(root, "a.txt"), []byte("inside\n"), 0o644)
+	os.WriteFile(filepath.Join(base, "secret.txt"), []byte("outside\n"), 0o644)
+	os.Symlink("../secret.txt", filepath.Join(root, "escape.txt"))
+
+	files, err := handler.Dir(root)
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := handler.New(handler.Config{Files: files})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range []string{"/a.txt", "/escape.txt", "/../secret.txt"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "http://example.test"+p, nil))
+		fmt.Printf("%s %d %q\n", p, rec.Code, rec.Body.String())
+	}
+	// Output:
+	// /a.txt 200 "inside\n"
+	// /escape.txt 404 "not found\n"
+	// /../secret.txt 400 "bad path\n"
+}
+
+// ExampleCleanPath shows which request paths are accepted.
+func ExampleCleanPath() {
+	for _, p := range []string{"/a/b.jpg", "a.jpg", "/a/../b.jpg", "/a//b.jpg", `/a\b.jpg`} {
+		clean, err := handler.CleanPath(p, 1024)
+		fmt.Printf("%-12q %q %v\n", p, clean, err)
+	}
+	// Output:
+	// "/a/b.jpg"   "/a/b.jpg" <nil>
+	// "a.jpg"      "/a.jpg" <nil>
+	// "/a/../b.jpg" "" bad path
+	// "/a//b.jpg"  "" bad path
+	// "/a\\b.jpg"  "" bad path
+}
+
+// ExampleHandler_SetProfiles swaps the named parameter sets at run time,
+// as a configuration reload does.
+func ExampleHandler_SetProfiles() {
+	h, err := handler.New(handler.Config{
+		Files:    fstest.MapFS{"a.jpg": {Data: []byte("\xff\xd8\xff")}},
+		Profiles: map[string]map[string]string{"thumb": {"w": "100"}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = h.SetProfiles(map[string]map[string]string{"thumb": {"w": "-5"}}, "")
+	fmt.Println(err != nil)
+	err = h.SetProfiles(map[string]map[string]string{"thumb": {"w": "200"}}, "")
+	fmt.Println(err)
+	// Output:
+	// true
+	// <nil>
+}
