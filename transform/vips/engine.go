@@ -118,7 +118,8 @@ type step struct {
 }
 
 // pipeline is the fixed order of operations (SPEC §3): whatever the order
-// of the parameters in the URL, the stages run in this order.
+// of the parameters in the URL, the stages run in this order. Conversion to
+// sRGB happens inside load, so every later stage sees 8-bit sRGB or grey.
 var pipeline = []step{
 	{"check source", (*job).checkSource},
 	{"read header", (*job).readHeader},
@@ -126,7 +127,6 @@ var pipeline = []step{
 	{"trim", (*job).trim},
 	{"auto crop", (*job).autoCrop},
 	{"scale", (*job).scale},
-	{"colour space", (*job).toSRGB},
 	{"crop", (*job).crop},
 	{"canvas", (*job).canvas},
 	{"rotate", (*job).rotate},
@@ -144,7 +144,6 @@ type job struct {
 
 	typ        govips.ImageType // sniffed source type
 	srcW, srcH int              // upright source size from the header
-	orient     int              // EXIF orientation from the header
 	plan       *scalePlan       // scale planned from the header, if known
 	img        *govips.ImageRef
 	out        *transform.Output

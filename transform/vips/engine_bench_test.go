@@ -13,7 +13,10 @@ import (
 // header, Lanczos3 for the rest, JPEG q80 with optimised Huffman tables)
 // with a naive govips thumbnail of the same box encoded with govips' default
 // JPEG settings at q80, and with the same encoder settings as the engine
-// ("thumbnail-same-encoder").
+// ("thumbnail-same-encoder"). Compare with
+//
+//	go test ./transform/vips -run '^$' -bench Resize -count 6 | tee /tmp/vips.bench
+//	benchstat -col /impl /tmp/vips.bench
 func BenchmarkResize(b *testing.B) {
 	cases := []struct {
 		name string
@@ -25,7 +28,7 @@ func BenchmarkResize(b *testing.B) {
 	const width = 300
 	for _, c := range cases {
 		src := c.src(b)
-		b.Run(c.name+"/engine", func(b *testing.B) {
+		b.Run("src="+c.name+"/impl=engine", func(b *testing.B) {
 			e := newEngine(b, transform.Limits{})
 			req := transform.Request{
 				Source: src,
@@ -41,14 +44,14 @@ func BenchmarkResize(b *testing.B) {
 				}
 			}
 		})
-		b.Run(c.name+"/thumbnail", func(b *testing.B) {
+		b.Run("src="+c.name+"/impl=thumbnail", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(src)))
 			for b.Loop() {
 				thumb(b, src, width, govips.NewJpegExportParams())
 			}
 		})
-		b.Run(c.name+"/thumbnail-same-encoder", func(b *testing.B) {
+		b.Run("src="+c.name+"/impl=thumbnail-same-encoder", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(src)))
 			ep := &govips.JpegExportParams{Quality: 80, StripMetadata: true, OptimizeCoding: true}

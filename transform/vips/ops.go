@@ -161,10 +161,6 @@ func exactSize(img *govips.ImageRef, w, h int) error {
 	return img.Embed(0, 0, w, h, govips.ExtendCopy)
 }
 
-// toSRGB is the colour-space stage; the work is done right after loading
-// (see normalise) so that every later stage sees 8-bit sRGB or grey.
-func (j *job) toSRGB() error { return nil }
-
 // crop cuts cw×ch at cx, cy (or by crop.aspectratio) out of the scaled image.
 // With crop.type=smart and no offsets the window is placed on the most
 // interesting region (libvips attention strategy).

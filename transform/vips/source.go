@@ -69,13 +69,15 @@ func loadParams(typ govips.ImageType, shrink int) *govips.ImportParams {
 }
 
 // decode loads buf (already sniffed and header-checked) with the given JPEG
-// shrink factor and turns it upright.
-func decode(buf []byte, typ govips.ImageType, hd header, shrink int) (*govips.ImageRef, error) {
+// shrink factor, turns it upright (EXIF orientation) and normalises its
+// colour (see normalise).
+func decode(buf []byte, typ govips.ImageType, shrink int) (*govips.ImageRef, error) {
 	img, err := govips.LoadImageFromBuffer(buf, loadParams(typ, shrink))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", transform.ErrNotImage, err)
 	}
-	if hd.orient > 1 && hd.orient <= 8 && typ != govips.ImageTypeHEIF && typ != govips.ImageTypeAVIF {
+	// Loaders that turn the image themselves (HEIF) leave orientation 1.
+	if o := img.Orientation(); o > 1 && o <= 8 {
 		if err := img.AutoRotate(); err != nil {
 			img.Close()
 			return nil, err
@@ -106,7 +108,7 @@ func (j *job) readHeader() error {
 	if err != nil {
 		return err
 	}
-	j.srcW, j.srcH, j.orient = hd.w, hd.h, hd.orient
+	j.srcW, j.srcH = hd.w, hd.h
 	return nil
 }
 
@@ -128,7 +130,7 @@ func (j *job) load() error {
 			shrink = jpegShrink(aw, ah, plan.W, plan.H)
 		}
 	}
-	img, err := decode(j.req.Source, j.typ, header{w: j.srcW, h: j.srcH, orient: j.orient}, shrink)
+	img, err := decode(j.req.Source, j.typ, shrink)
 	if err != nil {
 		return err
 	}

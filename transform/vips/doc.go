@@ -1,0 +1,51 @@
+// Package vips is Keyhole's image engine: transform.Engine on libvips,
+// through github.com/davidbyttow/govips/v2. It is the only cgo package of
+// the module; the handler reaches it through the transform.Engine
+// interface.
+//
+// # Lifecycle
+//
+// libvips is process-wide state owned by the host: cmd/keyhole (or a test's
+// TestMain) calls Startup once before New and Shutdown once at exit.
+// Libraries never start libvips on their own, and New refuses to build an
+// engine before Startup (ErrNotRunning).
+//
+// # Pipeline
+//
+// Process runs a fixed sequence of stages, with a context check before each:
+// check source (bytes, format sniffing) → read header (pixel limit) → load
+// (JPEG shrink-on-load, EXIF orientation, ICC profile to sRGB) → trim →
+// automatic crop (crop.aspectratio, crop.type=smart) → scale (w, h, s,
+// scale.option, Lanczos3) → crop (cw, ch, cx, cy) → canvas → rotate, flip,
+// flop → brightness, contrast, lightness, saturation, hue, grayscale, blur,
+// sharpen → text → watermark → encode. The order does not depend on the
+// order of the parameters in the URL.
+//
+// # Threat model
+//
+// Sources and watermarks are untrusted files under the served root. Before a
+// single pixel is decoded: the file size is checked against
+// Limits.MaxSourceBytes; the format is sniffed from the first bytes and only
+// JPEG, PNG, GIF, WebP and AVIF/HEIF are opened (SVG and PDF only with
+// Limits.AllowVector; TIFF, BMP, JPEG 2000, JPEG XL and ImageMagick formats
+// never); and width×height from the header is checked against
+// Limits.MaxSourcePixels. libvips reads only the header when an image is
+// opened, so a small file claiming 60000×60000 pixels is refused with
+// transform.ErrSourceTooLarge without its pixels being allocated. The size
+// of every intermediate image (scaled, filled, canvas, rotated, text,
+// watermark) is computed and checked against the output limits before it is
+// built. Text is rendered literally (Pango markup is escaped), font family
+// names are reduced to letters, digits, spaces and hyphens, and the font size
+// is bounded so the rendered text cannot exceed the image's area.
+//
+// # Memory
+//
+// Each Process call decodes its source once, at the shrunk size for JPEGs
+// (a 4000×3000 JPEG scaled to 300 pixels is decoded at 500×375). The decoded
+// image is held in memory while the output is written, except that libvips
+// decodes images larger than 100 MB (its VIPS_DISC_THRESHOLD, set by the
+// host's environment) to a temporary file in TMPDIR instead: at the default
+// 50 MP limit one call holds at most about 100 MB of decoded pixels plus
+// small working buffers. The operation cache is off, so nothing is kept
+// between calls. Bound concurrent calls with Limits.MaxConcurrent.
+package vips
