@@ -62,8 +62,8 @@ func (s *Signer) AppendSign(dst []byte, c *Claims) ([]byte, error) {
 		return dst, errors.New("token: aud is required")
 	}
 	for _, a := range c.Audience {
-		if !strings.HasPrefix(a, "/") {
-			return dst, errors.New("token: every aud entry must start with /")
+		if !strings.HasPrefix(a, "/") || !utf8.ValidString(a) {
+			return dst, errors.New("token: every aud entry must be valid UTF-8 and start with /")
 		}
 	}
 	payload, err := appendClaims(make([]byte, 0, 128), c)

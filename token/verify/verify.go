@@ -9,6 +9,7 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -96,6 +97,7 @@ func (v *Verifier) SetKeys(keys []token.Key) error {
 	if len(keys) == 0 {
 		return errors.New("verify: at least one key is required")
 	}
+	keys = slices.Clone(keys)
 	ks := &keySet{keys: keys, byID: make(map[string][]byte, len(keys))}
 	for i, k := range keys {
 		if err := k.Validate(); err != nil {
