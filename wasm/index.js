@@ -245,6 +245,11 @@ class Encoder {
   }
 }
 
+/** isWellFormed reports whether s has no lone surrogates. */
+const isWellFormed = typeof String.prototype.isWellFormed === 'function'
+  ? (s) => s.isWellFormed()
+  : (s) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+
 function isPlainObject(v) {
   if (typeof v !== 'object' || v === null) return false;
   const proto = Object.getPrototypeOf(v);
@@ -273,6 +278,10 @@ function encodeSign(e, o, now, where) {
   }
   const { path, expiresIn, audience, baseUrl, query, args } = o;
   if (typeof path !== 'string') throw badInput(`${where}.path must be a string`);
+  if (!isWellFormed(path)) {
+    // TextEncoder would turn the lone surrogate into U+FFFD: another file.
+    throw keyholeError(CODES.BAD_PATH, `path ${JSON.stringify(path)}: holds a lone surrogate (not valid Unicode)`);
+  }
   if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn))) {
     throw badInput(`${where}.expiresIn must be a finite number of seconds`);
   }

@@ -1,0 +1,37 @@
+// Compiled by test/types.test.mjs with tsc --noEmit: every export of the
+// ES module entry, used as documented.
+import { load, type KeyholeError, type ParamError, type SignResult } from '@keyhole/signer';
+
+const m = await load();
+const m2 = await load({ wasm: new URL('https://example.com/keyhole.wasm') });
+const signer = m.createSigner({ key: 'topsecret', keyId: 'main', param: 'jwt', now: () => Date.now() / 1000 });
+const r: SignResult = signer.sign({
+  path: '/private/a.jpg',
+  expiresIn: 300,
+  audience: ['/private/'],
+  baseUrl: 'https://img.example.com',
+  query: { w: 300, h: '10%', flip: true, tag: ['a', 'b'] },
+  args: { text: { text: 'Hello', size: 20 }, grayscale: true },
+});
+const url: string = r.url;
+const when: Date = r.expiresAt;
+const many: SignResult[] = signer.signMany([{ path: '/a.jpg', expiresAt: new Date() }, { path: '/b.jpg', expiresAt: 1_700_000_000, notBefore: 1 }]);
+const errs: ParamError[] = m2.validateParams(new URLSearchParams('w=0'));
+const { header, payload } = m.decode(r.token);
+const alg: string = header.alg;
+const exp: number = payload.exp;
+try {
+  m.createSigner({ keyBase64: 'AAAA' }).sign({ path: '/x', expiresIn: 1 });
+} catch (e) {
+  const err = e as KeyholeError;
+  const code: 'ERR_KEYHOLE_BAD_INPUT' | 'ERR_KEYHOLE_BAD_KEY' | 'ERR_KEYHOLE_BAD_PATH' | 'ERR_KEYHOLE_INVALID_PARAMS' | 'ERR_KEYHOLE_BAD_TOKEN' | 'ERR_KEYHOLE_LOAD' | 'ERR_KEYHOLE_INTERNAL' = err.code;
+  const list: ParamError[] | undefined = err.errors;
+  const index: number | undefined = err.index;
+  console.log(code, list, index, err.result);
+}
+console.log(url, when, many, errs, alg, exp, signer.keyId);
+
+// @ts-expect-error path is required
+signer.sign({ expiresIn: 1 });
+// @ts-expect-error args values must be JSON
+signer.sign({ path: '/a', expiresIn: 1, args: { w: () => 1 } });
