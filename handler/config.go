@@ -198,9 +198,15 @@ func (c *Config) fill() error {
 	if err := c.Limits.Validate(); err != nil {
 		return fmt.Errorf("handler: Config.Limits: %w", err)
 	}
+	// Defaults are filled in copies: the caller's slice and Referrers stay
+	// as written (they may be shared, or reused for another handler).
+	c.Protections = slices.Clone(c.Protections)
 	seen := map[string]bool{}
 	for i := range c.Protections {
 		p := &c.Protections[i]
+		if r := p.Referrers; r != nil {
+			p.Referrers = &Referrers{Hosts: slices.Clone(r.Hosts), RequireReferer: r.RequireReferer}
+		}
 		if err := p.fill(); err != nil {
 			return fmt.Errorf("handler: Config.Protections[%d]: %w", i, err)
 		}

@@ -155,7 +155,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	prot := h.match(p)
-	query, queryErr := url.ParseQuery(r.URL.RawQuery)
+	var (
+		query    url.Values
+		queryErr error
+	)
+	if r.URL.RawQuery != "" {
+		query, queryErr = url.ParseQuery(r.URL.RawQuery)
+	}
 	res, claims := h.authorize(r, prot, p, query)
 	h.record(w, prot, res)
 	if !res.Allowed() {

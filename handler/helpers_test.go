@@ -344,6 +344,13 @@ func (f *fakeEngine) Process(ctx context.Context, req transform.Request) (*trans
 		return nil, f.err
 	}
 	body := "fake " + string(req.Format) + describe(req.Params)
+	if wm := req.Params.Watermark; wm != "" {
+		data, err := req.ReadFile(wm)
+		if err != nil {
+			return nil, err
+		}
+		body += fmt.Sprintf(" watermark-bytes=%d", len(data))
+	}
 	return &transform.Output{Data: []byte(body), Format: req.Format, Width: 1, Height: 1}, nil
 }
 

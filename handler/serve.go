@@ -133,15 +133,18 @@ func (h *Handler) params(req *request) (*transform.Params, string, []string, err
 	if req.prot.Kind == KindStrictProfile {
 		layers.Strict = req.prot.Profile
 	}
-	if len(req.query) > 0 {
-		layers.Insecure = transform.FromQuery(req.query)
-	}
+	layers.Insecure = h.insecure(req.query)
 	if req.claims != nil && req.claims.Args != nil {
 		secure, err := transform.FromArgs(req.claims.Args)
 		if err != nil {
 			return nil, "", nil, err
 		}
 		layers.Secure = secure
+	}
+	if layers.Strict == "" && layers.Default == "" && layers.Insecure == nil && layers.Secure == nil {
+		// Nothing to merge (the common case of an original with only a
+		// token): the result is the zero Params, without the work.
+		return new(transform.Params), "", nil, nil
 	}
 	merged, ignored, err := transform.Merge(layers, ps.profiles)
 	if err != nil {
@@ -152,6 +155,19 @@ func (h *Handler) params(req *request) (*transform.Params, string, []string, err
 		return nil, "", nil, err
 	}
 	return p, transform.Canonical(merged), ignored, nil
+}
+
+// insecure returns the query's parameters without the token, or nil when
+// the token is all there is.
+func (h *Handler) insecure(q url.Values) map[string]string {
+	for name := range q {
+		if name != h.cfg.TokenParam {
+			m := transform.FromQuery(q)
+			delete(m, h.cfg.TokenParam)
+			return m
+		}
+	}
+	return nil
 }
 
 // badParams answers 400 with every failing parameter, as plain text or as
