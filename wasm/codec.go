@@ -171,6 +171,41 @@ func (r *reader) value(depth int) (v any, absent bool) {
 	return nil, false
 }
 
+// skipValue advances past one tagged value without building it and
+// reports whether it was the '-' (absent) tag. It applies the same limits
+// as value.
+func (r *reader) skipValue(depth int) (absent bool) {
+	if depth > maxValueDepth {
+		r.bad = true
+		return false
+	}
+	tag := r.take(1)
+	if tag == nil {
+		return false
+	}
+	switch tag[0] {
+	case 's':
+		r.bytes()
+	case 'n':
+		r.take(8)
+	case 't', 'f', 'z':
+	case 'o':
+		for range r.count(5) {
+			r.bytes()
+			r.skipValue(depth + 1)
+		}
+	case 'a':
+		for range r.count(1) {
+			r.skipValue(depth + 1)
+		}
+	case '-':
+		return true
+	default:
+		r.bad = true
+	}
+	return false
+}
+
 // pairs decodes a u32 count of (str name, str value) pairs into a map,
 // keeping the first value of a repeated name as url.Values.Get does.
 func (r *reader) pairs() map[string]string {

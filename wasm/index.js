@@ -149,10 +149,28 @@ class Encoder {
   str(s) {
     // A UTF-16 code unit becomes at most 3 UTF-8 bytes; lone surrogates
     // become U+FFFD, as Buffer.from(string) does.
-    this.ensure(4 + 3 * s.length);
-    const { written } = textEncoder.encodeInto(s, this.buf.subarray(this.pos + 4));
+    const n = s.length;
+    this.ensure(4 + 3 * n);
+    const at = this.pos + 4;
+    if (n <= 64) {
+      // Short ASCII strings (paths, names, values) are copied directly:
+      // cheaper than a subarray and a call into TextEncoder.
+      const buf = this.buf;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[at + i] = c;
+      }
+      if (i === n) {
+        this.view.setUint32(this.pos, n, true);
+        this.pos = at + n;
+        return;
+      }
+    }
+    const { written } = textEncoder.encodeInto(s, this.buf.subarray(at));
     this.view.setUint32(this.pos, written, true);
-    this.pos += 4 + written;
+    this.pos = at + written;
   }
 
   bytes(b) {

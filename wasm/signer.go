@@ -21,6 +21,10 @@ import (
 type signer struct {
 	s     *token.Signer
 	param string
+
+	// lastQuery is the url.Values decoded from the bytes lastQueryRaw.
+	lastQuery    url.Values
+	lastQueryRaw string
 }
 
 // signers holds the live signers by handle. JavaScript frees a handle when
@@ -124,16 +128,9 @@ func (s *signer) signOne(r *reader) error {
 		aud[i] = r.str()
 	}
 	base := r.str()
-	var query url.Values
-	if n := r.count(8); n > 0 {
-		query = make(url.Values, n)
-		for range n {
-			k, v := r.str(), r.str()
-			query.Add(k, v)
-		}
-	}
+	query := s.query(r)
 	argsStart := r.off
-	args, noArgs := r.value(0)
+	noArgs := r.skipValue(0)
 	if r.bad {
 		return errMalformed
 	}
@@ -159,7 +156,7 @@ func (s *signer) signOne(r *reader) error {
 		return err
 	}
 	if !noArgs {
-		m, err := checkArgs(args, r.b[argsStart:r.off])
+		m, err := checkArgs(r.b[argsStart:r.off])
 		if err != nil {
 			return err
 		}
@@ -176,6 +173,36 @@ func (s *signer) signOne(r *reader) error {
 	out = strconv.AppendInt(out, c.ExpiresAt.Unix(), 10)
 	out = append(out, '\n')
 	return nil
+}
+
+// query decodes a u32 count of (str name, str value) pairs into url.Values.
+// Batches often repeat one query, so the last one is kept and reused when
+// the encoded pairs are the same bytes; url.Values are only read.
+func (s *signer) query(r *reader) url.Values {
+	start := r.off
+	n := r.count(8)
+	if n == 0 {
+		return nil
+	}
+	for range 2 * n {
+		r.bytes()
+	}
+	raw := r.b[start:r.off]
+	if r.bad {
+		return nil
+	}
+	if s.lastQuery != nil && string(raw) == s.lastQueryRaw {
+		return s.lastQuery
+	}
+	q := make(url.Values, n)
+	sub := &reader{b: raw}
+	sub.u32()
+	for range n {
+		k, v := sub.str(), sub.str()
+		q.Add(k, v)
+	}
+	s.lastQuery, s.lastQueryRaw = q, string(raw)
+	return q
 }
 
 // maxUnixSeconds is the largest time a token may carry (token.ParseClaims
@@ -284,13 +311,15 @@ var argsCache = map[string]map[string]any{}
 // maxArgsCache bounds argsCache; it is emptied when full.
 const maxArgsCache = 512
 
-// checkArgs validates decoded args as the server will: an object, which
+// checkArgs decodes the encoded args value raw (looked up in argsCache
+// first) and validates it as the server will: an object, which
 // transform.FromArgs flattens and transform.Parse accepts under the default
-// limits. raw is the encoded form, the cache key.
-func checkArgs(v any, raw []byte) (map[string]any, error) {
+// limits.
+func checkArgs(raw []byte) (map[string]any, error) {
 	if m, ok := argsCache[string(raw)]; ok {
 		return m, nil
 	}
+	v, _ := (&reader{b: raw}).value(0)
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, badInput("args must be an object")
