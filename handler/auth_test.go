@@ -469,3 +469,37 @@ func TestMethods(t *testing.T) {
 		e.do(t, "HEAD", "/private/doc.txt").expect(t, 403, "missing token")
 	})
 }
+
+// TestQueryForms: the token is found the same way whatever the query looks
+// like (only the token, escaped, among other parameters, odd names).
+func TestQueryForms(t *testing.T) {
+	e := newEnv(t, handler.Config{Protections: jwtProtections()})
+	tok := e.sign(t, keyOne, claims("/private/", time.Hour))
+	escaped := strings.ReplaceAll(tok, ".", "%2E")
+	for _, tc := range []struct {
+		query  string
+		status int
+		result string
+	}{
+		{"jwt=" + tok, 200, "ok"},
+		{"jwt=" + escaped, 200, "ok"},
+		{"jwt=" + tok + "&dl", 200, "ok"},
+		{"utm_source=x&jwt=" + tok, 200, "ok"},
+		{"jwt=" + tok + "&jwt=garbage", 200, "ok"},
+		{"jwt=garbage&jwt=" + tok, 403, "malformed token"},
+		{"JWT=" + tok, 403, "missing token"},
+		{"jwtx=" + tok, 403, "missing token"},
+		{"jwt=" + tok + ";x", 403, "missing token"},
+		{"jwt=" + tok + "+", 403, "malformed token"}, // "+" is a space
+		{"jwt=" + tok + "&a=%zz", 400, "ok"},
+	} {
+		t.Run(tc.query[:min(len(tc.query), 12)], func(t *testing.T) {
+			e.get(t, "/private/doc.txt?"+tc.query).expect(t, tc.status, tc.result)
+		})
+	}
+	s := newEnv(t, handler.Config{Protections: jwtProtections(), TokenParam: "access token"})
+	tok = s.sign(t, keyOne, claims("/private/", time.Hour))
+	s.get(t, "/private/doc.txt?access+token="+tok).expect(t, 200, "ok")
+	s.get(t, "/private/doc.txt?access%20token="+tok).expect(t, 200, "ok")
+	s.get(t, "/private/doc.txt?jwt="+tok).expect(t, 403, "missing token")
+}

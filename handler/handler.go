@@ -48,6 +48,7 @@ type Handler struct {
 	variants    *variantCache
 	flight      singleflight.Group
 	slots       *semaphore.Weighted
+	tokenPrefix string // TokenParam + "=", or "" when the name needs escaping
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -82,6 +83,9 @@ func New(cfg Config) (*Handler, error) {
 		metrics: m,
 		log:     cfg.Logger,
 		slots:   semaphore.NewWeighted(int64(cfg.Limits.MaxConcurrent)),
+	}
+	if url.QueryEscape(cfg.TokenParam) == cfg.TokenParam {
+		h.tokenPrefix = cfg.TokenParam + "="
 	}
 	h.public = h.newProtection(Protection{Name: NoProtection})
 	for i, p := range cfg.Protections {
@@ -155,14 +159,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	prot := h.match(p)
-	var (
-		query    url.Values
-		queryErr error
-	)
-	if r.URL.RawQuery != "" {
-		query, queryErr = url.ParseQuery(r.URL.RawQuery)
-	}
-	res, claims := h.authorize(r, prot, p, query)
+	query, queryTok, queryErr := h.parseQuery(r.URL.RawQuery)
+	res, claims := h.authorize(r, prot, p, queryTok)
 	h.record(w, prot, res)
 	if !res.Allowed() {
 		if res == token.ResultCredentialsRequired || res == token.ResultCredentialsInvalid || res == token.ResultCredentialsExpired {
@@ -194,7 +192,24 @@ func (h *Handler) match(p string) *protection {
 	return h.public
 }
 
-func (h *Handler) authorize(r *http.Request, prot *protection, p string, query url.Values) (token.Result, *token.Claims) {
+// parseQuery returns the query's values and the token parameter's value.
+// A query that is only "<TokenParam>=<token>" (the usual signed URL of an
+// original) is not parsed into url.Values: query is nil, as it is for an
+// empty query.
+func (h *Handler) parseQuery(raw string) (query url.Values, tok string, err error) {
+	if raw == "" {
+		return nil, "", nil
+	}
+	if h.tokenPrefix != "" {
+		if v, ok := strings.CutPrefix(raw, h.tokenPrefix); ok && !strings.ContainsAny(v, "&;%+") {
+			return nil, v, nil
+		}
+	}
+	query, err = url.ParseQuery(raw)
+	return query, query.Get(h.cfg.TokenParam), err
+}
+
+func (h *Handler) authorize(r *http.Request, prot *protection, p string, queryTok string) (token.Result, *token.Claims) {
 	if prot == h.public {
 		if h.cfg.DenyUnprotected {
 			return token.ResultUnprotectedDenied, nil
@@ -210,7 +225,7 @@ func (h *Handler) authorize(r *http.Request, prot *protection, p string, query u
 	case KindStrictProfile:
 		return token.ResultOK, nil
 	}
-	tok := h.findToken(r, query)
+	tok := h.findToken(r, queryTok)
 	if tok == "" {
 		return token.ResultMissingToken, nil
 	}
@@ -226,9 +241,9 @@ func (h *Handler) authorize(r *http.Request, prot *protection, p string, query u
 	return token.ResultOK, claims
 }
 
-func (h *Handler) findToken(r *http.Request, query url.Values) string {
-	if t := query.Get(h.cfg.TokenParam); t != "" {
-		return t
+func (h *Handler) findToken(r *http.Request, queryTok string) string {
+	if queryTok != "" {
+		return queryTok
 	}
 	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		return strings.TrimSpace(a[7:])
