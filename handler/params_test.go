@@ -482,9 +482,8 @@ func TestSetProfiles(t *testing.T) {
 	}
 }
 
-// TestHeadersOnVariantErrors: a 503 for an overloaded dl request is not
-// cacheable and carries no stale validators.
-func TestVariantStatusHeaders(t *testing.T) {
+// TestVariantDownload: dl applies to variants too.
+func TestVariantDownload(t *testing.T) {
 	eng := &fakeEngine{}
 	e := engineEnv(t, eng)
 	res := e.get(t, "/public/img.jpg?w=10&dl=x.jpg")
