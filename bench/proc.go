@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTick is the unit of utime and stime in /proc/<pid>/stat. It is
+// USER_HZ, 100 on every Linux architecture Go supports.
+const clockTick = 10 * time.Millisecond
+
+// cpuTime returns the user+system CPU time that process pid has used.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU reads utime and stime (fields 14 and 15) from a
+// /proc/<pid>/stat line. The command name (field 2) may hold spaces and
+// parentheses, so fields are counted after its last ')'.
+func parseStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("proc: bad stat line")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state), so field n is f[n-3].
+	if len(f) < 13 {
+		return 0, errors.New("proc: short stat line")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("proc: bad utime/stime")
+	}
+	return time.Duration(ut+st) * clockTick, nil
+}
+
+// peakRSS returns VmHWM, the peak resident set size of process pid, in
+// bytes.
+func peakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			f := strings.Fields(v)
+			if len(f) == 2 && f[1] == "kB" {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10, err
+			}
+		}
+	}
+	return 0, errors.New("proc: no VmHWM")
+}
+
+// resetPeakRSS sets VmHWM back to the current RSS (Linux 4.0 and later), so
+// the next peakRSS covers only what follows.
+func resetPeakRSS(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
+// child is a server process started by the suite.
+type child struct {
+	name string
+	cmd  *exec.Cmd
+	addr string         // host:port it listens on
+	in   io.WriteCloser // closing it tells the child to exit
+}
+
+// Base is the server's URL prefix.
+func (c *child) Base() string { return "http://" + c.addr }
+
+// Pid is the process id, for /proc.
+func (c *child) Pid() int { return c.cmd.Process.Pid }
+
+// startChild starts cmd, waits up to 30 s for it to print "ADDR host:port"
+// on stdout and returns it. For an imgproxy child, addr is given and the
+// child is probed instead (see waitHTTP).
+func startChild(name string, cmd *exec.Cmd) (*child, error) {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	c := &child{name: name, cmd: cmd, in: in}
+	got := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "ADDR "); ok {
+				got <- a
+				break
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case c.addr = <-got:
+		return c, nil
+	case <-time.After(30 * time.Second):
+		c.stop()
+		return nil, fmt.Errorf("%s: did not start within 30 s", name)
+	}
+}
+
+// stop ends the child: stdin closes (the suite's servers exit on EOF) and
+// SIGTERM is sent (imgproxy), then SIGKILL after 2 s.
+func (c *child) stop() {
+	c.in.Close()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+	}
+}

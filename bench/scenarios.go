@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/keyhole-dev/keyhole/token"
+)
+
+// env is what every scenario shares.
+type env struct {
+	ctx      context.Context
+	repo     string // module root
+	tmp      string // scratch: wrk scripts, benchmark output
+	root     string // the served tree (inputs under private/)
+	secret   string
+	sched    schedule
+	quick    bool
+	threads  int // wrk threads
+	conns    int // connections for the file-serving scenarios
+	maxConc  int // Keyhole's Limits.MaxConcurrent (the default)
+	imgproxy string
+	big      input
+	small    input
+	shot     input
+}
+
+// sign returns a token for /private/ valid for two hours, with args.
+func (e *env) sign(args map[string]any) (string, error) {
+	return token.Sign(token.KeyFromString("bench", e.secret), &token.Claims{
+		Audience:  []string{"/private/"},
+		ExpiresAt: time.Now().Add(2 * time.Hour),
+		Args:      args,
+	})
+}
+
+// start starts the servers of a scenario; stop them with stopAll.
+func (e *env) start(opts ...serverOpts) ([]*child, error) {
+	var cs []*child
+	for _, o := range opts {
+		o.Root, o.Secret = e.root, e.secret
+		c, err := startServer(o.Kind, o)
+		if err != nil {
+			stopAll(cs)
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+func stopAll(cs []*child) {
+	for _, c := range cs {
+		c.stop()
+	}
+}
+
+// probe GETs base+target once and checks for 200 and a body of the given
+// content type prefix; it returns the body.
+func probe(base, target, ctype string) ([]byte, error) {
+	client := http.Client{Timeout: 30 * time.Second}
+	res, err := client.Get(base + target)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), ctype) {
+		return nil, fmt.Errorf("GET %s: %d %s: %.200s", shorten(target), res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+	return body, nil
+}
+
+// shorten cuts a token out of a target for messages.
+func shorten(target string) string {
+	if i := strings.Index(target, "jwt="); i >= 0 {
+		return target[:i] + "jwt=…"
+	}
+	return target
+}
+
+// scenarioOriginal: a protected original with a warm token against
+// http.FileServer serving the same file.
+func scenarioOriginal(e *env) (*scenario, error) {
+	sc := &scenario{ID: "original", Title: "Protected original vs http.FileServer",
+		What: fmt.Sprintf("GET of the %s (%s) through Keyhole on a jwt-protected path, the same token every time (warm verified-token cache), against `http.FileServer(http.Dir(root))` serving the same file. %d connections.", e.small.Desc, mib(e.small.Bytes), e.conns)}
+	tok, err := e.sign(nil)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.start(serverOpts{Kind: serveKeyhole}, serverOpts{Kind: serveFileServer})
+	if err != nil {
+		return nil, err
+	}
+	defer stopAll(cs)
+	kh, fs := load{cs[0].Base(), []string{e.small.path(0) + "?jwt=" + tok}, e.conns, e.threads}, load{cs[1].Base(), []string{e.small.path(0)}, e.conns, e.threads}
+	for _, l := range []load{kh, fs} {
+		if _, err := probe(l.Base, l.Paths[0], "image/jpeg"); err != nil {
+			return nil, err
+		}
+	}
+	sc.Sides, err = compare(e.ctx, []side{{"Keyhole", cs[0], kh}, {"http.FileServer", cs[1], fs}}, e.sched, e.tmp)
+	if err != nil {
+		return nil, err
+	}
+	sc.Checks = []check{ratioCheck("protected original / FileServer", sc.Sides[0], sc.Sides[1], 0.90)}
+	return sc, nil
+}
+
+// transformCase is one transform of scenario 3.
+type transformCase struct {
+	Label    string
+	Src      input
+	Query    string         // Keyhole's query (before jwt)
+	Args     map[string]any // Keyhole's token args
+	Naive    string         // the naive handler's query
+	Imgproxy string         // imgproxy processing options and extension; "" = not supported
+	CType    string
+	Goal     float64
+}
+
+// transformCases are the four transforms: 12 MP and 1 MP JPEG to w=300,
+// PNG to WebP, and a text overlay from the token's args.
+func (e *env) transformCases() []transformCase {
+	return []transformCase{
+		{Label: "12 MP JPEG → w=300", Src: e.big, Query: "?w=300", Naive: "?w=300", Imgproxy: "w:300/q:80/plain/local://%s@jpg", CType: "image/jpeg", Goal: 1.32},
+		{Label: "1 MP JPEG → w=300", Src: e.small, Query: "?w=300", Naive: "?w=300", Imgproxy: "w:300/q:80/plain/local://%s@jpg", CType: "image/jpeg", Goal: 2.0},
+		{Label: "1 MP PNG → WebP w=600", Src: e.shot, Query: "?w=600&format=webp", Naive: "?w=600&format=webp", Imgproxy: "w:600/q:80/plain/local://%s@webp", CType: "image/webp"},
+		{Label: "1 MP JPEG → w=600 + text (token args)", Src: e.small, Query: "?w=600", Args: map[string]any{"text": "Keyhole bench"}, Naive: "?w=600&text=Keyhole+bench", CType: "image/jpeg"},
+	}
+}
+
+// scenarioTransforms runs every transform case through Keyhole (vips
+// engine, variant cache disabled), the naive govips handler and imgproxy
+// when present.
+func scenarioTransforms(e *env) (*scenario, error) {
+	sc := &scenario{ID: "transform", Title: "Transforms vs a naive govips handler (and imgproxy)",
+		What: fmt.Sprintf("Each request transforms: Keyhole runs with the vips engine and `VariantCacheBytes: -1`, and requests rotate over %d hard-linked names of the source so singleflight never merges them. The reference is a naive handler in this suite (read file, `NewThumbnailFromBuffer`, optional `Label`, export q80 with govips defaults). %d connections (= Limits.MaxConcurrent, so Keyhole never queues).", copies, e.maxConc)}
+	if e.imgproxy == "" {
+		sc.Notes = append(sc.Notes, "imgproxy: skipped: imgproxy not on PATH (give -imgproxy PATH)")
+	}
+	for _, tc := range e.transformCases() {
+		logf("  %s", tc.Label)
+		part, err := e.transformCase(tc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", tc.Label, err)
+		}
+		sc.Parts = append(sc.Parts, part)
+		sc.Checks = append(sc.Checks, part.Checks...)
+	}
+	return sc, nil
+}
+
+func (e *env) transformCase(tc transformCase) (*scenario, error) {
+	part := &scenario{Title: tc.Label}
+	tok, err := e.sign(tc.Args)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.start(serverOpts{Kind: serveKeyhole, CacheBytes: -1}, serverOpts{Kind: serveNaive})
+	if err != nil {
+		return nil, err
+	}
+	defer stopAll(cs)
+	sides := []side{
+		{"Keyhole", cs[0], load{cs[0].Base(), tc.Src.paths(tc.Query + "&jwt=" + tok), e.maxConc, e.threads}},
+		{"naive govips", cs[1], load{cs[1].Base(), tc.Src.paths(tc.Naive), e.maxConc, e.threads}},
+	}
+	if e.imgproxy != "" && tc.Imgproxy != "" {
+		ip, err := startImgproxy(e.imgproxy, e.root, e.maxConc)
+		if err != nil {
+			return nil, err
+		}
+		defer ip.stop()
+		paths := make([]string, copies)
+		for i := range paths {
+			paths[i] = "/insecure/" + fmt.Sprintf(tc.Imgproxy, tc.Src.path(i))
+		}
+		sides = append(sides, side{"imgproxy", ip, load{ip.Base(), paths, e.maxConc, e.threads}})
+	} else if e.imgproxy != "" {
+		part.Notes = append(part.Notes, "imgproxy: skipped: open-source imgproxy has no text overlay")
+	}
+	for _, sd := range sides {
+		if _, err := probe(sd.Load.Base, sd.Load.Paths[0], tc.CType); err != nil {
+			return nil, fmt.Errorf("%s: %w", sd.Name, err)
+		}
+	}
+	part.Sides, err = compare(e.ctx, sides, e.sched, e.tmp)
+	if err != nil {
+		return nil, err
+	}
+	part.Checks = []check{ratioCheck(tc.Label+" / naive govips", part.Sides[0], part.Sides[1], tc.Goal)}
+	if len(part.Sides) > 2 {
+		part.Checks = append(part.Checks, ratioCheck(tc.Label+" / imgproxy", part.Sides[0], part.Sides[2], 0))
+	}
+	return part, nil
+}
+
+// scenarioCache: a variant served from the variant cache against
+// http.FileServer serving a file of the variant's size.
+func scenarioCache(e *env) (*scenario, error) {
+	tok, err := e.sign(nil)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.start(serverOpts{Kind: serveKeyhole}, serverOpts{Kind: serveFileServer})
+	if err != nil {
+		return nil, err
+	}
+	defer stopAll(cs)
+	target := e.small.path(0) + "?w=300&jwt=" + tok
+	variant, err := probe(cs[0].Base(), target, "image/jpeg")
+	if err != nil {
+		return nil, err
+	}
+	// FileServer gets a file with the variant's bytes.
+	const name = "/private/variant.jpg"
+	if err := os.WriteFile(filepath.Join(e.root, name), variant, 0o644); err != nil {
+		return nil, err
+	}
+	sc := &scenario{ID: "cache", Title: "Variant-cache hit vs http.FileServer",
+		What: fmt.Sprintf("The 1 MP JPEG at w=300 (%s) served from Keyhole's variant cache (default 64 MiB; the first request filled it), token verified from the warm cache, against `http.FileServer` serving a file with the variant's bytes. %d connections.", kib(int64(len(variant))), e.conns)}
+	kh, fs := load{cs[0].Base(), []string{target}, e.conns, e.threads}, load{cs[1].Base(), []string{name}, e.conns, e.threads}
+	if _, err := probe(fs.Base, name, "image/jpeg"); err != nil {
+		return nil, err
+	}
+	sc.Sides, err = compare(e.ctx, []side{{"Keyhole (cache hit)", cs[0], kh}, {"http.FileServer", cs[1], fs}}, e.sched, e.tmp)
+	if err != nil {
+		return nil, err
+	}
+	sc.Checks = []check{ratioCheck("variant-cache hit / FileServer", sc.Sides[0], sc.Sides[1], 0.80)}
+	return sc, nil
+}
+
+// scenarioOverload: four times more concurrent 12 MP transforms than
+// Limits.MaxConcurrent, Keyhole against the naive handler (which has no
+// limit), and Keyhole's peak RSS with 16 concurrent 12 MP requests.
+func scenarioOverload(e *env) (*scenario, error) {
+	conns := 4 * e.maxConc
+	sc := &scenario{ID: "overload", Title: "Overload: 4× Limits.MaxConcurrent",
+		What: fmt.Sprintf("%d connections of 12 MP JPEG → w=300 (variant cache disabled, rotating names) against Limits.MaxConcurrent = %d and the default 2 s queue timeout; excess requests wait for a slot, then get 503. The naive handler has no limit. Accepted = 2xx per second.", conns, e.maxConc)}
+	tok, err := e.sign(nil)
+	if err != nil {
+		return nil, err
+	}
+	khPaths, naivePaths := e.big.paths("?w=300&jwt="+tok), e.big.paths("?w=300")
+	cs, err := e.start(serverOpts{Kind: serveKeyhole, CacheBytes: -1}, serverOpts{Kind: serveNaive})
+	if err != nil {
+		return nil, err
+	}
+	sides := []side{
+		{"Keyhole", cs[0], load{cs[0].Base(), khPaths, conns, e.threads}},
+		{"naive govips", cs[1], load{cs[1].Base(), naivePaths, conns, e.threads}},
+	}
+	sc.Sides, err = compare(e.ctx, sides, e.sched, e.tmp)
+	stopAll(cs)
+	if err != nil {
+		return nil, err
+	}
+	kh := sc.Sides[0]
+	sc.Checks = []check{
+		{Label: "overload: accepted req/s / naive", Value: kh.Accepted() / sc.Sides[1].Accepted(), Unit: "x"},
+		{Label: "overload: 503 rate", Value: 100 * kh.RejectRate(), Unit: "%"},
+	}
+	rss := kh.PeakRSS
+	if conns != 16 {
+		// The RSS goal is for 16 concurrent 12 MP requests: measure it on
+		// a fresh server with exactly that load.
+		cs, err := e.start(serverOpts{Kind: serveKeyhole, CacheBytes: -1})
+		if err != nil {
+			return nil, err
+		}
+		defer stopAll(cs)
+		st, err := compare(e.ctx, []side{{"Keyhole c=16", cs[0], load{cs[0].Base(), khPaths, 16, e.threads}}}, schedule{Rounds: 1, Round: e.sched.Round, Warmup: e.sched.Warmup}, e.tmp)
+		if err != nil {
+			return nil, err
+		}
+		rss = st[0].PeakRSS
+		sc.Notes = append(sc.Notes, fmt.Sprintf("Peak RSS at 16 connections measured on a separate Keyhole process: %s.", mib(rss)))
+	}
+	sc.Checks = append(sc.Checks, check{Label: "peak RSS, 16 concurrent 12 MP requests", Value: float64(rss) / (1 << 20), Unit: "MiB", Goal: 128, AtMost: true})
+	return sc, nil
+}
+
+// ratioCheck is the req/s ratio a/b (Keyhole / reference) of the medians,
+// with the range of the per-round ratios (round i of a over round i of b)
+// as a measure of how much to trust it.
+func ratioCheck(label string, a, b sideStats, goal float64) check {
+	c := check{Label: label, Value: a.RPS() / b.RPS(), Unit: "x", Goal: goal}
+	for i := range min(len(a.Rounds), len(b.Rounds)) {
+		r := a.Rounds[i].ReqPerSec / b.Rounds[i].ReqPerSec
+		if i == 0 || r < c.Lo {
+			c.Lo = r
+		}
+		c.Hi = max(c.Hi, r)
+	}
+	return c
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+func kib(n int64) string { return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10)) }
