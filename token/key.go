@@ -3,11 +3,9 @@ package token
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 )
 
@@ -18,7 +16,7 @@ const WeakSecretBytes = 32
 
 // Key is one HMAC-SHA256 key of a protection. The zero Key is invalid.
 //
-// A Key never prints its secret: String, GoString, Format, LogValue and
+// A Key never prints its secret: String, GoString, Format and
 // MarshalJSON show only the id, so a Key that ends up in a log line (slog's
 // text or JSON handler, alone or inside a struct or slice), an error or any
 // fmt verb leaks nothing.
@@ -90,10 +88,7 @@ func (k Key) GoString() string { return k.String() }
 // (%d, %o, %b, …) do not print the secret's bytes.
 func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 
-// LogValue keeps the secret out of slog output.
-func (k Key) LogValue() slog.Value { return slog.StringValue(k.String()) }
-
 // MarshalJSON writes String as a JSON string, so that slog's JSON handler
-// (which marshals a struct or slice holding a Key without asking for its
-// LogValue) and any other JSON dump never contain the secret.
-func (k Key) MarshalJSON() ([]byte, error) { return json.Marshal(k.String()) }
+// and any other JSON dump never contain the secret. (slog's text handler
+// prints a Key through Format.)
+func (k Key) MarshalJSON() ([]byte, error) { return appendString(nil, k.String()), nil }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/keyhole-dev/keyhole/internal/urlenc"
 )
 
 // Signer mints HS256 tokens with one key. It keeps the keyed HMAC state, so
@@ -66,7 +68,7 @@ func (s *Signer) AppendSign(dst []byte, c *Claims) ([]byte, error) {
 			return dst, errors.New("token: every aud entry must be valid UTF-8 and start with /")
 		}
 	}
-	payload, err := appendClaims(make([]byte, 0, 128), c)
+	payload, err := appendClaims(make([]byte, 0, 256), c)
 	if err != nil {
 		return dst, err
 	}
@@ -116,32 +118,28 @@ func (s *Signer) SignURL(path string, c *Claims, o URLOptions) (string, error) {
 }
 
 // BuildURL joins a base URL, an escaped path, the query and the token. There
-// is always exactly one slash between BaseURL and path.
+// is always exactly one slash between BaseURL and path. Escaping is
+// net/url's (PathEscape per segment, Values.Encode for the query).
 func BuildURL(path, tok string, o URLOptions) string {
-	var b strings.Builder
-	b.WriteString(strings.TrimSuffix(o.BaseURL, "/"))
-	if o.BaseURL != "" && !strings.HasPrefix(path, "/") {
-		b.WriteByte('/')
-	}
-	for i, seg := range strings.Split(path, "/") {
-		if i > 0 {
-			b.WriteByte('/')
-		}
-		b.WriteString(url.PathEscape(seg))
-	}
-	b.WriteByte('?')
-	if len(o.Query) > 0 {
-		b.WriteString(o.Query.Encode())
-		b.WriteByte('&')
-	}
 	param := o.Param
 	if param == "" {
 		param = "jwt"
 	}
-	b.WriteString(url.QueryEscape(param))
-	b.WriteByte('=')
-	b.WriteString(tok)
-	return b.String()
+	b := make([]byte, 0, len(o.BaseURL)+3*len(path)+len(tok)+len(param)+16*len(o.Query)+8)
+	b = append(b, strings.TrimSuffix(o.BaseURL, "/")...)
+	if o.BaseURL != "" && !strings.HasPrefix(path, "/") {
+		b = append(b, '/')
+	}
+	b = urlenc.AppendPath(b, path)
+	b = append(b, '?')
+	if len(o.Query) > 0 {
+		b = urlenc.AppendValues(b, o.Query)
+		b = append(b, '&')
+	}
+	b = urlenc.AppendQuery(b, param)
+	b = append(b, '=')
+	b = append(b, tok...)
+	return string(b)
 }
 
 // ForPath returns claims for a token that opens path (audience = path) for

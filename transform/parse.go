@@ -3,7 +3,8 @@ package transform
 import (
 	"net/url"
 	"strconv"
-	"strings"
+
+	"github.com/keyhole-dev/keyhole/internal/urlenc"
 )
 
 // Parse validates values (normally the output of Merge) against lim and
@@ -62,7 +63,7 @@ func Parse(values map[string]string, lim Limits) (*Params, error) {
 // Params. Normalisation does not depend on limits. Use it on the output of
 // Merge to key variant caches and ETags.
 func Canonical(values map[string]string) string {
-	var b strings.Builder
+	var b []byte
 	for _, d := range byName {
 		raw, ok := values[d.name]
 		if !ok {
@@ -72,14 +73,14 @@ func Canonical(values map[string]string) string {
 		if c == "" {
 			continue
 		}
-		if b.Len() > 0 {
-			b.WriteByte('&')
+		if len(b) > 0 {
+			b = append(b, '&')
 		}
-		b.WriteString(d.name)
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(c))
+		b = append(b, d.name...)
+		b = append(b, '=')
+		b = urlenc.AppendQuery(b, c)
 	}
-	return b.String()
+	return string(b)
 }
 
 // canonical returns the normal spelling of raw, raw itself when it is not
