@@ -1,12 +1,10 @@
 package token
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -80,20 +78,18 @@ func ParseHeader(segment string) (Header, error) {
 	}
 	var h Header
 	for name, v := range obj {
-		if isNull(v) && (name == "alg" || name == "kid" || name == "typ") {
-			return Header{}, ResultMalformedToken
-		}
+		ok := true
 		switch name {
 		case "alg":
-			err = json.Unmarshal(v, &h.Alg)
+			h.Alg, ok = v.(string)
 		case "kid":
-			err = json.Unmarshal(v, &h.KeyID)
+			h.KeyID, ok = v.(string)
 		case "typ":
-			err = json.Unmarshal(v, &h.Typ)
+			h.Typ, ok = v.(string)
 		case "crit", "b64":
-			err = errors.New("unsupported header")
+			ok = false
 		}
-		if err != nil {
+		if !ok {
 			return Header{}, ResultMalformedToken
 		}
 	}
@@ -105,12 +101,12 @@ func ParseHeader(segment string) (Header, error) {
 
 // ParseClaims decodes a claims JSON payload. exp and aud are required; exp,
 // nbf and iat must be numbers; aud a string or a non-empty array of strings;
-// args an object. Anything else is ResultInvalidPayload. Other claims are
-// ignored. Claim names are case-sensitive.
+// args an object. Anything else (null included) is ResultInvalidPayload.
+// Other claims are ignored. Claim names are case-sensitive.
 func ParseClaims(payload []byte) (*Claims, error) {
 	obj, err := decodeObject(payload)
 	if err != nil {
-		return nil, fmt.Errorf("%w: claims are not a JSON object", ResultInvalidPayload)
+		return nil, invalidPayload("claims are not a JSON object")
 	}
 	c := new(Claims)
 	var hasExp, hasAud bool
@@ -127,19 +123,20 @@ func ParseClaims(payload []byte) (*Claims, error) {
 			hasAud = true
 			c.Audience, err = audience(v)
 		case "args":
-			if json.Unmarshal(v, &c.Args) != nil || c.Args == nil {
+			var ok bool
+			if c.Args, ok = v.(map[string]any); !ok || !finite(c.Args) {
 				err = errors.New("not an object")
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: claim %q: %w", ResultInvalidPayload, name, err)
+			return nil, invalidPayload("claim " + strconv.Quote(name) + ": " + err.Error())
 		}
 	}
 	switch {
 	case !hasExp:
-		return nil, fmt.Errorf("%w: exp is required", ResultInvalidPayload)
+		return nil, invalidPayload("exp is required")
 	case !hasAud:
-		return nil, fmt.Errorf("%w: aud is required", ResultInvalidPayload)
+		return nil, invalidPayload("aud is required")
 	}
 	return c, nil
 }
@@ -166,29 +163,21 @@ func Decode(tok string) (*Decoded, error) {
 	return d, nil
 }
 
-func decodeObject(b []byte) (map[string]json.RawMessage, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
-		return nil, errors.New("not an object")
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
+func decodeObject(b []byte) (map[string]any, error) {
+	v, err := decodeJSON(b)
+	if err != nil {
 		return nil, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("not an object")
 	}
 	return obj, nil
 }
 
-// isNull reports whether a raw member is JSON null, which encoding/json
-// silently decodes into any type as "no change": a null exp, nbf, iat or aud
-// must be ill-typed, not 1970 or "".
-func isNull(v json.RawMessage) bool { return string(v) == "null" }
-
-func numericDate(v json.RawMessage) (time.Time, error) {
-	var f float64
-	if isNull(v) {
-		return time.Time{}, errors.New("not a number")
-	}
-	if err := json.Unmarshal(v, &f); err != nil {
+func numericDate(v any) (time.Time, error) {
+	f, ok := v.(float64)
+	if !ok {
 		return time.Time{}, errors.New("not a number")
 	}
 	if math.IsNaN(f) || f < 0 || f > 1<<40 {
@@ -198,25 +187,39 @@ func numericDate(v json.RawMessage) (time.Time, error) {
 	return time.Unix(int64(sec), int64(frac*1e9)), nil
 }
 
-func audience(v json.RawMessage) ([]string, error) {
+func audience(v any) ([]string, error) {
 	errAud := errors.New("not a string or a non-empty array of strings")
-	if isNull(v) {
-		return nil, errAud
-	}
-	var one string
-	if err := json.Unmarshal(v, &one); err == nil {
-		return []string{one}, nil
-	}
-	var many []*string
-	if err := json.Unmarshal(v, &many); err != nil || len(many) == 0 {
-		return nil, errAud
-	}
-	out := make([]string, len(many))
-	for i, s := range many {
-		if s == nil {
+	switch v := v.(type) {
+	case string:
+		return []string{v}, nil
+	case []any:
+		if len(v) == 0 {
 			return nil, errAud
 		}
-		out[i] = *s
+		out := make([]string, len(v))
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, errAud
+			}
+			out[i] = s
+		}
+		return out, nil
 	}
-	return out, nil
+	return nil, errAud
+}
+
+// resultError is a Result with a detail for logs. It unwraps to the Result,
+// so errors.Is and errors.As find it. (Built without fmt to keep the
+// WebAssembly signer small.)
+type resultError struct {
+	result Result
+	detail string
+}
+
+func (e *resultError) Error() string { return e.result.String() + ": " + e.detail }
+func (e *resultError) Unwrap() error { return e.result }
+
+func invalidPayload(detail string) error {
+	return &resultError{result: ResultInvalidPayload, detail: detail}
 }

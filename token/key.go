@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -45,7 +46,7 @@ func KeyFromBase64(id, s string) (Key, error) {
 	}
 	b, err := enc.DecodeString(s)
 	if err != nil {
-		return Key{}, fmt.Errorf("key %q: secret_base64 is not valid base64", id)
+		return Key{}, errors.New("key " + strconv.Quote(id) + ": secret_base64 is not valid base64")
 	}
 	return Key{ID: id, Secret: b}, nil
 }
@@ -65,7 +66,7 @@ func GenerateSecret() (string, error) {
 // be empty and its id must be printable ASCII without quotes or backslashes.
 func (k Key) Validate() error {
 	if len(k.Secret) == 0 {
-		return fmt.Errorf("key %q: empty secret", k.ID)
+		return errors.New("key " + strconv.Quote(k.ID) + ": empty secret")
 	}
 	for i := 0; i < len(k.ID); i++ {
 		if c := k.ID[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {

@@ -2,7 +2,6 @@ package transform
 
 import (
 	"encoding/hex"
-	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -412,19 +411,19 @@ func (d *param) maxPixels(lim Limits) int {
 func (d *param) values(lim Limits) string {
 	switch d.kind {
 	case kindSize:
-		return fmt.Sprintf("pixels 1..%d, or N%% with 0 < N <= 100", d.maxPixels(lim))
+		return "pixels 1.." + strconv.Itoa(d.maxPixels(lim)) + ", or N% with 0 < N <= 100"
 	case kindPixels:
-		return fmt.Sprintf("pixels 1..%d", d.maxPixels(lim))
+		return "pixels 1.." + strconv.Itoa(d.maxPixels(lim))
 	case kindOffset:
-		return fmt.Sprintf("pixels 0..%d, N%% with 0 <= N <= 100, or center", d.maxPixels(lim))
+		return "pixels 0.." + strconv.Itoa(d.maxPixels(lim)) + ", N% with 0 <= N <= 100, or center"
 	case kindInt:
-		return fmt.Sprintf("a whole number %s..%s", formatNumber(d.min), formatNumber(d.max))
+		return "a whole number " + formatNumber(d.min) + ".." + formatNumber(d.max)
 	case kindFloat:
-		return fmt.Sprintf("a number %s..%s", formatNumber(d.min), formatNumber(d.max))
+		return "a number " + formatNumber(d.min) + ".." + formatNumber(d.max)
 	case kindBool:
 		return "empty, true or 1, or false or 0"
 	case kindDownload:
-		return fmt.Sprintf("empty, true or 1 (keep the name), false or 0, or a file name of at most %d bytes without slashes or control characters", maxFileNameBytes)
+		return "empty, true or 1 (keep the name), false or 0, or a file name of at most " + strconv.Itoa(maxFileNameBytes) + " bytes without slashes or control characters"
 	case kindEnum:
 		names := slices.Clone(d.enum)
 		for _, alias := range slices.Sorted(maps.Keys(d.alias)) {
@@ -435,15 +434,15 @@ func (d *param) values(lim Limits) string {
 	case kindColor:
 		return "a hex colour RRGGBB or RRGGBBAA"
 	case kindText:
-		return fmt.Sprintf("UTF-8 text of at most %d characters without control characters", lim.MaxTextRunes)
+		return "UTF-8 text of at most " + strconv.Itoa(lim.MaxTextRunes) + " characters without control characters"
 	case kindFont:
-		return fmt.Sprintf("letters, digits, spaces and hyphens, at most %d characters, not starting or ending with a space", maxFontRunes)
+		return "letters, digits, spaces and hyphens, at most " + strconv.Itoa(maxFontRunes) + " characters, not starting or ending with a space"
 	case kindPath:
-		return fmt.Sprintf("an absolute path such as /wm/logo.png of at most %d bytes, without empty, . or .. segments, backslashes or control characters", maxPathBytes)
+		return "an absolute path such as /wm/logo.png of at most " + strconv.Itoa(maxPathBytes) + " bytes, without empty, . or .. segments, backslashes or control characters"
 	case kindRatio:
-		return fmt.Sprintf("W:H with whole numbers 1..%d", maxRatioTerm)
+		return "W:H with whole numbers 1.." + strconv.Itoa(maxRatioTerm)
 	case kindName:
-		return fmt.Sprintf("a name of 1..%d characters from A-Z a-z 0-9 _ . -", maxProfileRunes)
+		return "a name of 1.." + strconv.Itoa(maxProfileRunes) + " characters from A-Z a-z 0-9 _ . -"
 	}
 	return ""
 }
@@ -512,15 +511,30 @@ func parseColor(s string) (Color, bool) {
 	if len(s) != 6 && len(s) != 8 {
 		return Color{}, false
 	}
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		return Color{}, false
+	var b [4]byte
+	b[3] = 255
+	for i := 0; i < len(s); i += 2 {
+		hi, lo := unhex(s[i]), unhex(s[i+1])
+		if hi < 0 || lo < 0 {
+			return Color{}, false
+		}
+		b[i/2] = byte(hi<<4 | lo)
 	}
-	c := Color{R: b[0], G: b[1], B: b[2], A: 255, Set: true}
-	if len(b) == 4 {
-		c.A = b[3]
+	return Color{R: b[0], G: b[1], B: b[2], A: b[3], Set: true}, true
+}
+
+// unhex returns the value of a hex digit, or -1. (encoding/hex's decoder
+// would link fmt into the WebAssembly signer through its error type.)
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
 	}
-	return c, true
+	return -1
 }
 
 // formatColor is the canonical spelling of a colour: lower-case hex, the
