@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"testing"
 
@@ -36,6 +37,36 @@ func FuzzParseClaims(f *testing.F) {
 		}
 		if len(c.Audience) == 0 || c.ExpiresAt.IsZero() {
 			t.Fatalf("accepted without aud/exp: %+v", *c)
+		}
+		// The values must be those encoding/json decodes.
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(payload, &raw); err != nil {
+			t.Fatalf("encoding/json refuses what ParseClaims accepted: %v", err)
+		}
+		m := map[string]any{}
+		for _, name := range []string{"aud", "args"} {
+			if v, ok := raw[name]; ok {
+				var x any
+				if err := json.Unmarshal(v, &x); err != nil {
+					t.Fatalf("encoding/json refuses %s: %v", name, err)
+				}
+				m[name] = x
+			}
+		}
+		var aud []string
+		switch a := m["aud"].(type) {
+		case string:
+			aud = []string{a}
+		case []any:
+			for _, e := range a {
+				aud = append(aud, e.(string))
+			}
+		}
+		if !reflect.DeepEqual(c.Audience, aud) {
+			t.Fatalf("aud = %q, encoding/json says %q", c.Audience, aud)
+		}
+		if args, _ := m["args"].(map[string]any); !reflect.DeepEqual(c.Args, args) {
+			t.Fatalf("args = %#v, encoding/json says %#v", c.Args, args)
 		}
 	})
 }
