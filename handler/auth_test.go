@@ -227,23 +227,19 @@ func TestSirvReferenceToken(t *testing.T) {
 			e.forbid(tok)
 			var res *response
 			e.counted(t, "sirv", "ok", func() { res = e.get(t, target) })
+			if !withEngine {
+				// Without an engine the token's text cannot be applied, so
+				// the original is not served at all (fail closed).
+				res.expect(t, 503, "ok")
+				if res.body != "image processing is not available\n" {
+					t.Errorf("body %q", res.body)
+				}
+				return
+			}
 			res.expect(t, 200, "ok")
-			if withEngine {
-				want := "fake jpg Width=10% Height=25% Text=Hello"
-				if res.body != want || eng.calls.Load() != 1 {
-					t.Errorf("body %q (engine calls %d), want %q", res.body, eng.calls.Load(), want)
-				}
-			} else {
-				// Current behaviour as Config.Engine documents it: without an
-				// engine the original is served and the header says what was
-				// not applied, the token's text included. (Reported to the
-				// lead: failing closed may be preferable.)
-				if res.body != string(jpegBytes) {
-					t.Errorf("body %q, want the original", res.body)
-				}
-				if got := res.Header.Get("X-Keyhole-Ignored-Params"); got != "h, text, w" {
-					t.Errorf("X-Keyhole-Ignored-Params %q", got)
-				}
+			want := "fake jpg Width=10% Height=25% Text=Hello"
+			if res.body != want || eng.calls.Load() != 1 {
+				t.Errorf("body %q (engine calls %d), want %q", res.body, eng.calls.Load(), want)
 			}
 			if cc := res.Header.Get("Cache-Control"); cc != "private, max-age=290" {
 				t.Errorf("Cache-Control %q, want private, max-age=290 (token lifetime left)", cc)

@@ -78,8 +78,12 @@ type Config struct {
 	PublicMaxAge time.Duration
 
 	// Engine executes image parameters. Nil means no image processing:
-	// image parameters are validated but originals are served unchanged,
-	// and the response says so in X-Keyhole-Ignored-Params.
+	// parameters from the query string are validated but originals are
+	// served unchanged, and the response says so in
+	// X-Keyhole-Ignored-Params. Locked parameters fail closed: a token
+	// whose args need processing gets 503, and New refuses strict-profile
+	// protections and a DefaultProfile, since serving the original would
+	// drop a watermark or a size limit.
 	Engine transform.Engine
 	// Limits bound transforms (pixels, dimensions, bytes, text, time,
 	// concurrency). Zero fields take transform.DefaultLimits.
@@ -153,6 +157,11 @@ type Referrers struct {
 // Dir opens dir through os.Root and returns it as an fs.FS. Files resolved
 // through it can never leave dir: "..", absolute names and symlinks that
 // point outside are refused by the operating system's openat rules.
+//
+// Symlinks that stay inside dir are followed, and protections are matched
+// on the requested path, not the link's target: a link /public/x pointing
+// to ../private/y serves the private file without a token. Do not let
+// untrusted parties create links in the tree.
 func Dir(dir string) (fs.FS, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -169,6 +178,12 @@ func (c *Config) fill() error {
 	}
 	if c.TokenParam == "" {
 		c.TokenParam = "jwt"
+	}
+	if transform.Known(c.TokenParam) {
+		return fmt.Errorf("handler: Config.TokenParam %q is an image parameter name", c.TokenParam)
+	}
+	if c.Engine == nil && c.DefaultProfile != "" {
+		return errors.New("handler: Config.DefaultProfile needs Config.Engine: without an engine the profile could not be applied")
 	}
 	if c.ResultHeader == "" {
 		c.ResultHeader = "X-Keyhole-Auth-Result"
@@ -215,6 +230,9 @@ func (c *Config) fill() error {
 		}
 		seen[p.Path] = true
 		if p.Kind == KindStrictProfile {
+			if c.Engine == nil {
+				return fmt.Errorf("handler: Config.Protections[%d]: a strict-profile protection needs Config.Engine", i)
+			}
 			if _, ok := c.Profiles[p.Profile]; !ok {
 				return fmt.Errorf("handler: Config.Protections[%d]: profile %q is not defined", i, p.Profile)
 			}

@@ -46,7 +46,11 @@ func TestNewErrors(t *testing.T) {
 		{"negative PublicMaxAge", handler.Config{Files: files, PublicMaxAge: -time.Second}, "PublicMaxAge"},
 		{"negative limit", handler.Config{Files: files, Limits: transform.Limits{MaxConcurrent: -1}}, "MaxConcurrent"},
 		{"invalid profile", handler.Config{Files: files, Profiles: map[string]map[string]string{"p": {"w": "wide"}}}, "profile"},
-		{"undefined default profile", handler.Config{Files: files, DefaultProfile: "x"}, "default profile"},
+		{"undefined default profile", handler.Config{Files: files, Engine: &fakeEngine{}, DefaultProfile: "x"}, "default profile"},
+		{"default profile without engine", handler.Config{Files: files, DefaultProfile: "x", Profiles: map[string]map[string]string{"x": {"w": "10"}}}, "Engine"},
+		{"strict profile without engine", handler.Config{Files: files, Profiles: map[string]map[string]string{"x": {"w": "10"}},
+			Protections: []handler.Protection{{Path: "/s/", Kind: handler.KindStrictProfile, Profile: "x"}}}, "Engine"},
+		{"token param is an image parameter", handler.Config{Files: files, TokenParam: "w"}, "TokenParam"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -336,6 +336,7 @@ func (h *Handler) fail(w http.ResponseWriter, status int, msg string) {
 	hdr.Del("Content-Length")
 	hdr.Del("ETag")
 	hdr.Del("Last-Modified")
+	hdr.Del("Content-Disposition")
 	hdr.Set("Content-Type", "text/plain; charset=utf-8")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Cache-Control", "no-store")

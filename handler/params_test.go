@@ -52,7 +52,7 @@ func TestInvalidParams(t *testing.T) {
 	}
 	var body struct {
 		Error  string
-		Params []transform.ParamError
+		Params []transform.ParamError `json:"errors"`
 	}
 	if err := json.Unmarshal([]byte(res.body), &body); err != nil {
 		t.Fatalf("JSON body %q: %v", res.body, err)
@@ -275,10 +275,13 @@ func TestNotAnImage(t *testing.T) {
 	eng := &fakeEngine{}
 	e := engineEnv(t, eng)
 	rejected := func() float64 { return e.metric(t, "keyhole_transform_rejected_total", "reason", "invalid") }
-	res := e.get(t, "/public/a.txt?w=100")
+	res := e.get(t, "/public/a.txt?w=100&dl")
 	res.expect(t, 400, "public")
 	if res.body != "not an image\n" || rejected() != 1 || eng.calls.Load() != 0 {
 		t.Errorf("body %q rejected %v calls %d", res.body, rejected(), eng.calls.Load())
+	}
+	if cd := res.Header.Get("Content-Disposition"); cd != "" {
+		t.Errorf("an error response asks for a download: %q", cd)
 	}
 	res = e.get(t, "/public/a.txt?utm_source=x&dl")
 	res.expect(t, 200, "public")

@@ -64,6 +64,10 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request
 	defer src.f.Close()
 
 	params, canonical, ignored, err := h.params(req)
+	if errors.Is(err, errNoEngine) {
+		h.fail(w, http.StatusServiceUnavailable, "image processing is not available")
+		return
+	}
 	if err != nil {
 		h.badParams(w, r, err)
 		return
@@ -140,6 +144,11 @@ func (h *Handler) params(req *request) (*transform.Params, string, []string, err
 			return nil, "", nil, err
 		}
 		layers.Secure = secure
+		if h.cfg.Engine == nil {
+			if err := h.secureNeedsEngine(secure, ps.profiles); err != nil {
+				return nil, "", nil, err
+			}
+		}
 	}
 	if layers.Strict == "" && layers.Default == "" && layers.Insecure == nil && layers.Secure == nil {
 		// Nothing to merge (the common case of an original with only a
@@ -155,6 +164,27 @@ func (h *Handler) params(req *request) (*transform.Params, string, []string, err
 		return nil, "", nil, err
 	}
 	return p, transform.Canonical(merged), ignored, nil
+}
+
+// errNoEngine: the token locks parameters that only an engine can apply.
+var errNoEngine = errors.New("no engine")
+
+// secureNeedsEngine fails closed when there is no engine and the token's
+// args (or the profile they name) ask for processing: serving the original
+// would drop a watermark or a size limit the token locks.
+func (h *Handler) secureNeedsEngine(secure map[string]string, profiles map[string]map[string]string) error {
+	merged, _, err := transform.Merge(transform.Layers{Secure: secure}, profiles)
+	if err != nil {
+		return err
+	}
+	p, err := transform.Parse(merged, h.cfg.Limits)
+	if err != nil {
+		return err
+	}
+	if p.NeedsProcessing() {
+		return errNoEngine
+	}
+	return nil
 }
 
 // insecure returns the query's parameters without the token, or nil when
@@ -181,7 +211,7 @@ func (h *Handler) badParams(w http.ResponseWriter, r *http.Request, err error) {
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		body, _ := json.Marshal(struct {
 			Error  string                 `json:"error"`
-			Params []transform.ParamError `json:"params"`
+			Params []transform.ParamError `json:"errors"`
 		}{"invalid parameters", perrs.List})
 		hdr := w.Header()
 		hdr.Set("Content-Type", "application/json")
