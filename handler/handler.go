@@ -21,8 +21,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,7 +51,19 @@ type Handler struct {
 	flight      singleflight.Group
 	slots       *semaphore.Weighted
 	tokenPrefix string // TokenParam + "=", or "" when the name needs escaping
+
+	// Header values built once: every response shares them (net/http
+	// never modifies a header's value slice).
+	resultKey    string     // canonical form of Config.ResultHeader
+	resultValues [][]string // indexed by token.Result
+	publicCache  []string   // Cache-Control of public files
 }
+
+var (
+	nosniff = []string{"nosniff"}
+	noStore = []string{"no-store"}
+	textUTF = []string{"text/plain; charset=utf-8"}
+)
 
 var _ http.Handler = (*Handler)(nil)
 
@@ -79,10 +93,15 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		cfg:     cfg,
-		metrics: m,
-		log:     cfg.Logger,
-		slots:   semaphore.NewWeighted(int64(cfg.Limits.MaxConcurrent)),
+		cfg:         cfg,
+		metrics:     m,
+		log:         cfg.Logger,
+		slots:       semaphore.NewWeighted(int64(cfg.Limits.MaxConcurrent)),
+		resultKey:   textproto.CanonicalMIMEHeaderKey(cfg.ResultHeader),
+		publicCache: []string{"public, max-age=" + strconv.Itoa(int(cfg.PublicMaxAge/time.Second))},
+	}
+	for _, r := range token.Results() {
+		h.resultValues = append(h.resultValues, []string{r.String()})
 	}
 	if url.QueryEscape(cfg.TokenParam) == cfg.TokenParam {
 		h.tokenPrefix = cfg.TokenParam + "="
@@ -140,14 +159,21 @@ func (h *Handler) SetProfiles(profiles map[string]map[string]string, def string)
 	return nil
 }
 
-// ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rw := &statusWriter{ResponseWriter: w}
-	h.serve(rw, r)
-	h.metrics.code(rw.status())
+// exchange holds the per-request state, allocated once per request.
+type exchange struct {
+	w   statusWriter
+	req request
+	src file
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{w: statusWriter{ResponseWriter: w}}
+	h.serve(&x.w, r, x)
+	h.metrics.code(x.w.status())
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		h.refuse(w, h.public, token.ResultMethodNotAllowed)
@@ -178,7 +204,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusNotFound, "not found")
 		return
 	}
-	h.serveFile(w, r, &request{path: p, prot: prot, claims: claims, query: query})
+	x.req = request{path: p, prot: prot, claims: claims, query: query}
+	h.serveFile(w, r, &x.req, &x.src)
 }
 
 // match returns the protection with the longest Path prefixing p, or the
@@ -320,7 +347,7 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 func (h *Handler) record(w http.ResponseWriter, prot *protection, res token.Result) {
-	w.Header().Set(h.cfg.ResultHeader, res.String())
+	w.Header()[h.resultKey] = h.resultValues[res]
 	prot.results[res].Inc()
 }
 
@@ -337,9 +364,9 @@ func (h *Handler) fail(w http.ResponseWriter, status int, msg string) {
 	hdr.Del("ETag")
 	hdr.Del("Last-Modified")
 	hdr.Del("Content-Disposition")
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Cache-Control", "no-store")
+	hdr["Content-Type"] = textUTF
+	hdr["X-Content-Type-Options"] = nosniff
+	hdr["Cache-Control"] = noStore
 	w.WriteHeader(status)
 	w.Write([]byte(msg + "\n"))
 }

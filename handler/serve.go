@@ -55,9 +55,20 @@ func (f *file) etag(variant string) string {
 	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
 }
 
-func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request) {
-	src, ok := h.open(req.path)
-	if !ok {
+// originalETag is the strong validator of an unchanged file: its size and
+// modification time, as nginx and most file servers use. Cheaper than
+// hashing; a changed file gets a new ETag.
+func (f *file) originalETag() string {
+	b := make([]byte, 0, 32)
+	b = append(b, '"')
+	b = strconv.AppendInt(b, f.info.ModTime().UnixNano(), 36)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, f.info.Size(), 36)
+	return string(append(b, '"'))
+}
+
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request, src *file) {
+	if !h.open(req.path, src) {
 		h.fail(w, http.StatusNotFound, "not found")
 		return
 	}
@@ -83,8 +94,8 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request
 		w.Header().Set("X-Keyhole-Ignored-Params", strings.Join(ignored, ", "))
 	}
 	hdr := w.Header()
-	hdr.Set("Cache-Control", h.cacheControl(req))
-	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr["Cache-Control"] = h.cacheControl(req)
+	hdr["X-Content-Type-Options"] = nosniff
 	if params.Download {
 		name := params.DownloadName
 		if name == "" {
@@ -113,21 +124,22 @@ func unprocessed(canonical string) []string {
 
 // open opens a cleaned path; every failure (missing, a folder, a symlink
 // leaving the root, a permission error) is reported as not found.
-func (h *Handler) open(p string) (*file, bool) {
+func (h *Handler) open(p string, dst *file) bool {
 	name := strings.TrimPrefix(p, "/")
 	if name == "" || !fs.ValidPath(name) {
-		return nil, false
+		return false
 	}
 	f, err := h.cfg.Files.Open(name)
 	if err != nil {
-		return nil, false
+		return false
 	}
 	info, err := f.Stat()
 	if err != nil || !info.Mode().IsRegular() {
 		f.Close()
-		return nil, false
+		return false
 	}
-	return &file{f: f, name: name, info: info}, true
+	*dst = file{f: f, name: name, info: info}
+	return true
 }
 
 // params merges and validates the request's parameter layers (SPEC §3).
@@ -153,7 +165,7 @@ func (h *Handler) params(req *request) (*transform.Params, string, []string, err
 	if layers.Strict == "" && layers.Default == "" && layers.Insecure == nil && layers.Secure == nil {
 		// Nothing to merge (the common case of an original with only a
 		// token): the result is the zero Params, without the work.
-		return new(transform.Params), "", nil, nil
+		return &noParams, "", nil, nil
 	}
 	merged, ignored, err := transform.Merge(layers, ps.profiles)
 	if err != nil {
@@ -186,6 +198,10 @@ func (h *Handler) secureNeedsEngine(secure map[string]string, profiles map[strin
 	}
 	return nil
 }
+
+// noParams is the zero Params shared by every request that has none; it
+// is never modified.
+var noParams transform.Params
 
 // insecure returns the query's parameters without the token, or nil when
 // the token is all there is.
@@ -227,9 +243,9 @@ func (h *Handler) badParams(w http.ResponseWriter, r *http.Request, err error) {
 // cacheControl returns the Cache-Control of a successful response: public
 // files may be cached for PublicMaxAge; protected ones privately and never
 // past the token's exp.
-func (h *Handler) cacheControl(req *request) string {
+func (h *Handler) cacheControl(req *request) []string {
 	if req.prot == h.public {
-		return "public, max-age=" + strconv.Itoa(int(h.cfg.PublicMaxAge/time.Second))
+		return h.publicCache
 	}
 	age := h.cfg.PublicMaxAge
 	if req.claims != nil {
@@ -238,13 +254,15 @@ func (h *Handler) cacheControl(req *request) string {
 		}
 	}
 	if age < time.Second {
-		return "private, no-store"
+		return privateNoStore
 	}
-	return "private, max-age=" + strconv.Itoa(int(age/time.Second))
+	return []string{"private, max-age=" + strconv.Itoa(int(age/time.Second))}
 }
 
+var privateNoStore = []string{"private, no-store"}
+
 func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, src *file) {
-	w.Header().Set("ETag", src.etag(""))
+	w.Header()["Etag"] = []string{src.originalETag()}
 	rs, ok := src.f.(io.ReadSeeker)
 	if !ok {
 		// An fs.FS whose files cannot seek: read it whole, within the
@@ -396,8 +414,8 @@ func (h *Handler) readWatermark(name string) ([]byte, error) {
 	if err != nil || (!h.cfg.AllowDotFiles && hasDotSegment(p)) {
 		return nil, transform.ErrWatermarkNotFound
 	}
-	src, ok := h.open(p)
-	if !ok {
+	src := new(file)
+	if !h.open(p, src) {
 		return nil, transform.ErrWatermarkNotFound
 	}
 	defer src.f.Close()

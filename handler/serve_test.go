@@ -14,7 +14,8 @@ import (
 	"github.com/keyhole-dev/keyhole/handler"
 )
 
-var strongETag = regexp.MustCompile(`^"[0-9a-f]{8,}"$`)
+// strongETag is RFC 9110 entity-tag syntax without the W/ (weak) prefix.
+var strongETag = regexp.MustCompile(`^"[!#-~]{8,}"$`)
 
 func TestOriginals(t *testing.T) {
 	e := newEnv(t, handler.Config{Protections: jwtProtections()})
