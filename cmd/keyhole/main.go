@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/keyhole-dev/keyhole/transform/vips"
 )
 
 const usage = `keyhole serves files behind expiring signed URLs.
@@ -32,7 +34,9 @@ Run "keyhole COMMAND -h" for the flags of a command.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	vips.Shutdown() // after every transform has returned; a no-op if serve never started it
+	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "keyhole:", err)
 		}

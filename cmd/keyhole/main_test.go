@@ -6,13 +6,14 @@ import (
 	"context"
 	"image"
 	_ "image/jpeg"
-	_ "image/png"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -263,22 +264,8 @@ func TestKeygen(t *testing.T) {
 func TestServe(t *testing.T) {
 	dir, name := writeConfig(t, testConfig)
 	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "-config", name}, pw, io.Discard); pw.Close() }()
-	lines := bufio.NewScanner(pr)
-	var base string
-	for lines.Scan() {
-		if b, ok := strings.CutPrefix(lines.Text(), "keyhole: listening on "); ok {
-			base = b
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	if base == "" {
-		cancel()
-		t.Fatalf("serve did not start: %v", <-done)
-	}
+	defer cancel()
+	base, done := startServe(t, ctx, name)
 	var out bytes.Buffer
 	if err := run(ctx, []string{"sign", "-config", name, "-key", "next", "-path", "/private/a.txt", "-base", base}, &out, io.Discard); err != nil {
 		t.Fatal(err)
@@ -319,3 +306,83 @@ func TestServe(t *testing.T) {
 		t.Fatal("serve did not shut down")
 	}
 }
+
+// TestReloadProfilesOnHUP changes a profile in the config file, sends the
+// process SIGHUP and waits (bounded) until the served image follows.
+func TestReloadProfilesOnHUP(t *testing.T) {
+	dir, name := writeConfig(t, testConfig)
+	img := image.NewRGBA(image.Rect(0, 0, 600, 400))
+	var png bytes.Buffer
+	if err := pngEncode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "files", "pic.png"), png.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, done := startServe(t, ctx, name)
+
+	width := func() int {
+		res, err := http.Get(base + "/pic.png?profile=thumb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		cfg, _, err := image.DecodeConfig(res.Body)
+		if err != nil {
+			t.Fatalf("status %d: %v", res.StatusCode, err)
+		}
+		return cfg.Width
+	}
+	if w := width(); w != 300 {
+		t.Fatalf("width %d before reload, want 300", w)
+	}
+	updated := strings.Replace(testConfig, "w: 300", "w: 120", 1)
+	if err := os.WriteFile(name, []byte(updated), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for width() != 120 {
+		if time.Now().After(deadline) {
+			t.Fatal("the profile was not reloaded within 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A broken file changes nothing.
+	if err := os.WriteFile(name, []byte("root: x\nprofiles: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	time.Sleep(200 * time.Millisecond)
+	if w := width(); w != 120 {
+		t.Errorf("width %d after a bad reload, want 120", w)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startServe runs "keyhole serve -config name" until ctx ends and returns
+// its base URL and the channel that receives run's result.
+func startServe(t *testing.T, ctx context.Context, name string) (string, chan error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "-config", name}, pw, io.Discard); pw.Close() }()
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() {
+		if b, ok := strings.CutPrefix(lines.Text(), "keyhole: listening on "); ok {
+			go io.Copy(io.Discard, pr)
+			return b, done
+		}
+	}
+	t.Fatalf("serve did not start: %v", <-done)
+	return "", nil
+}
+
+var pngEncode = png.Encode

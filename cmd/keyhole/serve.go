@@ -67,8 +67,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		listen = *addr
 	}
 
+	// libvips lives as long as the process: main shuts it down after run
+	// returns (it cannot be restarted, so serve must not).
 	vips.Startup(vips.StartupConfig{Logger: logger})
-	defer vips.Shutdown()
 	if hc.Engine, err = vips.New(vips.Config{Limits: hc.Limits, Logger: logger}); err != nil {
 		return err
 	}
