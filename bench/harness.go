@@ -41,7 +41,7 @@ type sideStats struct {
 func compare(ctx context.Context, sides []side, s schedule, tmp string) ([]sideStats, error) {
 	for _, sd := range sides {
 		if _, err := runWrk(ctx, sd.Load, s.Warmup, tmp); err != nil {
-			return nil, fmt.Errorf("%s warm-up: %w", sd.Name, err)
+			return nil, fmt.Errorf("%s warm-up%s: %w", sd.Name, sd.Srv.died(), err)
 		}
 		resetPeakRSS(sd.Srv.Pid()) // best effort: older kernels lack it
 	}
@@ -57,7 +57,7 @@ func compare(ctx context.Context, sides []side, s schedule, tmp string) ([]sideS
 			}
 			res, err := runWrk(ctx, sd.Load, s.Round, tmp)
 			if err != nil {
-				return nil, fmt.Errorf("%s round %d: %w", sd.Name, r+1, err)
+				return nil, fmt.Errorf("%s round %d%s: %w", sd.Name, r+1, sd.Srv.died(), err)
 			}
 			c1, err := cpuTime(sd.Srv.Pid())
 			if err != nil {

@@ -57,6 +57,7 @@ func startImgproxy(bin, root string, workers int) (*child, error) {
 		return nil, fmt.Errorf("imgproxy: %v", err)
 	}
 	c := &child{name: "imgproxy", cmd: cmd, addr: addr, in: in}
+	c.wait()
 	client := http.Client{Timeout: time.Second}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if res, err := client.Get("http://" + addr + "/health"); err == nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/xml"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +173,7 @@ type svgDoc struct {
 	XMLName xml.Name `xml:"svg"`
 	Rects   []struct {
 		Class string  `xml:"class,attr"`
+		X     float64 `xml:"x,attr"`
 		Width float64 `xml:"width,attr"`
 		Fill  string  `xml:"fill,attr"`
 	} `xml:"rect"`
@@ -197,20 +199,28 @@ func TestWriteSVG(t *testing.T) {
 	if err := xml.NewDecoder(strings.NewReader(b.String())).Decode(&doc); err != nil {
 		t.Fatalf("not well-formed XML: %v\n%s", err, b.String())
 	}
-	var bars []float64
+	var bars, xs []float64
 	var fills []string
 	for _, r := range doc.Rects {
 		if r.Class == "bar" {
 			bars = append(bars, r.Width)
+			xs = append(xs, r.X)
 			fills = append(fills, r.Fill)
 		}
 	}
 	if len(bars) != 3 {
 		t.Fatalf("%d bars, want 3 (ratios only)", len(bars))
 	}
-	// Bars share one scale: widths are proportional to the ratios.
-	if r := bars[2] / bars[0]; r < 3/0.95-0.01 || r > 3/0.95+0.01 {
-		t.Errorf("bar widths %v not proportional to the ratios", bars)
+	// Bars share one log scale from 1.0x: lengths are proportional to
+	// |log ratio|, bars under 1.0x end at the 1.0x line, bars over it start there.
+	if r, want := bars[2]/bars[1], math.Log(3)/math.Log(1.2); math.Abs(r-want) > 0.01 {
+		t.Errorf("bar lengths %v: ratio %v, want %v", bars, r, want)
+	}
+	if r, want := bars[0]/bars[1], -math.Log(0.95)/math.Log(1.2); math.Abs(r-want) > 0.01 {
+		t.Errorf("bar lengths %v: ratio %v, want %v", bars, r, want)
+	}
+	if math.Abs(xs[0]+bars[0]-xs[1]) > 0.2 || xs[1] != xs[2] {
+		t.Errorf("bars do not meet at 1.0x: x %v, widths %v", xs, bars)
 	}
 	if fills[0] != "#3a9a4a" || fills[1] != "#c8443a" || fills[2] != "#4a78c2" {
 		t.Errorf("fills = %v, want pass, miss, no goal", fills)

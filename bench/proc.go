@@ -80,6 +80,24 @@ type child struct {
 	cmd  *exec.Cmd
 	addr string         // host:port it listens on
 	in   io.WriteCloser // closing it tells the child to exit
+	done chan struct{}  // closed when the child has exited
+	err  error          // its exit status, once done is closed
+}
+
+// wait starts the goroutine that reaps the child.
+func (c *child) wait() {
+	c.done = make(chan struct{})
+	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+}
+
+// died reports how the child ended, if it has, for error messages.
+func (c *child) died() string {
+	select {
+	case <-c.done:
+		return fmt.Sprintf(" (%s exited: %v)", c.name, c.err)
+	default:
+		return ""
+	}
 }
 
 // Base is the server's URL prefix.
@@ -105,6 +123,7 @@ func startChild(name string, cmd *exec.Cmd) (*child, error) {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	c := &child{name: name, cmd: cmd, in: in}
+	c.wait()
 	got := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -119,6 +138,8 @@ func startChild(name string, cmd *exec.Cmd) (*child, error) {
 	select {
 	case c.addr = <-got:
 		return c, nil
+	case <-c.done:
+		return nil, fmt.Errorf("%s: exited before listening: %v", name, c.err)
 	case <-time.After(30 * time.Second):
 		c.stop()
 		return nil, fmt.Errorf("%s: did not start within 30 s", name)
@@ -130,12 +151,10 @@ func startChild(name string, cmd *exec.Cmd) (*child, error) {
 func (c *child) stop() {
 	c.in.Close()
 	c.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-c.done:
 	case <-time.After(2 * time.Second):
 		c.cmd.Process.Kill()
-		<-done
+		<-c.done
 	}
 }

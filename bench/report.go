@@ -41,6 +41,8 @@ func (c check) value() string {
 		return fmt.Sprintf("%.2fx", c.Value)
 	case "%":
 		return fmt.Sprintf("%.1f %%", c.Value)
+	case "MB":
+		return fmt.Sprintf("%.3f MB", c.Value)
 	default:
 		return fmt.Sprintf("%.2f %s", c.Value, c.Unit)
 	}
@@ -111,7 +113,12 @@ func (r *report) summary() string {
 	}
 	for _, s := range r.Scenarios {
 		if s.Skipped != "" {
-			fmt.Fprintf(&b, "| %d. %s | %s | — | | — | skipped |\n", s.Num, s.ID, s.Skipped)
+			fmt.Fprintf(&b, "| %d. %s | %s | — | | — | skipped |\n", s.Num, s.ID, oneLine(s.Skipped))
+		}
+		for _, p := range s.Parts {
+			if p.Skipped != "" {
+				fmt.Fprintf(&b, "| %d. %s | %s: %s | — | | — | skipped |\n", s.Num, s.ID, p.Title, oneLine(p.Skipped))
+			}
 		}
 	}
 	return b.String()
@@ -136,7 +143,7 @@ func (r *report) writeMarkdown(w io.Writer, svgName string) error {
 	for _, s := range r.Scenarios {
 		fmt.Fprintf(&b, "\n## %d. %s\n\n", s.Num, s.Title)
 		if s.Skipped != "" {
-			fmt.Fprintf(&b, "%s\n", s.Skipped)
+			fmt.Fprintf(&b, "```\n%s\n```\n", s.Skipped)
 			continue
 		}
 		if s.What != "" {
@@ -145,7 +152,13 @@ func (r *report) writeMarkdown(w io.Writer, svgName string) error {
 		writeSides(&b, s)
 		for _, p := range s.Parts {
 			fmt.Fprintf(&b, "### %s\n\n", p.Title)
+			if p.Skipped != "" {
+				fmt.Fprintf(&b, "```\n%s\n```\n\n", p.Skipped)
+			}
 			writeSides(&b, p)
+			for _, n := range p.Notes {
+				fmt.Fprintf(&b, "- %s\n", n)
+			}
 		}
 		if s.Body != "" {
 			fmt.Fprintf(&b, "%s\n", s.Body)
@@ -216,49 +229,55 @@ func dur(d time.Duration) string {
 
 // Chart layout, in SVG user units.
 const (
-	chartWidth  = 900
-	chartLabel  = 380 // left column for labels
+	chartWidth  = 960
+	chartLabel  = 440 // left column for labels
 	chartRight  = 70  // right margin for values
 	chartRow    = 28
-	chartTop    = 40
+	chartTop    = 60
 	chartBottom = 30
 )
 
-// writeSVG draws one horizontal bar per ratio check (Unit "x"), on a common
-// scale from 0, with a dashed goal line on rows that have a goal and a
-// grey line at 1.0x; bars that meet their goal are green, misses red, and
+// chartTicks are the candidate axis labels of the logarithmic scale.
+var chartTicks = []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}
+
+// writeSVG draws one horizontal bar per ratio check (Unit "x") on a common
+// logarithmic scale, from the 1.0x line (grey) to the ratio, so 0.5x and
+// 2x are bars of the same length on either side of parity. Rows with a goal
+// get a dashed goal line; bars that meet their goal are green, misses red,
 // figures without a goal blue.
 func writeSVG(w io.Writer, title string, checks []check) error {
 	var rows []check
 	for _, c := range checks {
-		if c.Unit == "x" && !math.IsNaN(c.Value) && !math.IsInf(c.Value, 0) {
+		if c.Unit == "x" && c.Value > 0 && !math.IsInf(c.Value, 0) {
 			rows = append(rows, c)
 		}
 	}
-	top := 1.0
+	lo, hi := 0.5, 2.0
 	for _, c := range rows {
-		top = max(top, c.Value, c.Goal)
+		lo = min(lo, c.Value/1.2)
+		hi = max(hi, c.Value*1.25)
+		if c.Goal > 0 {
+			lo, hi = min(lo, c.Goal/1.2), max(hi, c.Goal*1.25)
+		}
 	}
-	top = math.Ceil(top*1.1*4) / 4
 	plot := float64(chartWidth - chartLabel - chartRight)
-	x := func(v float64) float64 { return chartLabel + plot*v/top }
+	x := func(v float64) float64 { return chartLabel + plot*math.Log(v/lo)/math.Log(hi/lo) }
 	height := chartTop + chartBottom + chartRow*max(1, len(rows))
+	axisY := height - chartBottom
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`+"\n", chartWidth, height, chartWidth, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartWidth, height)
 	fmt.Fprintf(&b, `<text x="10" y="22" font-size="15" font-weight="bold">%s</text>`+"\n", html.EscapeString(title))
-	// Scale: ticks every 0.5x (or 1x on wide scales).
-	step := 0.5
-	if top > 6 {
-		step = math.Ceil(top / 8)
-	}
-	axisY := height - chartBottom
-	for v := 0.0; v <= top+1e-9; v += step {
+	b.WriteString(`<text x="10" y="42" fill="#555">Keyhole / reference (log scale; right of the grey 1.0x line Keyhole is faster) · dashed: goal · green: meets goal · red: misses · blue: no goal</text>` + "\n")
+	for _, v := range chartTicks {
+		if v < lo || v > hi {
+			continue
+		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e5e5e5"/>`+"\n", x(v), chartTop-6, x(v), axisY)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%gx</text>`+"\n", x(v), axisY+16, v)
 	}
-	fmt.Fprintf(&b, `<line class="one" x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#888"/>`+"\n", x(1), chartTop-6, x(1), axisY)
+	fmt.Fprintf(&b, `<line class="one" x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#888" stroke-width="1.5"/>`+"\n", x(1), chartTop-6, x(1), axisY)
 	for i, c := range rows {
 		y := chartTop + i*chartRow
 		color := "#4a78c2"
@@ -272,17 +291,24 @@ func writeSVG(w io.Writer, title string, checks []check) error {
 		if c.Scenario != "" {
 			label = c.Scenario + ": " + label
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", chartLabel-8, y+15, html.EscapeString(truncate(label, 58)))
-		fmt.Fprintf(&b, `<rect class="bar" x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", chartLabel, y+3, max(0, x(c.Value)-chartLabel), chartRow-8, color)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%.2fx</text>`+"\n", x(c.Value)+4, y+15, c.Value)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", chartLabel-8, y+15, html.EscapeString(truncate(label, 64)))
+		x0, x1 := x(1), x(c.Value)
+		fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", min(x0, x1), y+3, math.Abs(x1-x0), chartRow-8, color)
+		tx := max(x0, x1) + 4
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%.2fx</text>`+"\n", tx, y+15, c.Value)
 		if c.Goal > 0 {
 			fmt.Fprintf(&b, `<line class="goal" x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-width="2" stroke-dasharray="4 2"><title>goal %s</title></line>`+"\n", x(c.Goal), y, x(c.Goal), y+chartRow-2, html.EscapeString(c.goal()))
 		}
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555">dashed: goal · green: meets goal · red: misses · blue: no goal</text>`+"\n", 10, height-6)
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// oneLine keeps the first line of s, for table cells.
+func oneLine(s string) string {
+	s = firstLine(s)
+	return strings.ReplaceAll(s, "|", "\\|")
 }
 
 func truncate(s string, n int) string {

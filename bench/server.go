@@ -109,9 +109,10 @@ func runServer(o serverOpts) error {
 // naiveHandler is the in-run reference for transforms: what a first
 // version of an image server on govips looks like. It reads the file,
 // calls vips_thumbnail_buffer into a w×w box (the same size as w for the
-// suite's landscape sources), optionally draws ?text= with vips_label, and
-// exports with govips' default parameters at quality 80 (JPEG, or WebP for
-// ?format=webp). No limits, no queue, no auth.
+// suite's landscape sources), optionally draws ?text= with vips_label at a
+// fixed size (a twelfth of the width), and exports with govips' default
+// parameters at quality 80 (JPEG, or WebP for ?format=webp). No limits, no
+// queue, no auth.
 type naiveHandler struct{ root *os.Root }
 
 func (n naiveHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -136,8 +137,7 @@ func (n naiveHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err := img.Label(&govips.LabelParams{
 			Text:      text,
 			Font:      fmt.Sprintf("DejaVu Sans %dpx", max(8, width/12)),
-			Width:     govips.Scalar{Value: float64(width)},
-			Height:    govips.Scalar{Value: float64(img.Height())},
+			Width:     govips.Scalar{Value: float64(width)}, // wrap width; no height, so no autofit
 			Opacity:   1,
 			Color:     govips.Color{},
 			Alignment: govips.AlignCenter,
