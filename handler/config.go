@@ -58,7 +58,9 @@ type Config struct {
 	// negative value means none.
 	Leeway time.Duration
 	// TokenCacheSize bounds each protection's verified-token cache, in
-	// tokens. Default 4096; negative disables it.
+	// tokens, and the cache of resolved parameters (token args × query
+	// string, for queries up to 2 KiB), in entries. Default 4096; negative
+	// disables both.
 	TokenCacheSize int
 
 	// ResultHeader names the response header that carries the auth result.

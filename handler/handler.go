@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/sync/semaphore"
@@ -48,6 +49,7 @@ type Handler struct {
 	log         *slog.Logger
 	profiles    atomic.Pointer[profileSet]
 	variants    *variantCache
+	resolved    *lru.Cache[paramKey, *resolution] // nil when the token cache is off
 	flight      singleflight.Group
 	slots       *semaphore.Weighted
 	tokenPrefix string // TokenParam + "=", or "" when the name needs escaping
@@ -129,6 +131,13 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.VariantCacheBytes > 0 {
 		h.variants = newVariantCache(cfg.VariantCacheBytes)
 	}
+	if cfg.TokenCacheSize >= 0 {
+		size := cfg.TokenCacheSize
+		if size == 0 {
+			size = verify.DefaultCacheSize
+		}
+		h.resolved, _ = lru.New[paramKey, *resolution](size)
+	}
 	return h, nil
 }
 
@@ -204,7 +213,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 		h.fail(w, http.StatusNotFound, "not found")
 		return
 	}
-	x.req = request{path: p, prot: prot, claims: claims, query: query}
+	x.req = request{path: p, prot: prot, claims: claims, query: query, rawQuery: r.URL.RawQuery}
 	h.serveFile(w, r, &x.req, &x.src)
 }
 

@@ -2,6 +2,7 @@ package handler_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/keyhole-dev/keyhole/handler"
 	"github.com/keyhole-dev/keyhole/token"
+	"github.com/keyhole-dev/keyhole/transform"
 )
 
 const benchFileSize = 50 << 10
@@ -129,6 +131,70 @@ func BenchmarkOriginalLoopback(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				get()
+			}
+		})
+	}
+}
+
+// sizedEngine returns a fixed-size output, standing in for an encoded
+// variant, so a cache hit can be compared with FileServer serving a file of
+// the same size.
+type sizedEngine struct{ out []byte }
+
+func (e sizedEngine) Process(context.Context, transform.Request) (*transform.Output, error) {
+	return &transform.Output{Data: e.out, Format: transform.FormatJPEG, Width: 300, Height: 200}, nil
+}
+
+// BenchmarkVariantHit serves a transformed variant from the variant cache
+// (w=300 in the query, a warm token) and, as the reference, http.FileServer
+// serving a file of the variant's size. Same harness as BenchmarkOriginal.
+func BenchmarkVariantHit(b *testing.B) {
+	const size = 20 << 10
+	dir := b.TempDir()
+	os.MkdirAll(filepath.Join(dir, "private"), 0o755)
+	img := make([]byte, size)
+	copy(img, []byte("\xff\xd8\xff\xe0"))
+	os.WriteFile(filepath.Join(dir, "private", "photo.jpg"), img, 0o644)
+	os.WriteFile(filepath.Join(dir, "private", "variant.jpg"), img, 0o644)
+	files, err := handler.Dir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := handler.New(handler.Config{
+		Files:       files,
+		Protections: []handler.Protection{{Name: "private", Path: "/private/", Keys: []token.Key{keyOne}}},
+		Engine:      sizedEngine{out: img},
+		Now:         func() time.Time { return now },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := token.Sign(keyOne, claims("/private/", time.Hour))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name   string
+		h      http.Handler
+		target string
+	}{
+		{"name=keyhole-cache-hit", h, "/private/photo.jpg?w=300&jwt=" + tok},
+		{"name=fileserver", http.FileServer(http.Dir(dir)), "/private/variant.jpg"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", bc.target, nil)
+			rec := httptest.NewRecorder()
+			bc.h.ServeHTTP(rec, req)
+			if rec.Code != 200 || rec.Body.Len() != size {
+				b.Fatalf("%d, %d bytes", rec.Code, rec.Body.Len())
+			}
+			body := make([]byte, 0, 2*size)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				rec.Body = bytes.NewBuffer(body[:0])
+				bc.h.ServeHTTP(rec, req)
 			}
 		})
 	}

@@ -3,10 +3,12 @@ package handler_test
 import (
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/keyhole-dev/keyhole/handler"
@@ -492,5 +494,52 @@ func TestVariantDownload(t *testing.T) {
 	res := e.get(t, "/public/img.jpg?w=10&dl=x.jpg")
 	if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Disposition"), "x.jpg") {
 		t.Errorf("%d %q", res.StatusCode, res.Header.Get("Content-Disposition"))
+	}
+}
+
+// changingFS reports one modification time from Stat and another from the
+// opened file, as if the file were replaced between the two.
+type changingFS struct{ fstest.MapFS }
+
+func (c changingFS) Stat(name string) (fs.FileInfo, error) {
+	info, err := c.MapFS.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	return shiftedInfo{info}, nil
+}
+
+type shiftedInfo struct{ fs.FileInfo }
+
+func (s shiftedInfo) ModTime() time.Time { return s.FileInfo.ModTime().Add(-time.Hour) }
+
+// TestSourceChanged: a variant is never computed from a file whose identity
+// is not the one its cache key and ETag were made from.
+func TestSourceChanged(t *testing.T) {
+	eng := &fakeEngine{}
+	e := engineEnv(t, eng, func(c *handler.Config) { c.Files = changingFS{testFiles()} })
+	res := e.get(t, "/public/img.jpg?w=10")
+	res.expect(t, 503, "public")
+	if res.Header.Get("Retry-After") == "" || eng.calls.Load() != 0 {
+		t.Errorf("Retry-After %q, engine calls %d", res.Header.Get("Retry-After"), eng.calls.Load())
+	}
+}
+
+// TestResolutionCache: a repeated request reuses its resolved parameters,
+// and a profile change is seen at once.
+func TestResolutionCache(t *testing.T) {
+	eng := &fakeEngine{}
+	e := engineEnv(t, eng)
+	first := e.get(t, "/public/img.jpg?profile=thumb")
+	again := e.get(t, "/public/img.jpg?profile=thumb")
+	if first.body != again.body || first.Header.Get("ETag") != again.Header.Get("ETag") {
+		t.Fatalf("bodies %q / %q", first.body, again.body)
+	}
+	if err := e.h.SetProfiles(map[string]map[string]string{"thumb": {"w": "50"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	after := e.get(t, "/public/img.jpg?profile=thumb")
+	if after.body == first.body || !strings.Contains(after.body, "Width=50") {
+		t.Errorf("after SetProfiles: body %q, before %q", after.body, first.body)
 	}
 }

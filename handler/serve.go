@@ -26,10 +26,11 @@ import (
 
 // request is one authorised request on its way to a file.
 type request struct {
-	path   string
-	prot   *protection
-	claims *token.Claims // nil unless a token was verified
-	query  url.Values
+	path     string
+	prot     *protection
+	claims   *token.Claims // nil unless a token was verified
+	query    url.Values
+	rawQuery string
 }
 
 // file is an opened source with its identity.
@@ -68,13 +69,23 @@ func (f *file) originalETag() string {
 }
 
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request, src *file) {
-	if !h.open(req.path, src) {
-		h.fail(w, http.StatusNotFound, "not found")
-		return
-	}
-	defer src.f.Close()
-
 	params, canonical, ignored, err := h.params(req)
+	variant := err == nil && h.cfg.Engine != nil && params.NeedsProcessing()
+	// A missing file is 404 whatever the parameters say. A variant needs
+	// only the file's identity (a cache hit never reads it); an original
+	// is opened at once.
+	if variant || err != nil {
+		if !h.stat(req.path, src) {
+			h.fail(w, http.StatusNotFound, "not found")
+			return
+		}
+	} else {
+		if !h.open(req.path, src) {
+			h.fail(w, http.StatusNotFound, "not found")
+			return
+		}
+		defer src.f.Close()
+	}
 	if errors.Is(err, errNoEngine) {
 		h.fail(w, http.StatusServiceUnavailable, "image processing is not available")
 		return
@@ -86,7 +97,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request
 	if h.cfg.Engine == nil && params.NeedsProcessing() {
 		// No engine: the original is served unchanged, and the response
 		// says which parameters were not applied (Config.Engine).
-		ignored = append(ignored, unprocessed(canonical)...)
+		ignored = append(slices.Clone(ignored), unprocessed(canonical)...)
 		slices.Sort(ignored)
 		ignored = slices.Compact(ignored)
 	}
@@ -103,7 +114,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request
 		}
 		hdr.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	}
-	if h.cfg.Engine != nil && params.NeedsProcessing() {
+	if variant {
 		h.serveVariant(w, r, src, params, canonical)
 		return
 	}
@@ -142,9 +153,64 @@ func (h *Handler) open(p string, dst *file) bool {
 	return true
 }
 
+// stat fills dst with the identity of a regular file at a cleaned path,
+// without opening it; dst.f stays nil. Failures are not found, as in open.
+func (h *Handler) stat(p string, dst *file) bool {
+	name := strings.TrimPrefix(p, "/")
+	if name == "" || !fs.ValidPath(name) {
+		return false
+	}
+	info, err := fs.Stat(h.cfg.Files, name)
+	if err != nil || !info.Mode().IsRegular() {
+		return false
+	}
+	*dst = file{name: name, info: info}
+	return true
+}
+
+// paramKey identifies the inputs of a parameter resolution: the
+// protection (strict profile, lock), the verified claims (the token's args;
+// the verified-token cache hands out one *Claims per token) and the raw
+// query. Profiles are checked on a hit.
+type paramKey struct {
+	prot     *protection
+	claims   *token.Claims
+	rawQuery string
+}
+
+// resolution is a cached successful parameter resolution. It is shared and
+// read-only.
+type resolution struct {
+	profiles  *profileSet
+	params    *transform.Params
+	canonical string
+	ignored   []string
+}
+
+// maxCachedQuery bounds the queries whose resolution is cached, so the
+// cache's memory stays bounded (entries × this).
+const maxCachedQuery = 2048
+
 // params merges and validates the request's parameter layers (SPEC §3).
+// Successful resolutions are cached: a variant-cache hit then costs no
+// merging, parsing or canonicalising.
 func (h *Handler) params(req *request) (*transform.Params, string, []string, error) {
 	ps := h.profiles.Load()
+	cacheable := h.resolved != nil && len(req.rawQuery) <= maxCachedQuery
+	key := paramKey{req.prot, req.claims, req.rawQuery}
+	if cacheable {
+		if v, ok := h.resolved.Get(key); ok && v.profiles == ps {
+			return v.params, v.canonical, v.ignored, nil
+		}
+	}
+	p, canonical, ignored, err := h.resolve(req, ps)
+	if err == nil && cacheable {
+		h.resolved.Add(key, &resolution{profiles: ps, params: p, canonical: canonical, ignored: ignored})
+	}
+	return p, canonical, ignored, err
+}
+
+func (h *Handler) resolve(req *request, ps *profileSet) (*transform.Params, string, []string, error) {
 	layers := transform.Layers{Default: ps.def, Lock: req.prot.Lock}
 	if req.prot.Kind == KindStrictProfile {
 		layers.Strict = req.prot.Profile
@@ -364,7 +430,7 @@ func (h *Handler) transform(ctx context.Context, src *file, p *transform.Params,
 	if src.info.Size() > lim.MaxSourceBytes {
 		return nil, transform.ErrSourceTooLarge
 	}
-	data, err := h.readAll(src)
+	data, err := h.readSource(src)
 	if err != nil {
 		return nil, err
 	}
@@ -388,6 +454,24 @@ func (h *Handler) transform(ctx context.Context, src *file, p *transform.Params,
 	h.metrics.seconds.WithLabelValues(string(res.Format)).Observe(time.Since(start).Seconds())
 	return res, nil
 }
+
+// readSource opens and reads the file whose identity src holds. A file
+// replaced since it was stat'ed is not transformed under the old identity
+// (the variant would be cached under the wrong key): errChanged, 503.
+func (h *Handler) readSource(src *file) ([]byte, error) {
+	var f file
+	if !h.open("/"+src.name, &f) {
+		return nil, errChanged
+	}
+	defer f.f.Close()
+	if f.info.Size() != src.info.Size() || !f.info.ModTime().Equal(src.info.ModTime()) {
+		return nil, errChanged
+	}
+	return h.readAll(&f)
+}
+
+// errChanged: the source changed between stat and read.
+var errChanged = errors.New("source changed")
 
 func (h *Handler) readAll(src *file) ([]byte, error) {
 	if s, ok := src.f.(io.Seeker); ok {
@@ -434,6 +518,9 @@ func (h *Handler) variantFailed(w http.ResponseWriter, err error) {
 		reason string
 	)
 	switch {
+	case errors.Is(err, errChanged):
+		w.Header().Set("Retry-After", "1")
+		status, msg, reason = http.StatusServiceUnavailable, "file changed, retry", rejectError
 	case errors.Is(err, errBusy):
 		w.Header().Set("Retry-After", "1")
 		status, msg, reason = http.StatusServiceUnavailable, "too many transforms in progress, retry shortly", rejectBusy
