@@ -259,7 +259,7 @@ func machine(mode string, e *env) [][2]string {
 	}
 	version := func(name string, args ...string) string {
 		out, err := exec.Command(name, args...).CombinedOutput()
-		if err != nil {
+		if err != nil && len(out) == 0 { // wrk -v prints its version and exits 1
 			return "not installed"
 		}
 		return firstLine(strings.TrimSpace(string(out)))

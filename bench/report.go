@@ -295,6 +295,9 @@ func writeSVG(w io.Writer, title string, checks []check) error {
 		x0, x1 := x(1), x(c.Value)
 		fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", min(x0, x1), y+3, math.Abs(x1-x0), chartRow-8, color)
 		tx := max(x0, x1) + 4
+		if c.Goal > 0 {
+			tx = max(tx, x(c.Goal)+4) // keep the value clear of the goal line
+		}
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%.2fx</text>`+"\n", tx, y+15, c.Value)
 		if c.Goal > 0 {
 			fmt.Fprintf(&b, `<line class="goal" x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-width="2" stroke-dasharray="4 2"><title>goal %s</title></line>`+"\n", x(c.Goal), y, x(c.Goal), y+chartRow-2, html.EscapeString(c.goal()))

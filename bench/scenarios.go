@@ -273,8 +273,8 @@ func scenarioOverload(e *env) (*scenario, error) {
 	}
 	kh := sc.Sides[0]
 	sc.Checks = []check{
-		{Label: "overload: accepted req/s / naive", Value: kh.Accepted() / sc.Sides[1].Accepted(), Unit: "x"},
-		{Label: "overload: 503 rate", Value: 100 * kh.RejectRate(), Unit: "%"},
+		{Label: "accepted req/s / naive govips", Value: kh.Accepted() / sc.Sides[1].Accepted(), Unit: "x"},
+		{Label: "503 rate", Value: 100 * kh.RejectRate(), Unit: "%"},
 	}
 	rss := kh.PeakRSS
 	if conns != 16 {
