@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Keyhole needs when they are missing, with one
 # apt-get update at most. Usage: scripts/deps.sh [build|test|bench]
-#   build: libvips (cgo), pkg-config, a font for text overlays
+#   build: libvips (cgo), pkg-config, gcc
 #   test:  build + Chromium for the browser test
 #   bench: build + wrk (load generator)
 set -euo pipefail
@@ -10,9 +10,6 @@ missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists vips 2>/dev/null || missing+=(libvips-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
-if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list 2>/dev/null | head -1)" ]; then
-  missing+=(fontconfig fonts-dejavu-core)
-fi
 case "$want" in
   test) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
   bench) command -v wrk >/dev/null 2>&1 || missing+=(wrk) ;;

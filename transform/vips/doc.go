@@ -34,9 +34,11 @@
 // transform.ErrSourceTooLarge without its pixels being allocated. The size
 // of every intermediate image (scaled, filled, canvas, rotated, text,
 // watermark) is computed and checked against the output limits before it is
-// built. Text is rendered literally (Pango markup is escaped), font family
-// names are reduced to letters, digits, spaces and hyphens, and the font size
-// is bounded so the rendered text cannot exceed the image's area.
+// built. Text is drawn in Go with the embedded Go fonts (not with Pango,
+// whose font loading crashes Debian 12's libvips 8.14.1 under concurrent
+// use), literally: there is no markup. text.font.family picks Go (sans) or
+// Go Mono, regular or bold. The font size is bounded so the rendered text
+// cannot exceed the image's area.
 //
 // # Memory
 //

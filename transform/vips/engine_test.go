@@ -414,6 +414,21 @@ func TestText(t *testing.T) {
 			t.Errorf("%d dark pixels in the bottom half, want none", n)
 		}
 	})
+	t.Run("wraps at the image width", func(t *testing.T) {
+		for _, family := range []string{"", "Go Mono Bold"} {
+			_, img := run(t, e, src, transform.Params{
+				Text: "one two three four five six seven eight nine ten", TextSize: 8, TextPosition: "north", TextFontFamily: family,
+			}, transform.FormatPNG)
+			// At 32 px a line holds about a dozen characters: the second and
+			// third lines (rows ~40-110) have ink too.
+			if n := dark(img, image.Rect(0, 45, 400, 75)); n < 100 {
+				t.Errorf("family %q: %d dark pixels on the second line, want wrapped text", family, n)
+			}
+			if n := dark(img, image.Rect(0, 160, 400, 200)); n != 0 {
+				t.Errorf("family %q: %d dark pixels near the bottom", family, n)
+			}
+		}
+	})
 	t.Run("south, colour, opacity", func(t *testing.T) {
 		_, img := run(t, e, src, transform.Params{
 			Text: "Hello", TextSize: 10, TextPosition: "south", TextColor: col(255, 0, 0, 255), TextOpacity: 50,

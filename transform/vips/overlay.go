@@ -2,10 +2,8 @@ package vips
 
 import (
 	"fmt"
-	"html"
 	"math"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	govips "github.com/davidbyttow/govips/v2/vips"
@@ -13,22 +11,16 @@ import (
 	"github.com/keyhole-dev/keyhole/transform"
 )
 
-// Text defaults.
-const (
-	// DefaultFontFamily is the fontconfig family used when text.font.family
-	// is not given or not installed.
-	DefaultFontFamily = "DejaVu Sans"
-)
-
-// text renders Params.Text with Pango (through libvips) and composites it:
+// text renders Params.Text (drawn in Go with the Go fonts, see textMask)
+// and composites it:
 // the font size is text.size percent of the image width (by default, the
 // size at which the longest line about fills the width, at most a fifth of
 // the image height), reduced when the
 // text block would cover more than the whole image; lines wrap at the image
 // width less a margin; text.color (default black) at text.opacity (default
 // 100), optional text.outline and text.background box; position is a
-// compass point or center (default). The text is escaped, so Pango markup
-// in it is shown literally rather than interpreted.
+// compass point or center (default). The text is drawn as given: there is
+// no markup to inject.
 func (j *job) text() error {
 	p := j.p
 	if p.Text == "" {
@@ -47,17 +39,13 @@ func (j *job) text() error {
 	if p.TextSize <= 0 {
 		px = autoTextSize(p.Text, wrap, h)
 	}
-	// Bound the rendered area (Pango renders eagerly): a glyph cell is about
-	// 0.6 × 1.25 em, and text covering more than the image is pointless.
+	// Bound the rendered area (the mask is drawn eagerly): a glyph cell is
+	// about 0.6 × 1.25 em, and text covering more than the image is
+	// pointless.
 	if area := float64(runes) * 0.75 * px * px; area > float64(w*h) {
 		px = math.Sqrt(float64(w*h) / (float64(runes) * 0.75))
 	}
 	px = math.Max(1, math.Floor(px))
-	lines := math.Ceil(float64(runes)*0.7*px/float64(wrap)) + float64(strings.Count(p.Text, "\n")) + 1
-	baseH := int(math.Min(lines*1.6*px+px, float64(4*max(w, h))))
-	if err := j.checkSize("text", wrap, baseH); err != nil {
-		return err
-	}
 
 	gx, _ := gravity(p.TextPosition)
 	align := govips.AlignCenter
@@ -67,20 +55,12 @@ func (j *job) text() error {
 	case 1:
 		align = govips.AlignHigh
 	}
-	mask, err := govips.Black(wrap, baseH)
+	mask, err := textMask(p.Text, p.TextFontFamily, px, wrap, align)
 	if err != nil {
 		return err
 	}
 	defer mask.Close()
-	err = mask.Label(&govips.LabelParams{
-		Text:      html.EscapeString(p.Text),
-		Font:      fmt.Sprintf("%s, %dpx", fontFamily(p.TextFontFamily), int(px)),
-		Width:     govips.Scalar{Value: float64(wrap)},
-		Opacity:   1,
-		Color:     govips.Color{R: 255, G: 255, B: 255},
-		Alignment: align,
-	})
-	if err != nil {
+	if err := j.checkSize("text", mask.Width(), mask.Height()); err != nil {
 		return err
 	}
 	if err := mask.ExtractBand(0, 1); err != nil {
@@ -222,23 +202,6 @@ func overlay(img, layer *govips.ImageRef, x, y int) error {
 		return img.ExtractBand(0, 3)
 	}
 	return nil
-}
-
-// fontFamily keeps letters, digits, spaces, '-' and '_' of a requested
-// family, so that it cannot smuggle a size or style into the Pango font
-// description.
-func fontFamily(f string) string {
-	f = strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || r == '-' || r == '_' {
-			return r
-		}
-		return -1
-	}, f)
-	f = strings.TrimSpace(f)
-	if f == "" {
-		return DefaultFontFamily
-	}
-	return f
 }
 
 // watermark composites the image at Params.Watermark, read with
