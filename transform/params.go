@@ -207,7 +207,7 @@ var params = []param{
 		doc: "Where the text is placed.",
 		set: func(p *Params, v value) { p.TextPosition = v.str }},
 	{name: "text.font.family", group: "text", kind: kindFont, def: "sans-serif",
-		doc: "Font family name.",
+		doc: "Font family. Text is drawn with the Go fonts: a name containing mono (monospace, DejaVu Sans Mono) selects Go Mono, bold selects the bold cut, any other name Go (sans-serif).",
 		set: func(p *Params, v value) { p.TextFontFamily = v.str }},
 	{name: "text.background.color", group: "text", kind: kindColor, def: "none",
 		doc: "Colour of a box behind the text.",
