@@ -47,5 +47,17 @@ fuzz:
 	$(GO) test -run x -fuzz FuzzParse -fuzztime $(FUZZTIME) ./transform
 	$(GO) test -run x -fuzz FuzzCanonicalRoundTrip -fuzztime $(FUZZTIME) ./transform
 
+# End-to-end benchmarks (bench/README.md): report and chart in bench/results/.
+# Extra flags: make bench BENCHFLAGS='-imgproxy /path/to/imgproxy'
+BENCHFLAGS ?=
+bench:
+	@scripts/deps.sh bench
+	$(GO) run ./bench $(BENCHFLAGS)
+
+# The same suite, short (under 2 minutes). Not part of make test.
+bench-quick:
+	@scripts/deps.sh bench
+	$(GO) run ./bench -quick $(BENCHFLAGS)
+
 generate:
 	cd cmd/keyhole/demo && $(GO) run gen.go
