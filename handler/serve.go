@@ -479,14 +479,25 @@ func (h *Handler) readAll(src *file) ([]byte, error) {
 			return nil, errUnreadable
 		}
 	}
-	data, err := io.ReadAll(io.LimitReader(src.f, h.cfg.Limits.MaxSourceBytes+1))
+	// One buffer of the size the file says, plus a byte to notice a file
+	// that grew, instead of io.ReadAll's doublings and copies.
+	limit := h.cfg.Limits.MaxSourceBytes
+	buf := make([]byte, min(max(src.info.Size(), 0), limit)+1)
+	n, err := io.ReadFull(src.f, buf)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return buf[:n], nil
+	case err != nil:
+		return nil, errUnreadable
+	}
+	rest, err := io.ReadAll(io.LimitReader(src.f, limit+1-int64(n)))
 	if err != nil {
 		return nil, errUnreadable
 	}
-	if int64(len(data)) > h.cfg.Limits.MaxSourceBytes {
-		return nil, transform.ErrSourceTooLarge
+	if data := append(buf, rest...); int64(len(data)) <= limit {
+		return data, nil
 	}
-	return data, nil
+	return nil, transform.ErrSourceTooLarge
 }
 
 var errUnreadable = errors.New("source unreadable")
