@@ -196,6 +196,11 @@ const maxCachedQuery = 2048
 // merging, parsing or canonicalising.
 func (h *Handler) params(req *request) (*transform.Params, string, []string, error) {
 	ps := h.profiles.Load()
+	if req.prot.Kind != KindStrictProfile && ps.def == "" && (req.claims == nil || req.claims.Args == nil) && !h.hasInsecure(req.query) {
+		// Nothing to merge (the common case of an original with only a
+		// token): the zero Params, without the work or a cache lookup.
+		return &noParams, "", nil, nil
+	}
 	cacheable := h.resolved != nil && len(req.rawQuery) <= maxCachedQuery
 	key := paramKey{req.prot, req.claims, req.rawQuery}
 	if cacheable {
@@ -268,6 +273,17 @@ func (h *Handler) secureNeedsEngine(secure map[string]string, profiles map[strin
 // noParams is the zero Params shared by every request that has none; it
 // is never modified.
 var noParams transform.Params
+
+// hasInsecure reports whether the query has a parameter other than the
+// token.
+func (h *Handler) hasInsecure(q url.Values) bool {
+	for name := range q {
+		if name != h.cfg.TokenParam {
+			return true
+		}
+	}
+	return false
+}
 
 // insecure returns the query's parameters without the token, or nil when
 // the token is all there is.
