@@ -4,10 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,24 +334,43 @@ func TestBasic(t *testing.T) {
 		{"ok", basic("alice", "wonderland"), 200, "ok"},
 		{"ok before expiry", basic("carol", "singer"), 200, "ok"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var res *response
-			e.counted(t, "basic", tc.result, func() { res = e.get(t, "/basic/s.txt", tc.hdr...) })
-			res.expect(t, tc.status, tc.result)
-			wa := res.Header.Get("WWW-Authenticate")
-			if tc.status == 401 {
-				if wa != `Basic realm="staff", charset="UTF-8"` {
-					t.Errorf("WWW-Authenticate = %q", wa)
+	// Twice: the second pass meets the cache of credentials that passed
+	// bcrypt, which must change no answer.
+	for pass := range 2 {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s/pass%d", tc.name, pass), func(t *testing.T) {
+				var res *response
+				e.counted(t, "basic", tc.result, func() { res = e.get(t, "/basic/s.txt", tc.hdr...) })
+				res.expect(t, tc.status, tc.result)
+				wa := res.Header.Get("WWW-Authenticate")
+				if tc.status == 401 {
+					if wa != `Basic realm="staff", charset="UTF-8"` {
+						t.Errorf("WWW-Authenticate = %q", wa)
+					}
+					if res.body != tc.result+"\n" {
+						t.Errorf("body %q", res.body)
+					}
+				} else if wa != "" {
+					t.Errorf("200 with WWW-Authenticate %q", wa)
 				}
-				if res.body != tc.result+"\n" {
-					t.Errorf("body %q", res.body)
-				}
-			} else if wa != "" {
-				t.Errorf("200 with WWW-Authenticate %q", wa)
-			}
-		})
+			})
+		}
 	}
+
+	// A login that passed (and is cached) still expires on time.
+	var clock atomic.Int64
+	clock.Store(now.Unix())
+	e2 := newEnv(t, handler.Config{
+		Now: func() time.Time { return time.Unix(clock.Load(), 0) },
+		Protections: []handler.Protection{{
+			Name: "basic", Path: "/basic/", Kind: handler.KindBasic,
+			Logins: []handler.Login{{User: "carol", PasswordHash: hash("singer"), Expires: now.Add(time.Hour)}},
+		}},
+	})
+	e2.get(t, "/basic/s.txt", basic("carol", "singer")...).expect(t, 200, "ok")
+	clock.Store(now.Add(2 * time.Hour).Unix())
+	e2.get(t, "/basic/s.txt", basic("carol", "singer")...).expect(t, 401, "credentials expired")
+	e2.get(t, "/basic/s.txt", basic("carol", "Singer")...).expect(t, 401, "credentials invalid")
 }
 
 func TestReferrers(t *testing.T) {

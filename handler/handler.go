@@ -14,6 +14,7 @@
 package handler
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -73,6 +74,36 @@ type protection struct {
 	Protection
 	verifier *verify.Verifier
 	results  []prometheus.Counter // indexed by token.Result
+	logins   *loginCache          // KindBasic: credentials that passed bcrypt
+}
+
+// loginCache remembers credentials that passed bcrypt, so a browser that
+// sends them with every image does not cost a bcrypt comparison (tens of
+// milliseconds) per request. Entries are keyed by an HMAC of user and
+// password under a key made at start-up, so the cache holds no password
+// and nothing that could be checked offline. Failures are never cached.
+type loginCache struct {
+	key [32]byte
+	ok  *lru.Cache[[32]byte, int] // login index
+}
+
+const loginCacheSize = 1024
+
+func newLoginCache() *loginCache {
+	c := &loginCache{}
+	rand.Read(c.key[:])
+	c.ok, _ = lru.New[[32]byte, int](loginCacheSize)
+	return c
+}
+
+func (c *loginCache) id(user, pass string) [32]byte {
+	m := hmac.New(sha256.New, c.key[:])
+	m.Write([]byte(user))
+	m.Write([]byte{0})
+	m.Write([]byte(pass))
+	var id [32]byte
+	m.Sum(id[:0])
+	return id
 }
 
 type profileSet struct {
@@ -111,6 +142,9 @@ func New(cfg Config) (*Handler, error) {
 	h.public = h.newProtection(Protection{Name: NoProtection})
 	for i, p := range cfg.Protections {
 		hp := h.newProtection(p)
+		if p.Kind == KindBasic {
+			hp.logins = newLoginCache()
+		}
 		if p.Kind == KindJWT {
 			hp.verifier, err = verify.New(verify.Config{
 				Keys: p.Keys, Leeway: cfg.Leeway, Now: cfg.Now, CacheSize: cfg.TokenCacheSize,
@@ -320,25 +354,31 @@ func (p *protection) referrerAllowed(r *http.Request) bool {
 	return false
 }
 
-// checkBasic compares credentials with bcrypt. A wrong user costs as much as
-// a wrong password, so timing does not reveal which logins exist.
+// checkBasic compares credentials with bcrypt (once per distinct correct
+// credential, see loginCache). A wrong user costs as much as a wrong
+// password, so timing does not reveal which logins exist.
 func (p *protection) checkBasic(r *http.Request, now time.Time) token.Result {
 	user, pass, ok := r.BasicAuth()
 	if !ok {
 		return token.ResultCredentialsRequired
 	}
-	match := -1
-	for i, l := range p.Logins {
-		if l.User == user {
-			match = i
+	id := p.logins.id(user, pass)
+	match, cached := p.logins.ok.Get(id)
+	if !cached {
+		match = -1
+		for i, l := range p.Logins {
+			if l.User == user {
+				match = i
+			}
 		}
-	}
-	hash := dummyHash()
-	if match >= 0 {
-		hash = []byte(p.Logins[match].PasswordHash)
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || match < 0 {
-		return token.ResultCredentialsInvalid
+		hash := dummyHash()
+		if match >= 0 {
+			hash = []byte(p.Logins[match].PasswordHash)
+		}
+		if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || match < 0 {
+			return token.ResultCredentialsInvalid
+		}
+		p.logins.ok.Add(id, match)
 	}
 	if exp := p.Logins[match].Expires; !exp.IsZero() && now.After(exp) {
 		return token.ResultCredentialsExpired
