@@ -51,6 +51,30 @@ func BenchmarkResize(b *testing.B) {
 				thumb(b, src, width, govips.NewJpegExportParams())
 			}
 		})
+		// The floor: the JPEG decode alone at the engine's shrink factor (8
+		// for 4000x3000 -> 300), with no resize or encode. Huffman decoding
+		// of the whole file costs the same at any factor, so thumbnail /
+		// floor bounds the speed-up any engine can reach over the baseline.
+		b.Run("src="+c.name+"/impl=decode-floor", func(b *testing.B) {
+			shrink := 8 // 4000x3000 -> 500x375, still >= 300x225
+			if c.name == "1200x800" {
+				shrink = 4 // 1200x800 -> 300x200, exactly w=300
+			}
+			p := &govips.ImportParams{}
+			p.JpegShrinkFactor.Set(shrink)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(src)))
+			for b.Loop() {
+				img, err := govips.LoadImageFromBuffer(src, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := img.ToBytes(); err != nil {
+					b.Fatal(err)
+				}
+				img.Close()
+			}
+		})
 		b.Run("src="+c.name+"/impl=thumbnail-same-encoder", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(src)))
