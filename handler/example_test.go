@@ -108,9 +108,9 @@ func ExampleCleanPath() {
 	// Output:
 	// "/a/b.jpg"   "/a/b.jpg" <nil>
 	// "a.jpg"      "/a.jpg" <nil>
-	// "/a/../b.jpg" "" bad path
-	// "/a//b.jpg"  "" bad path
-	// "/a\\b.jpg"  "" bad path
+	// "/a/../b.jpg" "" bad path: has a . or .. segment
+	// "/a//b.jpg"  "" bad path: has an empty segment (// or a trailing /)
+	// "/a\\b.jpg"  "" bad path: contains a control character, a backslash or a colon
 }
 
 // ExampleHandler_SetProfiles swaps the named parameter sets at run time,

@@ -1,13 +1,13 @@
 package handler
 
 import (
-	"errors"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/keyhole-dev/keyhole/token"
 )
 
-// ErrBadPath is returned by CleanPath for a path that breaks the path rules.
-var ErrBadPath = errors.New("bad path")
+// ErrBadPath matches (errors.Is) every error of CleanPath.
+var ErrBadPath = token.ErrBadPath
 
 // CleanPath checks a request path that net/http has percent-decoded once
 // (r.URL.Path after http.StripPrefix) and returns it with exactly one
@@ -16,35 +16,12 @@ var ErrBadPath = errors.New("bad path")
 // segments, empty segments (so "a//b" and a trailing "/") and paths longer
 // than maxBytes. A path it accepts names the same file on every platform and
 // can be compared with audience prefixes as a plain string: "/a/../b" never
-// gets here, so a token for "/a/" never opens "/b".
+// gets here, so a token for "/a/" never opens "/b". It is token.CleanPath,
+// the same rules the signers apply.
 //
 // The root itself, "/", is returned as "/".
 func CleanPath(p string, maxBytes int) (string, error) {
-	if len(p) > maxBytes || !utf8.ValidString(p) {
-		return "", ErrBadPath
-	}
-	if !strings.HasPrefix(p, "/") {
-		// The limit holds for the rooted path, so that CleanPath accepts
-		// its own output.
-		if len(p)+1 > maxBytes {
-			return "", ErrBadPath
-		}
-		p = "/" + p
-	}
-	if p == "/" {
-		return p, nil
-	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' || c == ':' {
-			return "", ErrBadPath
-		}
-	}
-	for seg := range strings.SplitSeq(p[1:], "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return "", ErrBadPath
-		}
-	}
-	return p, nil
+	return token.CleanPath(p, maxBytes)
 }
 
 // hasDotSegment reports whether a cleaned path has a segment starting with

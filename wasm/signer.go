@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keyhole-dev/keyhole/token"
 	"github.com/keyhole-dev/keyhole/transform"
@@ -246,31 +245,23 @@ func setTimes(c *token.Claims, now, expiresIn, expiresAt, notBefore float64) err
 
 func inRange(t float64) bool { return t >= 0 && t <= maxUnixSeconds }
 
-// checkPath applies the server's path rules (SPEC §1) to the path being
-// signed, so a URL the server would answer with "400 bad path" is never
-// issued: it must start with "/", be valid UTF-8 of at most 4096 bytes, and
-// hold no NUL, no backslash, no empty, "." or ".." segment.
+// checkPath applies the server's path rules (token.CleanPath with the
+// server's default limit, SPEC §1) to the path being signed, so a URL the
+// server would answer with "400 bad path" is never issued. The path must
+// also start with "/".
 func checkPath(p string) error {
 	bad := func(why string) error {
 		return &apiError{code: codeBadPath, index: -1, msg: "path " + strconv.Quote(p) + ": " + why}
 	}
-	switch {
-	case !strings.HasPrefix(p, "/"):
+	if !strings.HasPrefix(p, "/") {
 		return bad("must start with /")
-	case len(p) > 4096:
-		return bad("longer than 4096 bytes")
-	case !utf8.ValidString(p):
-		return bad("not valid UTF-8")
-	case strings.ContainsAny(p, "\x00\\"):
-		return bad("contains NUL or a backslash")
 	}
-	for _, seg := range strings.Split(p[1:], "/") {
-		switch seg {
-		case "":
-			return bad("has an empty segment (// or a trailing /)")
-		case ".", "..":
-			return bad("has a . or .. segment")
+	if _, err := token.CleanPath(p, token.DefaultMaxPathBytes); err != nil {
+		var pe *token.PathError
+		if errors.As(err, &pe) {
+			return bad(pe.Reason)
 		}
+		return bad("breaks the path rules")
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ test('bad paths are ERR_KEYHOLE_BAD_PATH', () => {
   for (const path of ['', 'a.jpg', '/a/../b.jpg', '/a/./b.jpg', '//a.jpg', '/a/', '/a\\b', '/a\0b', '/\udc00x']) {
     throwsCode(() => signer.sign({ path, expiresIn: 60 }), 'ERR_KEYHOLE_BAD_PATH', /^path /);
   }
-  throwsCode(() => signer.sign({ path: '/' + 'a'.repeat(5000), expiresIn: 60 }), 'ERR_KEYHOLE_BAD_PATH', /4096/);
+  throwsCode(() => signer.sign({ path: '/' + 'a'.repeat(5000), expiresIn: 60 }), 'ERR_KEYHOLE_BAD_PATH', /1024/);
 });
 
 test('bad options are ERR_KEYHOLE_BAD_INPUT', () => {
