@@ -1,6 +1,7 @@
 package handler_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -8,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing/fstest"
 	"time"
 
@@ -130,4 +132,30 @@ func ExampleHandler_SetProfiles() {
 	// Output:
 	// true
 	// <nil>
+}
+
+// ExampleNewSigning mints a URL through the signing endpoint, as a back
+// office would with Sirv's POST /v2/files/jwt.
+func ExampleNewSigning() {
+	h, err := handler.NewSigning(handler.SigningConfig{
+		Keys:       []token.Key{token.KeyFromString("main", "a-secret-of-at-least-32-bytes-long")},
+		AdminToken: "an-admin-token-of-at-least-32-bytes",
+		BaseURL:    "https://img.example.com",
+		Now:        func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	body := `{"filename": "/private/report.pdf", "key": "main", "expiresIn": 300, "insecureParams": {"dl": "report.pdf"}}`
+	req := httptest.NewRequest("POST", "/v2/files/jwt", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer an-admin-token-of-at-least-32-bytes")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var out struct{ URL, ExpiresAt string }
+	json.NewDecoder(rec.Body).Decode(&out)
+	fmt.Println(rec.Code, out.ExpiresAt)
+	fmt.Println(out.URL[:strings.Index(out.URL, "jwt=")+4] + "…")
+	// Output:
+	// 200 2026-01-01T00:05:00Z
+	// https://img.example.com/private/report.pdf?dl=report.pdf&jwt=…
 }

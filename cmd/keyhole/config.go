@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -34,6 +35,15 @@ type fileConfig struct {
 	Profiles          map[string]map[string]string `yaml:"profiles"`
 	Limits            limitsConfig                 `yaml:"limits"`
 	Protections       []protectionConfig           `yaml:"protections"`
+	Signing           *signingConfig               `yaml:"signing"`
+}
+
+// signingConfig turns on the signing endpoint (SPEC §5); absent = off.
+type signingConfig struct {
+	Path         string        `yaml:"path"`
+	AdminToken   string        `yaml:"admin_token"`
+	BaseURL      string        `yaml:"base_url"`
+	MaxExpiresIn time.Duration `yaml:"max_expires_in"`
 }
 
 type limitsConfig struct {
@@ -175,6 +185,38 @@ func (c *fileConfig) findKey(id string) (token.Key, string, error) {
 		}
 	}
 	return token.Key{}, "", errors.New("no key with id " + id + " in the config")
+}
+
+// signingHandler returns the signing endpoint and its path, or nil when the
+// config has no signing section. It signs with every jwt key that has an id.
+func (c *fileConfig) signingHandler() (http.Handler, string, error) {
+	sc := c.Signing
+	if sc == nil {
+		return nil, "", nil
+	}
+	if sc.Path == "" {
+		sc.Path = "/v2/files/jwt"
+	}
+	var keys []token.Key
+	for i, p := range c.Protections {
+		ks, err := p.keys()
+		if err != nil {
+			return nil, "", fmt.Errorf("protections[%d]: %w", i, err)
+		}
+		for _, k := range ks {
+			if k.ID != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	h, err := handler.NewSigning(handler.SigningConfig{
+		Keys: keys, AdminToken: sc.AdminToken, BaseURL: sc.BaseURL,
+		TokenParam: c.TokenParam, MaxExpiresIn: sc.MaxExpiresIn, Limits: transform.Limits(c.Limits),
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("signing: %w", err)
+	}
+	return h, sc.Path, nil
 }
 
 func (c *fileConfig) metricsPath() string {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	_ "image/jpeg"
 	"image/png"
@@ -129,6 +130,8 @@ func writeConfig(t *testing.T, yaml string) (dir, name string) {
 
 const testConfig = `
 addr: 127.0.0.1:0
+signing:
+  admin_token: test-admin-token-0123456789abcdef-xyz
 root: ./files
 metrics_path: /metrics
 leeway: 1s
@@ -295,6 +298,22 @@ func TestServe(t *testing.T) {
 		if tc.url == base+"/metrics" && !strings.Contains(string(body), `keyhole_auth_results_total{protection="/private/",result="ok"} 1`) {
 			t.Errorf("metrics do not count the request:\n%s", body)
 		}
+	}
+	// The signing endpoint mints a URL that opens the file.
+	req, _ := http.NewRequest("POST", base+"/v2/files/jwt", strings.NewReader(`{"filename":"/private/a.txt","key":"main","expiresIn":60}`))
+	req.Header.Set("Authorization", "Bearer test-admin-token-0123456789abcdef-xyz")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signed struct{ URL string }
+	json.NewDecoder(res.Body).Decode(&signed)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("signing endpoint: %d", res.StatusCode)
+	}
+	if res, err := http.Get(base + signed.URL); err != nil || res.StatusCode != 200 {
+		t.Fatalf("signed URL %q: %v %v", signed.URL, res, err)
 	}
 	cancel()
 	select {

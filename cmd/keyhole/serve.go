@@ -88,6 +88,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	base := "http://" + ln.Addr().String()
 	routes := &router{files: h, metricsPath: metricsPath, metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+	if cfg != nil {
+		if routes.signing, routes.signingPath, err = cfg.signingHandler(); err != nil {
+			return fmt.Errorf("config %s: %w", *cfgPath, err)
+		}
+	}
 	if dm != nil {
 		routes.index = dm.page(base)
 		dm.print(stdout, base)
@@ -123,18 +128,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// router sends the metrics path and (in the demo) "/" to their handlers and
-// everything else to the file handler. It does not clean paths: the file
+// router sends the metrics path, the signing endpoint (when configured)
+// and, in the demo, "/" to their handlers, and everything else to the file
+// handler. It does not clean paths: the file
 // handler refuses ambiguous paths itself (http.ServeMux would redirect them).
 type router struct {
-	files, metrics, index http.Handler
-	metricsPath           string
+	files, metrics, index, signing http.Handler
+	metricsPath, signingPath       string
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rt.metricsPath != "" && r.URL.Path == rt.metricsPath:
 		rt.metrics.ServeHTTP(w, r)
+	case rt.signing != nil && r.URL.Path == rt.signingPath:
+		rt.signing.ServeHTTP(w, r)
 	case rt.index != nil && r.URL.Path == "/":
 		rt.index.ServeHTTP(w, r)
 	default:

@@ -1,0 +1,140 @@
+package handler_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhole-dev/keyhole/handler"
+	"github.com/keyhole-dev/keyhole/token"
+)
+
+const adminToken = "an-admin-token-of-at-least-32-bytes!!"
+
+func signingServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	h, err := handler.NewSigning(handler.SigningConfig{
+		Keys:       []token.Key{keyOne},
+		AdminToken: adminToken,
+		BaseURL:    "https://img.example.com/files",
+		Now:        func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func postSign(t *testing.T, srv *httptest.Server, auth, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+"/v2/files/jwt", strings.NewReader(body))
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+// TestSigningEndpoint: a URL minted by the endpoint opens the file through
+// the handler with the locked args, and every kind of bad request gets its
+// status and a body without secrets.
+func TestSigningEndpoint(t *testing.T) {
+	srv := signingServer(t)
+	status, out := postSign(t, srv, adminToken, `{"filename":"/private/a.jpg","key":"`+keyOne.ID+`","expiresIn":300,"secureParams":{"w":300,"text":"Hi"},"insecureParams":{"q":70}}`)
+	if status != 200 {
+		t.Fatalf("status %d: %v", status, out)
+	}
+	u, _ := out["url"].(string)
+	tok, _ := out["token"].(string)
+	if !strings.HasPrefix(u, "https://img.example.com/files/private/a.jpg?q=70&jwt=") || !strings.HasSuffix(u, tok) {
+		t.Errorf("url %q", u)
+	}
+	if out["expiresAt"] != now.Add(300*time.Second).UTC().Format(time.RFC3339) {
+		t.Errorf("expiresAt %v", out["expiresAt"])
+	}
+	d, err := token.Decode(tok)
+	if err != nil || d.Claims.Audience[0] != "/private/a.jpg" || d.Claims.Args["text"] != "Hi" || d.Header.KeyID != keyOne.ID {
+		t.Fatalf("token %+v, %v", d, err)
+	}
+	// The token opens the file through a handler with the same key.
+	eng := &fakeEngine{}
+	e := newEnv(t, handler.Config{Engine: eng, Protections: jwtProtections()})
+	res := e.get(t, "/private/a.jpg?jwt="+tok)
+	res.expect(t, 200, "ok")
+	if !strings.Contains(res.body, "Text=Hi") {
+		t.Errorf("body %q does not show the locked text", res.body)
+	}
+
+	// A folder audience.
+	if status, out := postSign(t, srv, adminToken, `{"filename":"/private/","key":"`+keyOne.ID+`","expiresIn":60}`); status != 200 {
+		t.Errorf("folder: %d %v", status, out)
+	}
+
+	bad := []struct {
+		name, auth, body string
+		status           int
+		want             string
+	}{
+		{"no admin token", "", `{}`, 401, "admin token required"},
+		{"wrong admin token", strings.ToUpper(adminToken), `{}`, 401, "admin token required"},
+		{"not JSON", adminToken, `nope`, 400, "body must be a JSON object"},
+		{"unknown field", adminToken, `{"filename":"/a","kee":"x"}`, 400, "body must be a JSON object"},
+		{"bad path", adminToken, `{"filename":"/a/../b","key":"` + keyOne.ID + `","expiresIn":60}`, 400, "filename must be"},
+		{"relative path", adminToken, `{"filename":"a.jpg","key":"` + keyOne.ID + `","expiresIn":60}`, 400, "filename must be"},
+		{"unknown key", adminToken, `{"filename":"/a","key":"nope","expiresIn":60}`, 400, "unknown key"},
+		{"no expiry", adminToken, `{"filename":"/a","key":"` + keyOne.ID + `"}`, 400, "expiresIn"},
+		{"expiry too long", adminToken, `{"filename":"/a","key":"` + keyOne.ID + `","expiresIn":99999999}`, 400, "expiresIn"},
+		{"invalid params", adminToken, `{"filename":"/a","key":"` + keyOne.ID + `","expiresIn":60,"secureParams":{"w":99999},"insecureParams":{"q":0}}`, 400, "invalid parameters"},
+		{"too large", adminToken, `{"filename":"` + strings.Repeat("a", 70<<10) + `"}`, 413, "body over 64 KiB"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			status, out := postSign(t, srv, tc.auth, tc.body)
+			msg, _ := out["error"].(string)
+			if status != tc.status || !strings.Contains(msg, tc.want) {
+				t.Errorf("%d %q, want %d %q", status, msg, tc.status, tc.want)
+			}
+			if b, _ := json.Marshal(out); bytes.Contains(b, keyOne.Secret) || bytes.Contains(b, []byte(adminToken)) {
+				t.Errorf("body leaks a secret: %s", b)
+			}
+			if tc.name == "invalid params" {
+				errs, _ := out["errors"].([]any)
+				if len(errs) != 2 {
+					t.Errorf("errors %v, want secureParams.w and insecureParams.q", errs)
+				}
+			}
+		})
+	}
+	res2, err := srv.Client().Get(srv.URL + "/v2/files/jwt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2.Body.Close()
+	if res2.StatusCode != 405 || res2.Header.Get("Allow") != "POST" {
+		t.Errorf("GET: %d Allow %q", res2.StatusCode, res2.Header.Get("Allow"))
+	}
+}
+
+func TestNewSigningErrors(t *testing.T) {
+	for name, cfg := range map[string]handler.SigningConfig{
+		"short admin token": {Keys: []token.Key{keyOne}, AdminToken: "short"},
+		"no keys":           {AdminToken: adminToken},
+		"key without id":    {Keys: []token.Key{token.KeyFromString("", "s")}, AdminToken: adminToken},
+	} {
+		if _, err := handler.NewSigning(cfg); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
