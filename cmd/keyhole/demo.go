@@ -77,9 +77,14 @@ func (d *demo) cases() []demoCase {
 	valid := d.sign(photo, photo, hour, nil, nil)
 	tok := valid[len(photo)+len("?jwt="):]
 	h, p, s, _ := token.Split(tok)
-	// Flip a character in the middle of the signature.
+	// Change a character in the middle of the signature to another valid
+	// base64url character (so the token is still well-formed).
 	b := []byte(s)
-	b[len(b)/2] ^= 1
+	if b[len(b)/2] == 'A' {
+		b[len(b)/2] = 'B'
+	} else {
+		b[len(b)/2] = 'A'
+	}
 	tampered := photo + "?jwt=" + h + "." + p + "." + string(b)
 
 	overlay := map[string]any{"text": "Keyhole demo", "text.size": 5, "text.position": "south", "text.color": "ffffff", "text.background.color": "00000080"}
