@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -167,7 +168,9 @@ func reloadOnHUP(path string, h *handler.Handler, logger *slog.Logger) (stop fun
 					err = h.SetProfiles(cfg.Profiles, cfg.DefaultProfile)
 				}
 				if err != nil {
-					logger.Error("reload failed; keeping the current profiles", "reason", err.Error())
+					// The reason names the field and line at fault; the
+					// config's file path is left out of the log.
+					logger.Error("reload failed; keeping the current profiles", "reason", strings.ReplaceAll(err.Error(), path, "<config>"))
 					continue
 				}
 				logger.Info("profiles reloaded", "profiles", len(cfg.Profiles))
