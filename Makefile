@@ -41,11 +41,14 @@ wasm:
 # Longer fuzzing than the seed corpora that `make test` runs.
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run x -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./token/verify
-	$(GO) test -run x -fuzz FuzzParseClaims -fuzztime $(FUZZTIME) ./token
-	$(GO) test -run x -fuzz FuzzCleanPath -fuzztime $(FUZZTIME) ./handler
-	$(GO) test -run x -fuzz FuzzParse -fuzztime $(FUZZTIME) ./transform
-	$(GO) test -run x -fuzz FuzzCanonicalRoundTrip -fuzztime $(FUZZTIME) ./transform
+	$(GO) test -run ^$$ -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./token/verify
+	$(GO) test -run ^$$ -fuzz '^FuzzParseClaims$$' -fuzztime $(FUZZTIME) ./token
+	$(GO) test -run ^$$ -fuzz '^FuzzCleanPath$$' -fuzztime $(FUZZTIME) ./handler
+	$(GO) test -run ^$$ -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./transform
+	$(GO) test -run ^$$ -fuzz '^FuzzCanonicalRoundTrip$$' -fuzztime $(FUZZTIME) ./transform
+	$(GO) test -run ^$$ -fuzz '^FuzzSniff$$' -fuzztime $(FUZZTIME) ./transform
+	$(GO) test -run ^$$ -fuzz '^FuzzSignVerifyRoundTrip$$' -fuzztime $(FUZZTIME) ./token/verify
+	$(GO) test -run ^$$ -fuzz '^FuzzMatchesNetURL$$' -fuzztime $(FUZZTIME) ./internal/urlenc
 
 # End-to-end benchmarks (bench/README.md): report and chart in bench/results/.
 # Extra flags: make bench BENCHFLAGS='-imgproxy /path/to/imgproxy'
