@@ -250,30 +250,36 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 const hexDigits = "0123456789abcdef"
 
 // appendString writes s as a JSON string, replacing invalid UTF-8 with
-// U+FFFD as encoding/json does.
+// U+FFFD as encoding/json does. Runs that need no escaping are copied
+// whole.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
+			b = append(b, s[start:i]...)
+			if c == '"' || c == '\\' {
 				b = append(b, '\\', c)
-			case c < 0x20:
+			} else {
 				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				b = append(b, c)
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
+			start = i + size
 		}
 		i += size
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }

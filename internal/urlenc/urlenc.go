@@ -11,35 +11,45 @@ import (
 
 const upperHex = "0123456789ABCDEF"
 
+// keepQuery and keepPath mark the bytes each escaping keeps as they are.
+var keepQuery, keepPath = func() (q, p [256]bool) {
+	for c := 0; c < 256; c++ {
+		q[c] = unreserved(byte(c))
+		p[c] = q[c] || strings.IndexByte("$&+=:@", byte(c)) >= 0
+	}
+	return q, p
+}()
+
 // AppendQuery appends s escaped as url.QueryEscape does: unreserved bytes
 // (A-Z a-z 0-9 - _ . ~) are kept, a space becomes "+", everything else %XX.
 func AppendQuery(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case unreserved(c):
-			b = append(b, c)
-		case c == ' ':
-			b = append(b, '+')
-		default:
-			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
-		}
-	}
-	return b
+	return appendEscaped(b, s, &keepQuery, true)
 }
 
 // AppendPathSegment appends s escaped as url.PathEscape does: unreserved
 // bytes and $ & + = : @ are kept, everything else (including "/") is
 // %XX.
 func AppendPathSegment(b []byte, s string) []byte {
+	return appendEscaped(b, s, &keepPath, false)
+}
+
+// appendEscaped appends runs of kept bytes whole and escapes the rest.
+func appendEscaped(b []byte, s string, keep *[256]bool, spacePlus bool) []byte {
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if unreserved(c) || strings.IndexByte("$&+=:@", c) >= 0 {
-			b = append(b, c)
+		if keep[c] {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		if spacePlus && c == ' ' {
+			b = append(b, '+')
 		} else {
 			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
 		}
+		start = i + 1
 	}
-	return b
+	return append(b, s[start:]...)
 }
 
 // AppendPath appends p with each "/"-separated segment escaped by
