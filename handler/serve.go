@@ -233,11 +233,6 @@ func (h *Handler) resolve(req *request, ps *profileSet) (*transform.Params, stri
 			}
 		}
 	}
-	if layers.Strict == "" && layers.Default == "" && layers.Insecure == nil && layers.Secure == nil {
-		// Nothing to merge (the common case of an original with only a
-		// token): the result is the zero Params, without the work.
-		return &noParams, "", nil, nil
-	}
 	merged, ignored, err := transform.Merge(layers, ps.profiles)
 	if err != nil {
 		return nil, "", nil, err
@@ -288,14 +283,12 @@ func (h *Handler) hasInsecure(q url.Values) bool {
 // insecure returns the query's parameters without the token, or nil when
 // the token is all there is.
 func (h *Handler) insecure(q url.Values) map[string]string {
-	for name := range q {
-		if name != h.cfg.TokenParam {
-			m := transform.FromQuery(q)
-			delete(m, h.cfg.TokenParam)
-			return m
-		}
+	if !h.hasInsecure(q) {
+		return nil
 	}
-	return nil
+	m := transform.FromQuery(q)
+	delete(m, h.cfg.TokenParam)
+	return m
 }
 
 // badParams answers 400 with every failing parameter, as plain text or as
