@@ -144,7 +144,7 @@ type job struct {
 
 	typ        govips.ImageType // sniffed source type
 	srcW, srcH int              // upright source size from the header
-	plan       *scalePlan       // scale planned from the header, if known
+	plan       *transform.Scale // scale planned from the header, if known
 	img        *govips.ImageRef
 	out        *transform.Output
 }

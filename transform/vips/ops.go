@@ -100,20 +100,20 @@ func (j *job) trim() error {
 	return img.ExtractArea(l, t, w, h)
 }
 
-// autoCrop cuts the automatic crop region (see autoCropSize) before
+// autoCrop cuts the automatic crop region (see Params.AutoCropFor) before
 // scaling: placed by the libvips attention strategy for crop.type=smart,
 // centred otherwise.
 func (j *job) autoCrop() error {
 	img := j.img
 	w, h := img.Width(), img.Height()
-	cw, ch, ok := autoCropSize(j.p, w, h)
+	r, ok := j.p.AutoCropFor(w, h)
 	if !ok {
 		return nil
 	}
 	if j.p.CropType == "smart" {
-		return img.SmartCrop(cw, ch, govips.InterestingAttention)
+		return img.SmartCrop(r.W, r.H, govips.InterestingAttention)
 	}
-	return img.ExtractArea((w-cw)/2, (h-ch)/2, cw, ch)
+	return img.ExtractArea(r.X, r.Y, r.W, r.H)
 }
 
 // scale resizes with the Lanczos3 kernel to the planned size (computed from
@@ -122,16 +122,16 @@ func (j *job) autoCrop() error {
 func (j *job) scale() error {
 	img := j.img
 	w, h := img.Width(), img.Height()
-	var plan scalePlan
+	var plan transform.Scale
 	if j.plan != nil {
 		plan = *j.plan
 	} else {
-		plan = planScale(j.p, w, h)
+		plan = j.p.ScaleFor(w, h)
 		if err := j.checkSize("scaled image", plan.W, plan.H); err != nil {
 			return err
 		}
 	}
-	if plan.resizes(w, h) {
+	if plan.Resizes(w, h) {
 		hs, vs := float64(plan.W)/float64(w), float64(plan.H)/float64(h)
 		if err := img.ResizeWithVScale(hs, vs, govips.KernelLanczos3); err != nil {
 			return err
@@ -140,11 +140,11 @@ func (j *job) scale() error {
 			return err
 		}
 	}
-	if plan.CropW > 0 && plan.CropH > 0 {
+	if f := plan.Fill; f.W > 0 && f.H > 0 {
 		if j.p.CropType == "smart" {
-			return img.SmartCrop(plan.CropW, plan.CropH, govips.InterestingAttention)
+			return img.SmartCrop(f.W, f.H, govips.InterestingAttention)
 		}
-		return img.ExtractArea((plan.W-plan.CropW)/2, (plan.H-plan.CropH)/2, plan.CropW, plan.CropH)
+		return img.ExtractArea(f.X, f.Y, f.W, f.H)
 	}
 	return nil
 }
@@ -165,45 +165,33 @@ func exactSize(img *govips.ImageRef, w, h int) error {
 // With crop.type=smart and no offsets the window is placed on the most
 // interesting region (libvips attention strategy).
 func (j *job) crop() error {
-	x, y, cw, ch, smart, ok := cropRect(j.p, j.img.Width(), j.img.Height())
+	r, smart, ok := j.p.CropFor(j.img.Width(), j.img.Height())
 	if !ok {
 		return nil
 	}
 	if smart {
-		return j.img.SmartCrop(cw, ch, govips.InterestingAttention)
+		return j.img.SmartCrop(r.W, r.H, govips.InterestingAttention)
 	}
-	return j.img.ExtractArea(x, y, cw, ch)
+	return j.img.ExtractArea(r.X, r.Y, r.W, r.H)
 }
 
 // canvas places the image on a canvas.width × canvas.height canvas of
 // canvas.color (default white) at canvas.position
 // (default centre). A canvas smaller than the image clips it.
 func (j *job) canvas() error {
-	p := j.p
-	if !p.CanvasWidth.Set && !p.CanvasHeight.Set {
-		return nil
-	}
 	img := j.img
-	w, h := img.Width(), img.Height()
-	cw, ch := w, h
-	if p.CanvasWidth.Set {
-		cw = p.CanvasWidth.Resolve(w)
-	}
-	if p.CanvasHeight.Set {
-		ch = p.CanvasHeight.Resolve(h)
+	cw, ch, at, ok := j.p.CanvasFor(img.Width(), img.Height())
+	if !ok {
+		return nil
 	}
 	if err := j.checkSize("canvas", cw, ch); err != nil {
 		return err
-	}
-	if cw == w && ch == h {
-		return nil
 	}
 	bg := j.background(false)
 	if err := prepareFill(img, bg); err != nil {
 		return err
 	}
-	x, y := place(p.CanvasPosition, cw, ch, w, h, 0)
-	return img.EmbedBackgroundRGBA(x, y, cw, ch, &bg)
+	return img.EmbedBackgroundRGBA(at.X, at.Y, cw, ch, &bg)
 }
 
 // rotate turns the image clockwise by Params.Rotate degrees (right angles
@@ -211,10 +199,7 @@ func (j *job) canvas() error {
 // corners), then applies flip (upside down) and flop (mirror).
 func (j *job) rotate() error {
 	p, img := j.p, j.img
-	a := math.Mod(p.Rotate, 360)
-	if a < 0 {
-		a += 360
-	}
+	a, _ := transform.RightAngle(p.Rotate)
 	switch a {
 	case 0:
 	case 90:
@@ -230,10 +215,7 @@ func (j *job) rotate() error {
 			return err
 		}
 	default:
-		w, h := float64(img.Width()), float64(img.Height())
-		rad := a * math.Pi / 180
-		nw := int(math.Ceil(math.Abs(w*math.Cos(rad)) + math.Abs(h*math.Sin(rad))))
-		nh := int(math.Ceil(math.Abs(w*math.Sin(rad)) + math.Abs(h*math.Cos(rad))))
+		nw, nh := transform.RotatedSize(a, img.Width(), img.Height())
 		if err := j.checkSize("rotated image", nw, nh); err != nil {
 			return err
 		}

@@ -32,7 +32,7 @@ func (j *job) text() error {
 	}
 	img := j.img
 	w, h := img.Width(), img.Height()
-	margin := max(1, int(math.Round(0.02*float64(min(w, h)))))
+	margin := transform.TextMargin(w, h)
 	wrap := max(1, w-2*margin)
 
 	px := p.TextSize / 100 * float64(w)
@@ -47,7 +47,7 @@ func (j *job) text() error {
 	}
 	px = math.Max(1, math.Floor(px))
 
-	gx, _ := gravity(p.TextPosition)
+	gx, _ := transform.Gravity(p.TextPosition)
 	align := govips.AlignCenter
 	switch gx {
 	case 0:
@@ -125,7 +125,7 @@ func (j *job) text() error {
 	if err := paint(layer, mask, fg, opacity); err != nil {
 		return err
 	}
-	x, y := place(p.TextPosition, w, h, lw, lh, margin)
+	x, y := transform.Place(p.TextPosition, w, h, lw, lh, margin)
 	return overlay(img, layer, x, y)
 }
 
@@ -248,7 +248,7 @@ func (j *job) watermark() error {
 		sp.Width = transform.Dim{Value: float64(w), Set: true}
 		sp.Height = transform.Dim{Value: float64(h), Set: true}
 	}
-	plan := planScale(&sp, hd.w, hd.h)
+	plan := sp.ScaleFor(hd.w, hd.h)
 	if err := j.checkSize("watermark", plan.W, plan.H); err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (j *job) watermark() error {
 		return fmt.Errorf("watermark: %w", err)
 	}
 	defer wm.Close()
-	if plan.resizes(wm.Width(), wm.Height()) {
+	if plan.Resizes(wm.Width(), wm.Height()) {
 		hs, vs := float64(plan.W)/float64(wm.Width()), float64(plan.H)/float64(wm.Height())
 		if err := wm.ResizeWithVScale(hs, vs, govips.KernelLanczos3); err != nil {
 			return err
@@ -294,7 +294,7 @@ func (j *job) watermark() error {
 			return err
 		}
 	} else {
-		x, y = place(p.WatermarkPosition, w, h, ww, wh, 0)
+		x, y = transform.Place(p.WatermarkPosition, w, h, ww, wh, 0)
 	}
 	return overlay(img, wm, x, y)
 }

@@ -120,8 +120,9 @@ func (j *job) readHeader() error {
 func (j *job) load() error {
 	shrink := 1
 	if j.p.CropType != "trim" {
-		aw, ah, _ := autoCropSize(j.p, j.srcW, j.srcH)
-		plan := planScale(j.p, aw, ah)
+		ac, _ := j.p.AutoCropFor(j.srcW, j.srcH)
+		aw, ah := ac.W, ac.H
+		plan := j.p.ScaleFor(aw, ah)
 		if err := j.checkSize("scaled image", plan.W, plan.H); err != nil {
 			return err
 		}

@@ -1,0 +1,359 @@
+package transform
+
+import (
+	"math"
+	"strings"
+)
+
+// This file is the geometry of a transform: where every stage of the
+// engine's pipeline puts the image, computed from Params and image sizes
+// alone. The libvips engine calls these functions for its sizes and
+// offsets, and the lock tests call them to check what a query string can
+// do to a locked token's output, so both see exactly one set of rules.
+
+// Rect is a rectangle in pixels: the top-left corner X, Y and the size
+// W×H.
+type Rect struct{ X, Y, W, H int }
+
+// Scale is the outcome of the size parameters (w, h, s, scale.option) for
+// one image: resize to W×H, then, for scale.option=fill, cut the Fill
+// window out of the resized image (Fill.W is 0 when no fill crop applies).
+type Scale struct {
+	W, H int
+	Fill Rect
+}
+
+// Resizes reports whether s changes the size of a w×h image.
+func (s Scale) Resizes(w, h int) bool { return s.W != w || s.H != h }
+
+// ScaleFor applies w, h, s and scale.option to an image of w×h pixels.
+// Percentages refer to w and h. With one of the sizes the other follows the
+// aspect ratio; s (longest side) applies when neither w nor h is given.
+// fit keeps the aspect ratio inside the box, fill covers the box and
+// centres a box-sized Fill window, ignore stretches, noup is fit that never
+// enlarges.
+func (p *Params) ScaleFor(w, h int) Scale {
+	plan := Scale{W: w, H: h}
+	rw, rh := p.Width.Resolve(w), p.Height.Resolve(h)
+	if rw <= 0 && rh <= 0 {
+		if p.Side <= 0 {
+			return plan
+		}
+		rw, rh = p.Side, p.Side
+		if w >= h {
+			rh = 0
+		} else {
+			rw = 0
+		}
+	}
+	fw, fh := float64(w), float64(h)
+	sx, sy := float64(rw)/fw, float64(rh)/fh
+	opt := p.ScaleOption
+	switch {
+	case rw > 0 && rh > 0 && opt == "ignore":
+		plan.W, plan.H = rw, rh
+		return plan
+	case rw > 0 && rh > 0 && opt == "fill":
+		s := math.Max(sx, sy)
+		plan.W, plan.H = scaled(w, s), scaled(h, s)
+		// Pin the covering side to the box exactly despite rounding.
+		if sx >= sy {
+			plan.W = rw
+		} else {
+			plan.H = rh
+		}
+		plan.W, plan.H = max(plan.W, rw), max(plan.H, rh)
+		if plan.W != rw || plan.H != rh {
+			plan.Fill = Rect{X: (plan.W - rw) / 2, Y: (plan.H - rh) / 2, W: rw, H: rh}
+		}
+		return plan
+	}
+	var s float64
+	switch {
+	case rw > 0 && rh > 0:
+		s = math.Min(sx, sy)
+	case rw > 0:
+		s = sx
+	default:
+		s = sy
+	}
+	if opt == "noup" && s > 1 {
+		return plan
+	}
+	plan.W, plan.H = scaled(w, s), scaled(h, s)
+	// The side that decided the scale gets exactly the requested size.
+	switch {
+	case rw > 0 && (rh == 0 || sx <= sy):
+		plan.W = rw
+	case rh > 0:
+		plan.H = rh
+	}
+	return plan
+}
+
+// scaled returns n*s rounded, at least 1.
+func scaled(n int, s float64) int {
+	return max(1, int(math.Round(float64(n)*s)))
+}
+
+// AutoCropFor returns the automatic crop before scaling on a w×h image: the
+// largest region with the aspect ratio of crop.aspectratio (or, with
+// crop.type=smart and no ratio, the ratio of w:h when both w and h are
+// given), centred. ok is false when no automatic crop applies. With
+// crop.type=smart the engine places the region by content instead of
+// centring it; its size is the same.
+func (p *Params) AutoCropFor(w, h int) (r Rect, ok bool) {
+	aw, ah := float64(p.CropAspect[0]), float64(p.CropAspect[1])
+	if (aw <= 0 || ah <= 0) && p.CropType == "smart" && p.Width.Set && p.Height.Set {
+		aw, ah = float64(p.Width.Resolve(w)), float64(p.Height.Resolve(h))
+	}
+	if aw <= 0 || ah <= 0 {
+		return Rect{W: w, H: h}, false
+	}
+	ratio := aw / ah
+	var cw, ch int
+	if float64(w)/float64(h) > ratio {
+		cw, ch = max(1, int(math.Round(float64(h)*ratio))), h
+	} else {
+		cw, ch = w, max(1, int(math.Round(float64(w)/ratio)))
+	}
+	cw, ch = min(cw, w), min(ch, h)
+	return Rect{X: (w - cw) / 2, Y: (h - ch) / 2, W: cw, H: ch}, cw != w || ch != h
+}
+
+// CropFor returns the crop window (cw, ch, cx, cy) on a w×h (scaled) image,
+// clamped to the image. ok is false when no crop applies. Offsets default
+// to the top-left corner, as Sirv's do; byContent reports that the engine
+// places the window by image content instead (crop.type=smart without
+// offsets).
+func (p *Params) CropFor(w, h int) (r Rect, byContent, ok bool) {
+	cw, ch := p.CropWidth.Resolve(w), p.CropHeight.Resolve(h)
+	if cw <= 0 && ch <= 0 {
+		return Rect{}, false, false
+	}
+	if cw <= 0 {
+		cw = w
+	}
+	if ch <= 0 {
+		ch = h
+	}
+	cw, ch = min(cw, w), min(ch, h)
+	offset := func(o Offset, size, win int) (int, bool) {
+		switch {
+		case o.Center:
+			return (size - win) / 2, true
+		case o.Set:
+			return o.Resolve(size), true
+		}
+		return 0, false
+	}
+	x, xSet := offset(p.CropX, w, cw)
+	y, ySet := offset(p.CropY, h, ch)
+	byContent = p.CropType == "smart" && !xSet && !ySet
+	x = min(max(x, 0), w-cw)
+	y = min(max(y, 0), h-ch)
+	if x == 0 && y == 0 && cw == w && ch == h {
+		return Rect{}, false, false
+	}
+	return Rect{X: x, Y: y, W: cw, H: ch}, byContent, true
+}
+
+// CanvasFor returns the canvas for a w×h image: its size and where the
+// image sits on it (Rect's X, Y are the image's offset, which is negative
+// when a canvas smaller than the image clips it). ok is false when no
+// canvas parameter changes the size.
+func (p *Params) CanvasFor(w, h int) (canvasW, canvasH int, at Rect, ok bool) {
+	if !p.CanvasWidth.Set && !p.CanvasHeight.Set {
+		return w, h, Rect{W: w, H: h}, false
+	}
+	cw, ch := w, h
+	if p.CanvasWidth.Set {
+		cw = p.CanvasWidth.Resolve(w)
+	}
+	if p.CanvasHeight.Set {
+		ch = p.CanvasHeight.Resolve(h)
+	}
+	if cw == w && ch == h {
+		return w, h, Rect{W: w, H: h}, false
+	}
+	x, y := Place(p.CanvasPosition, cw, ch, w, h, 0)
+	return cw, ch, Rect{X: x, Y: y, W: w, H: h}, true
+}
+
+// RightAngle returns the rotation normalised to [0, 360) and whether it is
+// a multiple of 90 degrees (a lossless turn without background corners).
+func RightAngle(deg float64) (a float64, right bool) {
+	a = math.Mod(deg, 360)
+	if a < 0 {
+		a += 360
+	}
+	return a, a == 0 || a == 90 || a == 180 || a == 270
+}
+
+// RotatedSize returns the size of a w×h image turned clockwise by deg
+// degrees: swapped for 90 and 270, otherwise the bounding box of the turned
+// image, whose corners the engine fills with the background.
+func RotatedSize(deg float64, w, h int) (int, int) {
+	a, right := RightAngle(deg)
+	switch {
+	case right && (a == 90 || a == 270):
+		return h, w
+	case right:
+		return w, h
+	}
+	fw, fh := float64(w), float64(h)
+	rad := a * math.Pi / 180
+	nw := int(math.Ceil(math.Abs(fw*math.Cos(rad)) + math.Abs(fh*math.Sin(rad))))
+	nh := int(math.Ceil(math.Abs(fw*math.Sin(rad)) + math.Abs(fh*math.Cos(rad))))
+	return nw, nh
+}
+
+// Gravity maps a compass point ("north", "southeast", "center", also the
+// short forms "n", "se", ...) to horizontal and vertical factors in
+// {0, 0.5, 1}: the share of the free space left of and above the placed
+// object. Unknown or empty positions centre.
+func Gravity(pos string) (gx, gy float64) {
+	gx, gy = 0.5, 0.5
+	switch p := strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(pos, "-", ""), "_", "")); p {
+	case "north", "n", "top":
+		gy = 0
+	case "south", "s", "bottom":
+		gy = 1
+	case "east", "e", "right":
+		gx = 1
+	case "west", "w", "left":
+		gx = 0
+	case "northeast", "ne", "topright":
+		gx, gy = 1, 0
+	case "northwest", "nw", "topleft":
+		gx, gy = 0, 0
+	case "southeast", "se", "bottomright":
+		gx, gy = 1, 1
+	case "southwest", "sw", "bottomleft":
+		gx, gy = 0, 1
+	}
+	return gx, gy
+}
+
+// Place returns the top-left corner of an ow×oh object placed in a w×h area
+// at position pos (see Gravity), keeping margin pixels from the edges it
+// touches.
+func Place(pos string, w, h, ow, oh, margin int) (x, y int) {
+	gx, gy := Gravity(pos)
+	x = int(math.Round(gx * float64(w-ow)))
+	y = int(math.Round(gy * float64(h-oh)))
+	switch gx {
+	case 0:
+		x += margin
+	case 1:
+		x -= margin
+	}
+	switch gy {
+	case 0:
+		y += margin
+	case 1:
+		y -= margin
+	}
+	return x, y
+}
+
+// TextMargin is the engine's distance in pixels between text and the edges
+// of a w×h image: 2 % of the shorter side, at least one pixel.
+func TextMargin(w, h int) int {
+	return max(1, int(math.Round(0.02*float64(min(w, h)))))
+}
+
+// Layout is the geometry of a whole transform of a SrcW×SrcH source, stage
+// by stage in the engine's fixed order: automatic crop, scale (with its
+// fill window), crop, canvas, rotation and mirroring. Text and watermarks
+// are drawn last, over the Out×OutH result.
+type Layout struct {
+	// SrcW and SrcH are the upright source size.
+	SrcW, SrcH int
+	// AutoCrop is the region of the source kept before scaling (the whole
+	// source when no automatic crop applies).
+	AutoCrop Rect
+	// Scale is the resize of the auto-cropped region.
+	Scale Scale
+	// Crop is the crop window on the scaled (and fill-cropped) image; its
+	// W is 0 when no crop applies.
+	Crop Rect
+	// CanvasW×CanvasH is the canvas; Image is where the cropped image sits
+	// on it.
+	CanvasW, CanvasH int
+	Image            Rect
+	// Angle is the clockwise rotation in [0, 360); Flip and Flop mirror
+	// after it.
+	Angle      float64
+	Flip, Flop bool
+	// OutW×OutH is the size of the output, before text and watermark.
+	OutW, OutH int
+	// ByContent reports that the engine decides a region from the pixels
+	// (crop.type=trim or smart), so the offsets above are the centred
+	// estimate and, for trim, the sizes an upper bound.
+	ByContent bool
+}
+
+// Plan returns the layout of p applied to a srcW×srcH source.
+func (p *Params) Plan(srcW, srcH int) Layout {
+	l := Layout{SrcW: srcW, SrcH: srcH, ByContent: p.CropType != ""}
+	l.AutoCrop, _ = p.AutoCropFor(srcW, srcH)
+	l.Scale = p.ScaleFor(l.AutoCrop.W, l.AutoCrop.H)
+	w, h := l.Scale.W, l.Scale.H
+	if l.Scale.Fill.W > 0 {
+		w, h = l.Scale.Fill.W, l.Scale.Fill.H
+	}
+	if r, _, ok := p.CropFor(w, h); ok {
+		l.Crop = r
+		w, h = r.W, r.H
+	}
+	l.CanvasW, l.CanvasH, l.Image, _ = p.CanvasFor(w, h)
+	l.Angle, _ = RightAngle(p.Rotate)
+	l.Flip, l.Flop = p.Flip, p.Flop
+	l.OutW, l.OutH = RotatedSize(p.Rotate, l.CanvasW, l.CanvasH)
+	return l
+}
+
+// PixelScale returns how many output pixels one source pixel becomes,
+// horizontally and vertically (before rotation). A value above 1 means the
+// source is enlarged.
+func (l Layout) PixelScale() (sx, sy float64) {
+	return float64(l.Scale.W) / float64(l.AutoCrop.W), float64(l.Scale.H) / float64(l.AutoCrop.H)
+}
+
+// ToSource maps the point (x, y) of the output (before text and watermark)
+// back to source coordinates. onImage is false when the point falls on
+// canvas padding, the corners a rotation fills, or outside the output.
+func (l Layout) ToSource(x, y float64) (sx, sy float64, onImage bool) {
+	if x < 0 || y < 0 || x > float64(l.OutW) || y > float64(l.OutH) {
+		return 0, 0, false
+	}
+	// Undo flop and flip (applied after the rotation).
+	if l.Flop {
+		x = float64(l.OutW) - x
+	}
+	if l.Flip {
+		y = float64(l.OutH) - y
+	}
+	// Undo the rotation about the centres of the two boxes.
+	cw, ch := float64(l.CanvasW), float64(l.CanvasH)
+	rad := -l.Angle * math.Pi / 180
+	dx, dy := x-float64(l.OutW)/2, y-float64(l.OutH)/2
+	x = dx*math.Cos(rad) - dy*math.Sin(rad) + cw/2
+	y = dx*math.Sin(rad) + dy*math.Cos(rad) + ch/2
+	// Canvas: the image's own pixels only.
+	const eps = 1e-6
+	if x < -eps || y < -eps || x > cw+eps || y > ch+eps {
+		return 0, 0, false // a corner that the rotation filled
+	}
+	x -= float64(l.Image.X)
+	y -= float64(l.Image.Y)
+	if x < -eps || y < -eps || x > float64(l.Image.W)+eps || y > float64(l.Image.H)+eps {
+		return 0, 0, false // canvas padding
+	}
+	// Crop and fill windows, then the scale, then the automatic crop.
+	x += float64(l.Crop.X + l.Scale.Fill.X)
+	y += float64(l.Crop.Y + l.Scale.Fill.Y)
+	fx, fy := l.PixelScale()
+	return x/fx + float64(l.AutoCrop.X), y/fy + float64(l.AutoCrop.Y), true
+}
