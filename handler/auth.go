@@ -1,0 +1,182 @@
+package handler
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/keyhole-dev/keyhole/token"
+	"github.com/keyhole-dev/keyhole/token/verify"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+)
+
+type protection struct {
+	Protection
+	verifier *verify.Verifier
+	results  []prometheus.Counter // indexed by token.Result
+	logins   *loginCache          // KindBasic: credentials that passed bcrypt
+}
+
+// loginCache remembers credentials that passed bcrypt, so a browser that
+// sends them with every image does not cost a bcrypt comparison (tens of
+// milliseconds) per request. Entries are keyed by an HMAC of user and
+// password under a key made at start-up, so the cache holds no password
+// and nothing that could be checked offline. Failures are never cached.
+type loginCache struct {
+	key [32]byte
+	ok  *lru.Cache[[32]byte, int] // login index
+}
+
+const loginCacheSize = 1024
+
+func newLoginCache() *loginCache {
+	c := &loginCache{}
+	rand.Read(c.key[:])
+	c.ok, _ = lru.New[[32]byte, int](loginCacheSize)
+	return c
+}
+
+func (c *loginCache) id(user, pass string) [32]byte {
+	m := hmac.New(sha256.New, c.key[:])
+	m.Write([]byte(user))
+	m.Write([]byte{0})
+	m.Write([]byte(pass))
+	var id [32]byte
+	m.Sum(id[:0])
+	return id
+}
+
+func (h *Handler) authorize(r *http.Request, prot *protection, p string, queryTok string) (token.Result, *token.Claims) {
+	if prot == h.public {
+		if h.cfg.DenyUnprotected {
+			return token.ResultUnprotectedDenied, nil
+		}
+		return token.ResultPublic, nil
+	}
+	if !prot.referrerAllowed(r) {
+		return token.ResultReferrerDenied, nil
+	}
+	switch prot.Kind {
+	case KindBasic:
+		return prot.checkBasic(r, h.cfg.Now()), nil
+	case KindStrictProfile:
+		return token.ResultOK, nil
+	}
+	tok := h.findToken(r, queryTok)
+	if tok == "" {
+		return token.ResultMissingToken, nil
+	}
+	claims, err := prot.verifier.Verify(tok, p)
+	if err != nil {
+		var res token.Result
+		if !errors.As(err, &res) {
+			res = token.ResultMalformedToken
+		}
+		h.log.Info("token refused", "protection", prot.Name, "result", res.String(), "token", tokenID(tok))
+		return res, nil
+	}
+	return token.ResultOK, claims
+}
+
+func (h *Handler) findToken(r *http.Request, queryTok string) string {
+	if queryTok != "" {
+		return queryTok
+	}
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	if h.cfg.TokenCookie != "" {
+		if c, err := r.Cookie(h.cfg.TokenCookie); err == nil {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// tokenID identifies a token in logs without revealing it: the first 12 hex
+// digits of its SHA-256.
+func tokenID(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:6])
+}
+
+func (p *protection) referrerAllowed(r *http.Request) bool {
+	if p.Referrers == nil {
+		return true
+	}
+	ref := r.Header.Get("Referer")
+	if ref == "" {
+		return !p.Referrers.RequireReferer
+	}
+	u, err := url.Parse(ref)
+	if err != nil || u.Hostname() == "" {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, allowed := range p.Referrers.Hosts {
+		if host == allowed || (strings.HasPrefix(allowed, ".") && (strings.HasSuffix(host, allowed) || host == allowed[1:])) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkBasic compares credentials with bcrypt (once per distinct correct
+// credential, see loginCache). A wrong user costs as much as a wrong
+// password, so timing does not reveal which logins exist.
+func (p *protection) checkBasic(r *http.Request, now time.Time) token.Result {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return token.ResultCredentialsRequired
+	}
+	id := p.logins.id(user, pass)
+	match, cached := p.logins.ok.Get(id)
+	if !cached {
+		match = -1
+		for i, l := range p.Logins {
+			if l.User == user {
+				match = i
+			}
+		}
+		hash := dummyHash()
+		if match >= 0 {
+			hash = []byte(p.Logins[match].PasswordHash)
+		}
+		if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || match < 0 {
+			return token.ResultCredentialsInvalid
+		}
+		p.logins.ok.Add(id, match)
+	}
+	if exp := p.Logins[match].Expires; !exp.IsZero() && now.After(exp) {
+		return token.ResultCredentialsExpired
+	}
+	return token.ResultOK
+}
+
+// dummyHash is compared against when the user is unknown, to spend the same
+// time as a real comparison. Its password is random and unknown.
+var dummyHash = sync.OnceValue(func() []byte {
+	var pw [16]byte
+	rand.Read(pw[:])
+	h, _ := bcrypt.GenerateFromPassword(pw[:], bcrypt.DefaultCost)
+	return h
+})
+
+func (h *Handler) record(w http.ResponseWriter, prot *protection, res token.Result) {
+	w.Header()[h.resultKey] = h.resultValues[res]
+	prot.results[res].Inc()
+}
+
+func (h *Handler) refuse(w http.ResponseWriter, prot *protection, res token.Result) {
+	h.record(w, prot, res)
+	h.fail(w, res.Status(), res.String())
+}

@@ -1,0 +1,33 @@
+// Package handler serves files behind expiring signed URLs.
+//
+// New returns an http.Handler that any Go program mounts (usually under
+// http.StripPrefix). For each GET or HEAD request it cleans the path,
+// finds the protection with the longest matching prefix, authorises the
+// request (an HS256 token for "jwt" protections, HTTP Basic credentials
+// for "basic" ones), and then serves the original file with
+// http.ServeContent, or a transformed variant when image parameters apply.
+//
+// Every request gets exactly one token.Result. It decides the status, is
+// sent in the X-Keyhole-Auth-Result header and is counted in
+// keyhole_auth_results_total{protection,result}. Error bodies carry only
+// fixed texts: never a secret, a file system path or Go error text.
+//
+// # One request's path through the files
+//
+//	handler.go  ServeHTTP: method, CleanPath (path.go), longest-prefix
+//	            protection, query parsing
+//	auth.go     authorize: referrer, then token (verify), Basic
+//	            credentials (bcrypt) or strict profile → one token.Result
+//	serve.go    serveFile: the authorised request's parameters, headers
+//	            and the choice between original and variant
+//	params.go   params: merge of profile, token args and query under the
+//	            protection's locks → a resolution (cached)
+//	files.go    open/stat through Config.Files; originals via
+//	            http.ServeContent; source and watermark reads
+//	variant.go  variant cache (cache.go), singleflight, transform slots,
+//	            the engine call
+//	outcome.go  fixed error bodies after authorisation
+//	metrics.go  the Prometheus collectors
+//	config.go   Config, Protection and their validation
+//	signing.go  the optional signing endpoint (NewSigning)
+package handler
