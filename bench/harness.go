@@ -43,7 +43,7 @@ func compare(ctx context.Context, sides []side, s schedule, tmp string) ([]sideS
 		if _, err := runWrk(ctx, sd.Load, s.Warmup, tmp); err != nil {
 			return nil, fmt.Errorf("%s warm-up%s: %w", sd.Name, sd.Srv.died(), err)
 		}
-		resetPeakRSS(sd.Srv.Pid()) // best effort: older kernels lack it
+		sd.Srv.ResetPeakRSS() // best effort: older kernels lack it
 	}
 	stats := make([]sideStats, len(sides))
 	for i, sd := range sides {
@@ -51,7 +51,7 @@ func compare(ctx context.Context, sides []side, s schedule, tmp string) ([]sideS
 	}
 	for r := 0; r < s.Rounds; r++ {
 		for i, sd := range sides {
-			c0, err := cpuTime(sd.Srv.Pid())
+			c0, err := sd.Srv.CPU()
 			if err != nil {
 				return nil, err
 			}
@@ -59,7 +59,7 @@ func compare(ctx context.Context, sides []side, s schedule, tmp string) ([]sideS
 			if err != nil {
 				return nil, fmt.Errorf("%s round %d%s: %w", sd.Name, r+1, sd.Srv.died(), err)
 			}
-			c1, err := cpuTime(sd.Srv.Pid())
+			c1, err := sd.Srv.CPU()
 			if err != nil {
 				return nil, err
 			}
@@ -68,7 +68,7 @@ func compare(ctx context.Context, sides []side, s schedule, tmp string) ([]sideS
 		}
 	}
 	for i, sd := range sides {
-		stats[i].PeakRSS, _ = peakRSS(sd.Srv.Pid())
+		stats[i].PeakRSS, _ = sd.Srv.PeakRSS()
 	}
 	return stats, nil
 }

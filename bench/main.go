@@ -38,7 +38,7 @@ var scenarios = []struct {
 	Title string
 	Run   func(*env) (*scenario, error)
 }{
-	{"original", "Protected original vs http.FileServer", scenarioOriginal},
+	{"original", "Protected original vs nginx secure_link, caddy and http.FileServer", scenarioOriginal},
 	{"token", "Token sign and verify (Go benchmarks)", scenarioTokens},
 	{"transform", "Transforms vs a naive govips handler (and imgproxy)", scenarioTransforms},
 	{"cache", "Variant-cache hit vs http.FileServer", scenarioCache},
@@ -126,6 +126,7 @@ func run(quick bool, outDir, imgproxyFlag, only string, sched schedule) error {
 		ctx: ctx, repo: repo, tmp: tmp, root: filepath.Join(tmp, "root"), secret: hex.EncodeToString(secret),
 		sched: sched, quick: quick, threads: max(1, runtime.NumCPU()/2), conns: 16,
 		maxConc: transform.DefaultLimits().MaxConcurrent, imgproxy: ip,
+		nginx: findBinary("nginx", "/usr/sbin/nginx"), caddy: findBinary("caddy", "/usr/bin/caddy"),
 	}
 	logf("generating inputs in %s", e.root)
 	if e.big, e.small, e.shot, err = makeInputs(e.root); err != nil {
@@ -277,6 +278,8 @@ func machine(mode string, e *env) [][2]string {
 		{"Node.js", version("node", "--version")},
 		{"wrk", strings.Fields(version("wrk", "-v") + " ?")[1]},
 		{"imgproxy", ip},
+		{"nginx", refVersion(e.nginx, "-v")},
+		{"caddy", refVersion(e.caddy, "version")},
 		{"mode", mode},
 		{"load", fmt.Sprintf("wrk -t%d on 127.0.0.1; %d connections for file scenarios, %d (Limits.MaxConcurrent) for transforms", e.threads, e.conns, e.maxConc)},
 	}

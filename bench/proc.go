@@ -82,6 +82,92 @@ type child struct {
 	in   io.WriteCloser // closing it tells the child to exit
 	done chan struct{}  // closed when the child has exited
 	err  error          // its exit status, once done is closed
+	tree bool           // CPU and RSS include its child processes (nginx workers)
+}
+
+// pids returns the process and, for a tree, its direct children.
+func (c *child) pids() []int {
+	pid := c.Pid()
+	if !c.tree {
+		return []int{pid}
+	}
+	return append([]int{pid}, childPids(pid)...)
+}
+
+// CPU is the user+system CPU time the server has used (every process of a
+// tree; a worker that exited is not counted).
+func (c *child) CPU() (time.Duration, error) {
+	var sum time.Duration
+	for i, pid := range c.pids() {
+		t, err := cpuTime(pid)
+		if err != nil {
+			if i == 0 {
+				return 0, err
+			}
+			continue // a worker that just exited
+		}
+		sum += t
+	}
+	return sum, nil
+}
+
+// PeakRSS is VmHWM of the server, summed over a tree's processes (which
+// counts pages they share once per process: an upper bound).
+func (c *child) PeakRSS() (int64, error) {
+	var sum int64
+	for i, pid := range c.pids() {
+		n, err := peakRSS(pid)
+		if err != nil && i == 0 {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// ResetPeakRSS resets VmHWM of every process of the server, best effort.
+func (c *child) ResetPeakRSS() {
+	for _, pid := range c.pids() {
+		resetPeakRSS(pid)
+	}
+}
+
+// childPids returns the processes whose parent is pid, from /proc.
+func childPids(pid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		id, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", id))
+		if err != nil {
+			continue
+		}
+		if ppid, ok := parseStatPPID(string(b)); ok && ppid == pid {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// parseStatPPID reads the parent pid (field 4) from a /proc/<pid>/stat
+// line.
+func parseStatPPID(stat string) (int, bool) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(f[1])
+	return ppid, err == nil
 }
 
 // wait starts the goroutine that reaps the child.

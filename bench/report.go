@@ -21,10 +21,14 @@ type check struct {
 	Goal     float64 // 0: none
 	AtMost   bool    // the goal is an upper bound (RSS, size, time)
 	Lo, Hi   float64 // range of the per-round ratios; 0, 0 when not known
+	Skip     string  // non-empty: not measured, and why (no verdict, no bar)
 }
 
 // Verdict is "pass", "MISS" or "" (no goal).
 func (c check) Verdict() string {
+	if c.Skip != "" {
+		return "skipped"
+	}
 	if c.Goal == 0 {
 		return ""
 	}
@@ -36,6 +40,9 @@ func (c check) Verdict() string {
 
 // value formats Value with its unit.
 func (c check) value() string {
+	if c.Skip != "" {
+		return oneLine(c.Skip)
+	}
 	switch c.Unit {
 	case "x":
 		return fmt.Sprintf("%.2fx", c.Value)
@@ -185,8 +192,8 @@ func writeSides(b *strings.Builder, s *scenario) {
 	if len(s.Sides) == 0 {
 		return
 	}
-	b.WriteString("| server | median req/s | ratio | p50 | p99 | CPU/req | peak RSS | non-2xx | rounds req/s |\n|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
-	ref := s.Sides[min(1, len(s.Sides)-1)].RPS()
+	b.WriteString("| server | median req/s | Keyhole / row | p50 | p99 | CPU/req | peak RSS | non-2xx | rounds req/s |\n|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	kh := s.Sides[0].RPS()
 	for _, st := range s.Sides {
 		rounds := st.each(func(r round) float64 { return r.ReqPerSec })
 		parts := make([]string, len(rounds))
@@ -198,7 +205,7 @@ func writeSides(b *strings.Builder, s *scenario) {
 			nonOK += fmt.Sprintf(" (+%d socket errors)", e)
 		}
 		fmt.Fprintf(b, "| %s | %s | %.2fx | %s | %s | %s | %s | %s | %s |\n",
-			st.Name, human(st.RPS()), st.RPS()/ref, dur(st.P50()), dur(st.P99()), dur(st.CPUPerReq()), mib(st.PeakRSS), nonOK, strings.Join(parts, ", "))
+			st.Name, human(st.RPS()), kh/st.RPS(), dur(st.P50()), dur(st.P99()), dur(st.CPUPerReq()), mib(st.PeakRSS), nonOK, strings.Join(parts, ", "))
 	}
 	b.WriteString("\n")
 }
@@ -248,7 +255,7 @@ var chartTicks = []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50,
 func writeSVG(w io.Writer, title string, checks []check) error {
 	var rows []check
 	for _, c := range checks {
-		if c.Unit == "x" && c.Value > 0 && !math.IsInf(c.Value, 0) {
+		if c.Unit == "x" && c.Skip == "" && c.Value > 0 && !math.IsInf(c.Value, 0) {
 			rows = append(rows, c)
 		}
 	}

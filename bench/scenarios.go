@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +28,8 @@ type env struct {
 	conns    int // connections for the file-serving scenarios
 	maxConc  int // Keyhole's Limits.MaxConcurrent (the default)
 	imgproxy string
+	nginx    string // nginx binary, "" when not installed
+	caddy    string // caddy binary, "" when not installed
 	big      input
 	small    input
 	shot     input
@@ -88,11 +92,12 @@ func shorten(target string) string {
 	return target
 }
 
-// scenarioOriginal: a protected original with a warm token against
-// http.FileServer serving the same file.
+// scenarioOriginal: a protected original through Keyhole against what a
+// team would deploy instead: nginx with secure_link, caddy's file_server
+// and http.FileServer, all serving the same file, in alternating rounds.
 func scenarioOriginal(e *env) (*scenario, error) {
-	sc := &scenario{ID: "original", Title: "Protected original vs http.FileServer",
-		What: fmt.Sprintf("GET of the %s (%s) through Keyhole on a jwt-protected path, the same token every time (warm verified-token cache), against `http.FileServer(http.Dir(root))` serving the same file. %d connections.", e.small.Desc, mib(e.small.Bytes), e.conns)}
+	sc := &scenario{ID: "original", Title: "Protected original vs nginx secure_link, caddy and http.FileServer",
+		What: fmt.Sprintf("GET of the %s (%s) through Keyhole on a jwt-protected path, the same token every time (warm verified-token cache), against nginx with `secure_link $arg_md5,$arg_expires; secure_link_md5 \"$secure_link_expires$uri <secret>\"` (%d workers = cores, `sendfile on`, `access_log off`, `keepalive_requests` raised so connections stay open), caddy's `file_server` (no auth; admin, logs and HTTPS off) and `http.FileServer(http.Dir(root))` (no auth), all serving the same file. nginx's CPU and RSS add up its master and workers. %d connections.", e.small.Desc, kib(e.small.Bytes), runtime.NumCPU(), e.conns)}
 	tok, err := e.sign(nil)
 	if err != nil {
 		return nil, err
@@ -102,18 +107,80 @@ func scenarioOriginal(e *env) (*scenario, error) {
 		return nil, err
 	}
 	defer stopAll(cs)
-	kh, fs := load{cs[0].Base(), []string{e.small.path(0) + "?jwt=" + tok}, e.conns, e.threads}, load{cs[1].Base(), []string{e.small.path(0)}, e.conns, e.threads}
-	for _, l := range []load{kh, fs} {
-		if _, err := probe(l.Base, l.Paths[0], "image/jpeg"); err != nil {
-			return nil, err
+	path := e.small.path(0)
+	sides := []side{{"Keyhole", cs[0], load{cs[0].Base(), []string{path + "?jwt=" + tok}, e.conns, e.threads}}}
+	type ref struct {
+		label string
+		goal  float64
+		side  *side
+		skip  string
+	}
+	refs := []*ref{{label: "nginx secure_link", goal: 0.85}, {label: "caddy file_server", goal: 1.20}, {label: "http.FileServer", goal: 1.05}}
+	if e.nginx == "" {
+		refs[0].skip = "skipped: nginx not installed (make bench installs nginx-light)"
+	} else if c, err := startNginx(e.nginx, e.root, e.tmp, e.secret); err != nil {
+		refs[0].skip = "failed: " + err.Error()
+	} else {
+		defer c.stop()
+		refs[0].side = &side{"nginx secure_link", c, load{c.Base(), []string{nginxTarget(path, e.secret, time.Now())}, e.conns, e.threads}}
+		// The reference must refuse what Keyhole refuses: a wrong md5 is 403.
+		if code := status(c.Base() + path + "?md5=AAAAAAAAAAAAAAAAAAAAAA&expires=9999999999"); code != http.StatusForbidden {
+			return nil, fmt.Errorf("nginx: a bad secure link got %d, want 403", code)
 		}
 	}
-	sc.Sides, err = compare(e.ctx, []side{{"Keyhole", cs[0], kh}, {"http.FileServer", cs[1], fs}}, e.sched, e.tmp)
+	if e.caddy == "" {
+		refs[1].skip = "skipped: caddy not installed (make bench installs caddy)"
+	} else if c, err := startCaddy(e.caddy, e.root, e.tmp); err != nil {
+		refs[1].skip = "failed: " + err.Error()
+	} else {
+		defer c.stop()
+		refs[1].side = &side{"caddy file_server", c, load{c.Base(), []string{path}, e.conns, e.threads}}
+	}
+	refs[2].side = &side{"http.FileServer", cs[1], load{cs[1].Base(), []string{path}, e.conns, e.threads}}
+	for _, r := range refs {
+		if r.side != nil {
+			sides = append(sides, *r.side)
+		}
+	}
+	if code := status(cs[0].Base() + path + "?jwt=x"); code < 400 || code > 499 {
+		return nil, fmt.Errorf("keyhole: a bad token got %d, want a 4xx", code)
+	}
+	for _, sd := range sides {
+		if _, err := probe(sd.Load.Base, sd.Load.Paths[0], "image/jpeg"); err != nil {
+			return nil, fmt.Errorf("%s: %w", sd.Name, err)
+		}
+	}
+	sc.Sides, err = compare(e.ctx, sides, e.sched, e.tmp)
 	if err != nil {
 		return nil, err
 	}
-	sc.Checks = []check{ratioCheck("protected original / FileServer", sc.Sides[0], sc.Sides[1], 0.90)}
+	for _, r := range refs {
+		label := "protected original / " + r.label
+		if r.side == nil {
+			sc.Checks = append(sc.Checks, check{Label: label, Unit: "x", Goal: r.goal, Skip: r.skip})
+			sc.Notes = append(sc.Notes, r.label+": "+r.skip)
+			continue
+		}
+		st := sc.Sides[slices.IndexFunc(sc.Sides, func(s sideStats) bool { return s.Name == r.side.Name })]
+		c := ratioCheck(label, sc.Sides[0], st, r.goal)
+		sc.Checks = append(sc.Checks, c)
+		if r.label == "http.FileServer" {
+			sc.Checks = append(sc.Checks, check{Label: "protected original / http.FileServer, lowest round", Value: c.Lo, Unit: "x", Goal: 0.95})
+		}
+	}
 	return sc, nil
+}
+
+// status GETs url once and returns the status code (0 on error).
+func status(url string) int {
+	client := http.Client{Timeout: 10 * time.Second}
+	res, err := client.Get(url)
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // transformCase is one transform of scenario 3.
