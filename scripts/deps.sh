@@ -3,7 +3,7 @@
 # apt-get update at most. Usage: scripts/deps.sh [build|test|bench]
 #   build: libvips (cgo), pkg-config, gcc
 #   test:  build + Chromium for the browser test
-#   bench: build + wrk (load generator)
+#   bench: build + wrk (load generator), nginx-light and caddy (references)
 set -euo pipefail
 want=${1:-build}
 missing=()
@@ -12,7 +12,11 @@ pkg-config --exists vips 2>/dev/null || missing+=(libvips-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 case "$want" in
   test) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
-  bench) command -v wrk >/dev/null 2>&1 || missing+=(wrk) ;;
+  bench)
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    # References for protected originals (bench/README.md).
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+    command -v caddy >/dev/null 2>&1 || missing+=(caddy) ;;
 esac
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
