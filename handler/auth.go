@@ -55,25 +55,27 @@ func (c *loginCache) id(user, pass string) [32]byte {
 	return id
 }
 
-func (h *Handler) authorize(r *http.Request, prot *protection, p string, queryTok string) (token.Result, *token.Claims) {
+// authorize decides the request's token.Result. For a verified token it
+// also returns the claims and the token itself.
+func (h *Handler) authorize(r *http.Request, prot *protection, p string, queryTok string) (token.Result, *token.Claims, string) {
 	if prot == h.public {
 		if h.cfg.DenyUnprotected {
-			return token.ResultUnprotectedDenied, nil
+			return token.ResultUnprotectedDenied, nil, ""
 		}
-		return token.ResultPublic, nil
+		return token.ResultPublic, nil, ""
 	}
 	if !prot.referrerAllowed(r) {
-		return token.ResultReferrerDenied, nil
+		return token.ResultReferrerDenied, nil, ""
 	}
 	switch prot.Kind {
 	case KindBasic:
-		return prot.checkBasic(r, h.cfg.Now()), nil
+		return prot.checkBasic(r, h.cfg.Now()), nil, ""
 	case KindStrictProfile:
-		return token.ResultOK, nil
+		return token.ResultOK, nil, ""
 	}
 	tok := h.findToken(r, queryTok)
 	if tok == "" {
-		return token.ResultMissingToken, nil
+		return token.ResultMissingToken, nil, ""
 	}
 	claims, err := prot.verifier.Verify(tok, p)
 	if err != nil {
@@ -82,9 +84,9 @@ func (h *Handler) authorize(r *http.Request, prot *protection, p string, queryTo
 			res = token.ResultMalformedToken
 		}
 		h.log.Info("token refused", "protection", prot.Name, "result", res.String(), "token", tokenID(tok))
-		return res, nil
+		return res, nil, ""
 	}
-	return token.ResultOK, claims
+	return token.ResultOK, claims, tok
 }
 
 func (h *Handler) findToken(r *http.Request, queryTok string) string {

@@ -173,7 +173,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 	}
 	prot := h.match(p)
 	query, queryTok, queryErr := h.parseQuery(r.URL.RawQuery)
-	res, claims := h.authorize(r, prot, p, queryTok)
+	res, claims, tok := h.authorize(r, prot, p, queryTok)
 	h.record(w, prot, res)
 	if !res.Allowed() {
 		if res == token.ResultCredentialsRequired || res == token.ResultCredentialsInvalid || res == token.ResultCredentialsExpired {
@@ -191,7 +191,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 		h.fail(w, http.StatusNotFound, "not found")
 		return
 	}
-	x.req = request{path: p, prot: prot, claims: claims, query: query, rawQuery: r.URL.RawQuery}
+	x.req = request{path: p, prot: prot, claims: claims, token: tok, query: query, rawQuery: r.URL.RawQuery}
 	h.serveFile(w, r, &x.req, &x.src)
 }
 

@@ -1,11 +1,11 @@
 package handler
 
 import (
+	"crypto/sha256"
 	"errors"
 	"net/url"
 	"strings"
 
-	"github.com/keyhole-dev/keyhole/token"
 	"github.com/keyhole-dev/keyhole/transform"
 )
 
@@ -22,17 +22,20 @@ func unprocessed(canonical string) []string {
 }
 
 // paramKey identifies the inputs of a parameter resolution: the
-// protection (strict profile, lock), the verified claims (the token's args;
-// the verified-token cache hands out one *Claims per token) and the raw
-// query. Profiles are checked on a hit.
+// protection (strict profile, lock), the SHA-256 of the verified token
+// whose args apply (zero when no token args apply) and the raw query.
+// Profiles are checked on a hit. The key holds values only, so it does not
+// depend on how the verifier caches claims.
 type paramKey struct {
 	prot     *protection
-	claims   *token.Claims
+	args     [sha256.Size]byte
 	rawQuery string
 }
 
-// resolution is a cached successful parameter resolution. It is shared and
-// read-only.
+// resolution is the outcome of merging a request's parameter layers: the
+// effective parameters, their canonical spelling (the variant's cache key)
+// and the query parameters the locks ignored. A cached resolution is
+// shared and read-only.
 type resolution struct {
 	profiles  *profileSet
 	params    *transform.Params
@@ -47,28 +50,36 @@ const maxCachedQuery = 2048
 // params merges and validates the request's parameter layers (SPEC §3).
 // Successful resolutions are cached: a variant-cache hit then costs no
 // merging, parsing or canonicalising.
-func (h *Handler) params(req *request) (*transform.Params, string, []string, error) {
+func (h *Handler) params(req *request) (*resolution, error) {
 	ps := h.profiles.Load()
-	if req.prot.Kind != KindStrictProfile && ps.def == "" && (req.claims == nil || req.claims.Args == nil) && !h.hasInsecure(req.query) {
+	hasArgs := req.claims != nil && req.claims.Args != nil
+	if req.prot.Kind != KindStrictProfile && ps.def == "" && !hasArgs && !h.hasInsecure(req.query) {
 		// Nothing to merge (the common case of an original with only a
 		// token): the zero Params, without the work or a cache lookup.
-		return &noParams, "", nil, nil
+		return &noResolution, nil
 	}
 	cacheable := h.resolved != nil && len(req.rawQuery) <= maxCachedQuery
-	key := paramKey{req.prot, req.claims, req.rawQuery}
+	var key paramKey
 	if cacheable {
+		key = paramKey{prot: req.prot, rawQuery: req.rawQuery}
+		if hasArgs {
+			key.args = sha256.Sum256([]byte(req.token))
+		}
 		if v, ok := h.resolved.Get(key); ok && v.profiles == ps {
-			return v.params, v.canonical, v.ignored, nil
+			return v, nil
 		}
 	}
-	p, canonical, ignored, err := h.resolve(req, ps)
-	if err == nil && cacheable {
-		h.resolved.Add(key, &resolution{profiles: ps, params: p, canonical: canonical, ignored: ignored})
+	res, err := h.resolve(req, ps)
+	if err != nil {
+		return nil, err
 	}
-	return p, canonical, ignored, err
+	if cacheable {
+		h.resolved.Add(key, res)
+	}
+	return res, nil
 }
 
-func (h *Handler) resolve(req *request, ps *profileSet) (*transform.Params, string, []string, error) {
+func (h *Handler) resolve(req *request, ps *profileSet) (*resolution, error) {
 	layers := transform.Layers{Default: ps.def, Lock: req.prot.Lock}
 	if req.prot.Kind == KindStrictProfile {
 		layers.Strict = req.prot.Profile
@@ -77,24 +88,24 @@ func (h *Handler) resolve(req *request, ps *profileSet) (*transform.Params, stri
 	if req.claims != nil && req.claims.Args != nil {
 		secure, err := transform.FromArgs(req.claims.Args)
 		if err != nil {
-			return nil, "", nil, err
+			return nil, err
 		}
 		layers.Secure = secure
 		if h.cfg.Engine == nil {
 			if err := h.secureNeedsEngine(secure, ps.profiles); err != nil {
-				return nil, "", nil, err
+				return nil, err
 			}
 		}
 	}
 	merged, ignored, err := transform.Merge(layers, ps.profiles)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
 	p, err := transform.Parse(merged, h.cfg.Limits)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
-	return p, transform.Canonical(merged), ignored, nil
+	return &resolution{profiles: ps, params: p, canonical: transform.Canonical(merged), ignored: ignored}, nil
 }
 
 // errNoEngine: the token locks parameters that only an engine can apply.
@@ -118,9 +129,9 @@ func (h *Handler) secureNeedsEngine(secure map[string]string, profiles map[strin
 	return nil
 }
 
-// noParams is the zero Params shared by every request that has none; it
-// is never modified.
-var noParams transform.Params
+// noResolution is the resolution of every request without parameters: the
+// zero Params. It is shared and never modified.
+var noResolution = resolution{params: new(transform.Params)}
 
 // hasInsecure reports whether the query has a parameter other than the
 // token.

@@ -19,12 +19,17 @@ type request struct {
 	path     string
 	prot     *protection
 	claims   *token.Claims // nil unless a token was verified
+	token    string        // the verified token, "" when claims is nil
 	query    url.Values
 	rawQuery string
 }
 
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request, src *file) {
-	params, canonical, ignored, err := h.params(req)
+	res, err := h.params(req)
+	if res == nil {
+		res = &noResolution
+	}
+	params, canonical, ignored := res.params, res.canonical, res.ignored
 	variant := err == nil && h.cfg.Engine != nil && params.NeedsProcessing()
 	// A missing file is 404 whatever the parameters say. A variant needs
 	// only the file's identity (a cache hit never reads it); an original
