@@ -112,7 +112,7 @@ func ExampleCleanPath() {
 	// "a.jpg"      "/a.jpg" <nil>
 	// "/a/../b.jpg" "" bad path: has a . or .. segment
 	// "/a//b.jpg"  "" bad path: has an empty segment (// or a trailing /)
-	// "/a\\b.jpg"  "" bad path: contains a control character, a backslash or a colon
+	// "/a\\b.jpg"  "" bad path: contains a backslash
 }
 
 // ExampleHandler_SetProfiles swaps the named parameter sets at run time,

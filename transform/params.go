@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/keyhole-dev/keyhole/internal/pathrule"
 )
 
 // Input bounds checked before any value is parsed.
@@ -23,7 +25,7 @@ const (
 
 // Value bounds that do not depend on Limits.
 const (
-	maxPathBytes     = 1024
+	maxPathBytes     = pathrule.MaxBytes
 	maxFileNameBytes = 255
 	maxFontRunes     = 64
 	maxProfileRunes  = 64
@@ -438,7 +440,7 @@ func (d *param) values(lim Limits) string {
 	case kindFont:
 		return "letters, digits, spaces and hyphens, at most " + strconv.Itoa(maxFontRunes) + " characters, not starting or ending with a space"
 	case kindPath:
-		return "an absolute path such as /wm/logo.png of at most " + strconv.Itoa(maxPathBytes) + " bytes, without empty, . or .. segments, backslashes or control characters"
+		return "an absolute path such as /wm/logo.png of at most " + strconv.Itoa(maxPathBytes) + " bytes, without empty, . or .. segments, backslashes, colons or control characters"
 	case kindRatio:
 		return "W:H with whole numbers 1.." + strconv.Itoa(maxRatioTerm)
 	case kindName:
@@ -582,20 +584,11 @@ func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// cleanPath reports an absolute, clean path: it starts with "/", has no
-// empty, "." or ".." segment, no backslash, is valid UTF-8 without control
-// characters, and is at most maxPathBytes long. Such a path cannot climb
-// out of the root it is later opened under.
+// cleanPath reports a clean file path: the server's path rule
+// (internal/pathrule), and not the root. Such a path cannot climb out of
+// the root it is later opened under.
 func cleanPath(s string) bool {
-	if len(s) < 2 || len(s) > maxPathBytes || s[0] != '/' || !plainText(s) || strings.ContainsRune(s, '\\') {
-		return false
-	}
-	for seg := range strings.SplitSeq(s[1:], "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return false
-		}
-	}
-	return true
+	return s != "/" && pathrule.Check(s, maxPathBytes) == ""
 }
 
 // fileName reports a safe download file name: valid UTF-8, no slashes or
