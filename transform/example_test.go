@@ -34,6 +34,9 @@ func ExampleParse_errors() {
 	// {"name":"canvas.color","value":"red","reason":"must be a hex colour RRGGBB or RRGGBBAA"}
 }
 
+// ExampleMerge shows the lock rule: the token's watermark keeps the query
+// from cropping (scale.option=fill is ignored) and only lets it shrink the
+// whole image; the token's q closes the output group to the query.
 func ExampleMerge() {
 	profiles := map[string]map[string]string{
 		"brand": {"watermark": "/wm/logo.png", "watermark.position": "southeast"},
@@ -50,8 +53,8 @@ func ExampleMerge() {
 	fmt.Println(transform.Canonical(merged))
 	fmt.Println("ignored:", ignored)
 	// Output:
-	// h=200&q=70&scale.option=fill&w=400&watermark=%2Fwm%2Flogo.png&watermark.position=southeast
-	// ignored: [watermark]
+	// h=200&q=70&scale.option=noup&w=400&watermark=%2Fwm%2Flogo.png&watermark.position=southeast
+	// ignored: [q scale.option watermark]
 }
 
 func ExampleCanonical() {

@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// Layers are the parameter sources of one request (SPEC §3).
+// Layers are the parameter sources of one request.
 type Layers struct {
 	// Strict is the profile name of a strict-profile protection ("" = none).
 	// Its parameters win over everything; nothing can override them.
@@ -14,8 +14,8 @@ type Layers struct {
 	// in "profile"; that profile is as trusted as the args themselves.
 	Secure map[string]string
 	// Insecure are the query string's values (see FromQuery). They may name
-	// a profile in "profile". Text and watermark options from either are
-	// ignored.
+	// a profile in "profile". What they may set is limited by the lock rule
+	// (see Merge).
 	Insecure map[string]string
 	// Default is the handler's default profile name ("" = none).
 	Default string
@@ -23,6 +23,61 @@ type Layers struct {
 	// the profile named in the query included, is ignored.
 	Lock bool
 }
+
+// Lock groups. Parameters that act together are locked together: a group
+// that a secure layer touches is closed to the query string.
+const (
+	// GroupGeometry: w, h, s, scale.option, cw, ch, cx, cy, crop.type,
+	// crop.aspectratio — what decides which source pixels appear and at
+	// which scale.
+	GroupGeometry = "geometry"
+	// GroupCanvas: canvas.width, canvas.height, canvas.color, canvas.position.
+	GroupCanvas = "canvas"
+	// GroupOrientation: rotate, flip, flop.
+	GroupOrientation = "orientation"
+	// GroupAdjust: grayscale, blur, sharpen and the colour adjustments.
+	GroupAdjust = "adjust"
+	// GroupText: text and every text.* option.
+	GroupText = "text"
+	// GroupWatermark: watermark and every watermark.* option.
+	GroupWatermark = "watermark"
+	// GroupOutput: format and q.
+	GroupOutput = "output"
+)
+
+// LockGroup returns the lock group of a parameter name, or "" for a name
+// that belongs to none (dl, profile, unknown names).
+func LockGroup(name string) string {
+	d := lookup(name)
+	if d == nil {
+		return ""
+	}
+	return d.lockGroup()
+}
+
+func (d *param) lockGroup() string {
+	switch d.group {
+	case "size", "crop":
+		return GroupGeometry
+	case "output":
+		if d.name == "dl" {
+			return ""
+		}
+		return GroupOutput
+	case "other":
+		return ""
+	}
+	return d.group // canvas, orientation, adjust, text, watermark
+}
+
+// shrinkOnly are the geometry parameters the query string keeps under an
+// overlay-only lock (see Merge).
+var shrinkOnly = []string{"w", "h", "s"}
+
+// placing are the parameters that cut or pad the image; while any layer
+// above the query sets one, the query string may not even shrink an image
+// under a locked overlay.
+var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", "canvas.width", "canvas.height"}
 
 // Merge applies the layers in precedence order, highest first:
 //
@@ -33,18 +88,39 @@ type Layers struct {
 //  5. the profile named in the Insecure values;
 //  6. the Default profile.
 //
-// A higher layer's value replaces a lower one's; an empty value replaces
-// too, and means "not set" to Parse, so the token can switch off an option a
+// Layers 1–3 are secure: a signature or the configuration fixes them. A
+// higher layer's value replaces a lower one's; an empty value replaces too,
+// and means "not set" to Parse, so the token can switch off an option a
 // profile sets.
 //
-// Insecure layers (4 and 5) may not add or change text or watermark options:
-// those names are dropped. A profile named in the query counts as insecure
-// because the client chose it; otherwise it could replace or weaken a
-// default profile's watermark. With Lock every known insecure name is
-// dropped, "profile" included. The dropped names are returned in ignored,
-// sorted and each once, for the X-Keyhole-Ignored-Params header; a name
-// that a higher layer sets anyway is still reported, since its insecure
-// value was not used.
+// The lock rule decides what the insecure layers (4 and 5, chosen by
+// whoever holds the URL) may set. What a secure layer fixes, no URL can
+// undo, widen or route around:
+//
+//   - Text and watermark options never come from an insecure layer.
+//   - Parameters form lock groups (see LockGroup): geometry, canvas,
+//     orientation, adjust, text, watermark and output. A group that a secure
+//     layer touches (sets any of its parameters, even to "") is closed: the
+//     insecure layers' parameters of that group are ignored. So a token's
+//     s=300 cannot be undone by w=1600, nor its w=300 widened into a
+//     full-resolution strip by h=100% and scale.option=fill.
+//   - When the secure layers or the default profile draw text or a
+//     watermark, geometry, canvas and orientation are closed too, because
+//     padding, cropping, turning or mirroring would move the overlay off
+//     the source pixels it marks. One freedom is kept when no secure layer
+//     touches geometry and no layer above the query crops or pads
+//     (cw, ch, cx, cy, crop.type, crop.aspectratio, canvas.width,
+//     canvas.height): the query's w, h and s still apply, with
+//     scale.option forced to noup. The image is then only shrunk as a
+//     whole, never enlarged, stretched or cut, so the overlay, placed
+//     relative to the image, covers the same source region (or a larger
+//     one); responsive sizes keep working under a token that only adds
+//     text.
+//   - With Lock every insecure parameter is ignored, "profile" included.
+//
+// A profile named in the query counts as insecure because the client chose
+// it. The dropped names are returned in ignored, sorted and each once, for
+// the X-Keyhole-Ignored-Params header.
 //
 // Unknown names (utm_source, jwt) are left out of merged and never
 // reported. Profiles are expanded, not referenced: merged has no "profile"
@@ -67,39 +143,77 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 		}
 		return p
 	}
-	merged = make(map[string]string)
+	def := profile(l.Default)
+	secure := []map[string]string{profile(l.Secure["profile"]), l.Secure, profile(l.Strict)}
+	var insecure []map[string]string
 	dropped := make(map[string]bool)
-	apply := func(layer map[string]string, insecure bool) {
-		for name, v := range layer {
-			d := lookup(name)
-			switch {
-			case d == nil || name == "profile":
-			case insecure && (l.Lock || d.secureOnly()):
-				dropped[name] = true
-			default:
-				merged[name] = v
-			}
-		}
-	}
-
-	apply(profile(l.Default), false)
 	if name, ok := l.Insecure["profile"]; ok {
 		if l.Lock {
 			dropped["profile"] = true
 		} else {
-			apply(profile(name), true)
+			insecure = append(insecure, profile(name))
 		}
 	}
-	apply(l.Insecure, true)
-	apply(profile(l.Secure["profile"]), false)
-	apply(l.Secure, false)
-	apply(profile(l.Strict), false)
-
+	insecure = append(insecure, l.Insecure)
 	if err := errs.err(); err != nil {
 		return nil, nil, err
 	}
+
+	// What the layers above the query fix: the secure layers' groups, and
+	// the overlays and placing parameters of secure layers and the default.
+	above := make(map[string]string)
+	apply(above, def)
+	closed := make(map[string]bool)
+	for _, layer := range secure {
+		for name := range layer {
+			if d := lookup(name); d != nil && name != "profile" {
+				closed[d.lockGroup()] = true
+			}
+		}
+		apply(above, layer)
+	}
+	shrink := false
+	if above["text"] != "" || above["watermark"] != "" {
+		shrink = !closed[GroupGeometry] && !slices.ContainsFunc(placing, func(n string) bool { return above[n] != "" })
+		closed[GroupGeometry], closed[GroupCanvas], closed[GroupOrientation] = true, true, true
+	}
+
+	merged = make(map[string]string)
+	apply(merged, def)
+	shrunk := false
+	for _, layer := range insecure {
+		for name, v := range layer {
+			d := lookup(name)
+			switch {
+			case d == nil || name == "profile":
+			case l.Lock || d.secureOnly():
+				dropped[name] = true
+			case closed[d.lockGroup()] && !(shrink && slices.Contains(shrinkOnly, name)):
+				dropped[name] = true
+			default:
+				merged[name] = v
+				shrunk = shrunk || closed[d.lockGroup()]
+			}
+		}
+	}
+	if shrunk {
+		merged["scale.option"] = "noup"
+	}
+	for _, layer := range secure {
+		apply(merged, layer)
+	}
+
 	if len(dropped) > 0 {
 		ignored = slices.Sorted(maps.Keys(dropped))
 	}
 	return merged, ignored, nil
+}
+
+// apply copies a trusted layer's known parameters into dst.
+func apply(dst, layer map[string]string) {
+	for name, v := range layer {
+		if lookup(name) != nil && name != "profile" {
+			dst[name] = v
+		}
+	}
 }

@@ -30,17 +30,18 @@ func TestMergePrecedence(t *testing.T) {
 		{name: "default profile alone", layers: transform.Layers{Default: "default"}, merged: testProfiles["default"]},
 		{name: "query beats default profile",
 			layers: transform.Layers{Default: "default", Insecure: m{"w": "150"}},
-			merged: m{"w": "150", "q": "60", "watermark": "/wm/default.png", "watermark.opacity": "50"}},
+			merged: m{"w": "150", "scale.option": "noup", "q": "60", "watermark": "/wm/default.png", "watermark.opacity": "50"}},
 		{name: "query profile beats default profile, minus its text and watermark options",
 			layers:  transform.Layers{Default: "default", Insecure: m{"profile": "query"}},
-			merged:  m{"w": "200", "h": "200", "q": "60", "watermark": "/wm/default.png", "watermark.opacity": "50"},
+			merged:  m{"w": "200", "h": "200", "scale.option": "noup", "q": "60", "watermark": "/wm/default.png", "watermark.opacity": "50"},
 			ignored: []string{"text", "watermark.opacity"}},
 		{name: "query beats query profile",
 			layers: transform.Layers{Insecure: m{"profile": "query", "w": "50"}},
 			merged: m{"w": "50", "h": "200"}, ignored: []string{"text", "watermark.opacity"}},
-		{name: "secure profile beats query",
-			layers: transform.Layers{Secure: m{"profile": "secure"}, Insecure: m{"w": "50", "format": "png", "h": "10"}},
-			merged: m{"w": "300", "format": "webp", "h": "10", "text": "from secure profile"}},
+		{name: "secure profile closes the query's geometry and output",
+			layers:  transform.Layers{Secure: m{"profile": "secure"}, Insecure: m{"w": "50", "format": "png", "h": "10"}},
+			merged:  m{"w": "300", "format": "webp", "text": "from secure profile"},
+			ignored: []string{"format", "h", "w"}},
 		{name: "secure args beat secure profile",
 			layers: transform.Layers{Secure: m{"profile": "secure", "w": "10"}},
 			merged: m{"w": "10", "format": "webp", "text": "from secure profile"}},
@@ -52,8 +53,8 @@ func TestMergePrecedence(t *testing.T) {
 			merged: m{"w": "400", "text": "strict", "watermark": "/wm/strict.png", "q": "90"}},
 		{name: "strict beats insecure and secure profile",
 			layers:  transform.Layers{Strict: "strict", Secure: m{"profile": "secure"}, Insecure: m{"w": "1", "profile": "query"}, Default: "default"},
-			merged:  m{"w": "400", "h": "200", "q": "60", "format": "webp", "text": "strict", "watermark": "/wm/strict.png", "watermark.opacity": "50"},
-			ignored: []string{"text", "watermark.opacity"}},
+			merged:  m{"w": "400", "q": "60", "format": "webp", "text": "strict", "watermark": "/wm/strict.png", "watermark.opacity": "50"},
+			ignored: []string{"h", "text", "w", "watermark.opacity"}},
 		{name: "insecure profile cannot displace the secure one",
 			layers: transform.Layers{Secure: m{"profile": "empty"}, Insecure: m{"profile": "query"}},
 			merged: m{"w": "200", "h": "200"}, ignored: []string{"text", "watermark.opacity"}},
@@ -174,10 +175,10 @@ func TestMergeThenParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Text != "© ACME" || p.TextSize != 5 || p.Width != px(640) || p.Height != px(480) {
+	if p.Text != "© ACME" || p.TextSize != 5 || p.Width != px(640) || p.Height.Set {
 		t.Errorf("params = %+v", p)
 	}
-	if !slices.Equal(ignored, []string{"text"}) {
+	if !slices.Equal(ignored, []string{"h", "text", "w"}) {
 		t.Errorf("ignored = %v", ignored)
 	}
 }

@@ -141,14 +141,14 @@ var params = []param{
 		doc: "Download instead of display (Content-Disposition: attachment). Empty or true keeps the file's name; any other value is the file name to save as (no slashes or control characters, at most 255 bytes).",
 		set: func(p *Params, v value) { p.Download, p.DownloadName = v.on, v.str }},
 
-	// Geometry.
-	{name: "rotate", group: "geometry", kind: kindFloat, min: -180, max: 180, def: "0",
+	// Orientation.
+	{name: "rotate", group: "orientation", kind: kindFloat, min: -180, max: 180, def: "0",
 		doc: "Rotation in degrees, clockwise for positive values.",
 		set: func(p *Params, v value) { p.Rotate = v.num }},
-	{name: "flip", group: "geometry", kind: kindBool, def: "false",
+	{name: "flip", group: "orientation", kind: kindBool, def: "false",
 		doc: "Mirror vertically (top to bottom).",
 		set: func(p *Params, v value) { p.Flip = v.on }},
-	{name: "flop", group: "geometry", kind: kindBool, def: "false",
+	{name: "flop", group: "orientation", kind: kindBool, def: "false",
 		doc: "Mirror horizontally (left to right).",
 		set: func(p *Params, v value) { p.Flop = v.on }},
 

@@ -134,7 +134,7 @@ func (p *Params) NeedsProcessing() bool {
 type Definition struct {
 	// Name is the parameter's name, such as "w" or "text.color".
 	Name string `json:"name"`
-	// Group is the documentation group: size, crop, output, geometry,
+	// Group is the documentation group: size, crop, output, orientation,
 	// adjust, canvas, text, watermark or other.
 	Group string `json:"group"`
 	// Values describes the accepted values under DefaultLimits.

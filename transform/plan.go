@@ -3,6 +3,7 @@ package transform
 import (
 	"math"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file is the geometry of a transform: where every stage of the
@@ -237,30 +238,74 @@ func Gravity(pos string) (gx, gy float64) {
 
 // Place returns the top-left corner of an ow×oh object placed in a w×h area
 // at position pos (see Gravity), keeping margin pixels from the edges it
-// touches.
+// touches. The margin never pushes an object that fits off the area, so a
+// text or watermark stays over even a tiny image; an object larger than
+// the area overhangs it as its gravity says.
 func Place(pos string, w, h, ow, oh, margin int) (x, y int) {
 	gx, gy := Gravity(pos)
-	x = int(math.Round(gx * float64(w-ow)))
-	y = int(math.Round(gy * float64(h-oh)))
-	switch gx {
+	return placeAxis(gx, w, ow, margin), placeAxis(gy, h, oh, margin)
+}
+
+func placeAxis(g float64, size, obj, margin int) int {
+	x := int(math.Round(g * float64(size-obj)))
+	switch g {
 	case 0:
 		x += margin
 	case 1:
 		x -= margin
 	}
-	switch gy {
-	case 0:
-		y += margin
-	case 1:
-		y -= margin
+	if obj <= size {
+		x = min(max(x, 0), size-obj)
 	}
-	return x, y
+	return x
 }
 
 // TextMargin is the engine's distance in pixels between text and the edges
 // of a w×h image: 2 % of the shorter side, at least one pixel.
 func TextMargin(w, h int) int {
 	return max(1, int(math.Round(0.02*float64(min(w, h)))))
+}
+
+// TextFontSize returns the font size in pixels of p's text on a w×h image:
+// text.size percent of the width, or by default the size at which the
+// longest line about fills the width less the margins (a glyph is about
+// 0.6 em wide), at most a fifth of the height. It is reduced when the text
+// would cover more than the image (a glyph cell is about 0.6 × 1.25 em),
+// and is at least one pixel.
+func (p *Params) TextFontSize(w, h int) float64 {
+	runes := max(1, utf8.RuneCountInString(p.Text))
+	px := p.TextSize / 100 * float64(w)
+	if p.TextSize <= 0 {
+		wrap := max(1, w-2*TextMargin(w, h))
+		longest := 1
+		for line := range strings.SplitSeq(p.Text, "\n") {
+			longest = max(longest, utf8.RuneCountInString(line))
+		}
+		px = math.Min(0.9*float64(wrap)/(0.6*float64(longest)), float64(h)/5)
+	}
+	if area := float64(runes) * 0.75 * px * px; area > float64(w*h) {
+		px = math.Sqrt(float64(w*h) / (float64(runes) * 0.75))
+	}
+	return math.Max(1, math.Floor(px))
+}
+
+// WatermarkScaleFor returns the size of a wmW×wmH watermark image on a w×h
+// image: watermark.scale.width and height (pixels, or percent of the image,
+// at least one pixel), fitted keeping the watermark's aspect ratio; by
+// default its own size, reduced to fit the image.
+func (p *Params) WatermarkScaleFor(w, h, wmW, wmH int) Scale {
+	sp := Params{ScaleOption: "fit"}
+	if p.WatermarkScaleWidth.Set {
+		sp.Width = Dim{Value: float64(max(1, p.WatermarkScaleWidth.Resolve(w))), Set: true}
+	}
+	if p.WatermarkScaleHeight.Set {
+		sp.Height = Dim{Value: float64(max(1, p.WatermarkScaleHeight.Resolve(h))), Set: true}
+	}
+	if !sp.Width.Set && !sp.Height.Set && (wmW > w || wmH > h) {
+		sp.Width = Dim{Value: float64(w), Set: true}
+		sp.Height = Dim{Value: float64(h), Set: true}
+	}
+	return sp.ScaleFor(wmW, wmH)
 }
 
 // Layout is the geometry of a whole transform of a SrcW×SrcH source, stage

@@ -34,18 +34,7 @@ func (j *job) text() error {
 	w, h := img.Width(), img.Height()
 	margin := transform.TextMargin(w, h)
 	wrap := max(1, w-2*margin)
-
-	px := p.TextSize / 100 * float64(w)
-	if p.TextSize <= 0 {
-		px = autoTextSize(p.Text, wrap, h)
-	}
-	// Bound the rendered area (the mask is drawn eagerly): a glyph cell is
-	// about 0.6 × 1.25 em, and text covering more than the image is
-	// pointless.
-	if area := float64(runes) * 0.75 * px * px; area > float64(w*h) {
-		px = math.Sqrt(float64(w*h) / (float64(runes) * 0.75))
-	}
-	px = math.Max(1, math.Floor(px))
+	px := p.TextFontSize(w, h)
 
 	gx, _ := transform.Gravity(p.TextPosition)
 	align := govips.AlignCenter
@@ -127,17 +116,6 @@ func (j *job) text() error {
 	}
 	x, y := transform.Place(p.TextPosition, w, h, lw, lh, margin)
 	return overlay(img, layer, x, y)
-}
-
-// autoTextSize estimates the font size in pixels at which the longest line
-// of text spans about 90% of wrap pixels (a glyph is about 0.6 em wide),
-// capped at a fifth of the image height h.
-func autoTextSize(text string, wrap, h int) float64 {
-	longest := 1
-	for line := range strings.SplitSeq(text, "\n") {
-		longest = max(longest, utf8.RuneCountInString(line))
-	}
-	return math.Min(0.9*float64(wrap)/(0.6*float64(longest)), float64(h)/5)
 }
 
 // solid returns a w×h sRGB image with alpha filled with c at opacity.
@@ -237,18 +215,7 @@ func (j *job) watermark() error {
 	img := j.img
 	w, h := img.Width(), img.Height()
 
-	sp := transform.Params{ScaleOption: "fit"}
-	if p.WatermarkScaleWidth.Set {
-		sp.Width = transform.Dim{Value: float64(p.WatermarkScaleWidth.Resolve(w)), Set: true}
-	}
-	if p.WatermarkScaleHeight.Set {
-		sp.Height = transform.Dim{Value: float64(p.WatermarkScaleHeight.Resolve(h)), Set: true}
-	}
-	if !sp.Width.Set && !sp.Height.Set && (hd.w > w || hd.h > h) {
-		sp.Width = transform.Dim{Value: float64(w), Set: true}
-		sp.Height = transform.Dim{Value: float64(h), Set: true}
-	}
-	plan := sp.ScaleFor(hd.w, hd.h)
+	plan := p.WatermarkScaleFor(w, h, hd.w, hd.h)
 	if err := j.checkSize("watermark", plan.W, plan.H); err != nil {
 		return err
 	}
