@@ -14,12 +14,13 @@ const (
 	DefaultMaxOutputHeight = 8192
 	DefaultMaxSourceBytes  = 64 << 20
 	DefaultMaxTextRunes    = 256
+	DefaultMaxWork         = 4_000_000_000
 	DefaultTimeout         = 10 * time.Second
 	DefaultQueueTimeout    = 2 * time.Second
 )
 
 // DefaultLimits returns the safe defaults: 50 megapixels of source, outputs
-// up to 8192x8192, 64 MiB source files, 256 characters of text, 10 s per
+// up to 8192x8192, 64 MiB source files, 256 characters of text, 4e9 pixel operations, 10 s per
 // transform, two concurrent transforms per CPU and a 2 s wait for a slot.
 // AllowVector is false.
 func DefaultLimits() Limits {
@@ -29,6 +30,7 @@ func DefaultLimits() Limits {
 		MaxOutputHeight: DefaultMaxOutputHeight,
 		MaxSourceBytes:  DefaultMaxSourceBytes,
 		MaxTextRunes:    DefaultMaxTextRunes,
+		MaxWork:         DefaultMaxWork,
 		Timeout:         DefaultTimeout,
 		MaxConcurrent:   2 * runtime.NumCPU(),
 		QueueTimeout:    DefaultQueueTimeout,
@@ -44,6 +46,7 @@ func (l Limits) WithDefaults() Limits {
 	fill(&l.MaxOutputHeight, d.MaxOutputHeight)
 	fill(&l.MaxSourceBytes, d.MaxSourceBytes)
 	fill(&l.MaxTextRunes, d.MaxTextRunes)
+	fill(&l.MaxWork, d.MaxWork)
 	fill(&l.Timeout, d.Timeout)
 	fill(&l.MaxConcurrent, d.MaxConcurrent)
 	fill(&l.QueueTimeout, d.QueueTimeout)
@@ -69,6 +72,7 @@ func (l Limits) Validate() error {
 		{"MaxOutputHeight", l.MaxOutputHeight < 0},
 		{"MaxSourceBytes", l.MaxSourceBytes < 0},
 		{"MaxTextRunes", l.MaxTextRunes < 0},
+		{"MaxWork", l.MaxWork < 0},
 		{"Timeout", l.Timeout < 0},
 		{"MaxConcurrent", l.MaxConcurrent < 0},
 		{"QueueTimeout", l.QueueTimeout < 0},

@@ -1,6 +1,7 @@
 package transform_test
 
 import (
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 func TestDefaultLimits(t *testing.T) {
 	want := transform.Limits{
 		MaxSourcePixels: 50_000_000, MaxOutputWidth: 8192, MaxOutputHeight: 8192, MaxSourceBytes: 64 << 20,
-		MaxTextRunes: 256, Timeout: 10 * time.Second, MaxConcurrent: 2 * runtime.NumCPU(), QueueTimeout: 2 * time.Second,
+		MaxTextRunes: 256, MaxWork: 4_000_000_000, Timeout: 10 * time.Second, MaxConcurrent: 2 * runtime.NumCPU(), QueueTimeout: 2 * time.Second,
 	}
 	if got := transform.DefaultLimits(); got != want {
 		t.Errorf("DefaultLimits = %+v, want %+v", got, want)
@@ -59,5 +60,40 @@ func TestLimitsValidate(t *testing.T) {
 	}
 	if err := (transform.Limits{}).Validate(); err != nil {
 		t.Errorf("zero limits: %v", err)
+	}
+}
+
+func TestCheckWork(t *testing.T) {
+	tests := []struct {
+		name string
+		p    transform.Params
+		w, h int
+		bad  string // the parameter named, or ""
+	}{
+		{"plain resize", transform.Params{Width: px(8192), Height: px(8192), ScaleOption: "ignore"}, 1600, 1200, ""},
+		{"attack: 8192² blur=100", transform.Params{Width: px(8192), Height: px(8192), ScaleOption: "ignore", Blur: 100}, 1600, 1200, "blur"},
+		{"12 MP blur=100", transform.Params{Blur: 100}, 4000, 3000, ""},
+		{"50 MP blur=100", transform.Params{Blur: 100}, 8000, 6250, "blur"},
+		{"8192² sharpen=100", transform.Params{Width: px(8192), Height: px(8192), ScaleOption: "ignore", Sharpen: 100}, 1600, 1200, ""},
+		{"small blur", transform.Params{Width: px(300), Blur: 100}, 8000, 6000, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.p.CheckWork(tt.w, tt.h, transform.Limits{})
+			var errs *transform.Errors
+			switch {
+			case tt.bad == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.bad != "" && !errors.As(err, &errs):
+				t.Errorf("err = %v, want *Errors", err)
+			case tt.bad != "" && (len(errs.List) != 1 || errs.List[0].Name != tt.bad):
+				t.Errorf("err = %v, want one entry for %s", err, tt.bad)
+			}
+		})
+	}
+	// A tighter budget refuses what the default allows.
+	p := transform.Params{Blur: 100}
+	if err := p.CheckWork(4000, 3000, transform.Limits{MaxWork: 1_000_000_000}); err == nil {
+		t.Error("MaxWork 1e9 allowed a 12 MP blur=100")
 	}
 }

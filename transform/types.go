@@ -150,6 +150,15 @@ type Limits struct {
 	MaxSourceBytes int64
 	// MaxTextRunes bounds the text parameter. Default 256.
 	MaxTextRunes int
+	// MaxWork bounds the planned work of one transform, in pixel
+	// operations (see Params.CheckWork): the largest image of the
+	// pipeline times the taps per pixel of blur and sharpen. It is
+	// checked from the image header, before any pixel is decoded, so an
+	// anonymous w=8192&h=8192&blur=100 (about 16 billion operations) is
+	// refused with a 400 naming blur instead of holding a transform slot.
+	// Default 4,000,000,000 (a 12-megapixel image blurred with blur=100
+	// fits).
+	MaxWork int64
 	// Timeout bounds one transform; the engine checks the context between
 	// stages. Default 10s.
 	Timeout time.Duration

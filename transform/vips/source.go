@@ -109,7 +109,9 @@ func (j *job) readHeader() error {
 		return err
 	}
 	j.srcW, j.srcH = hd.w, hd.h
-	return nil
+	// Refuse disproportionate work (w=8192&h=8192&blur=100) before any
+	// pixel is decoded; the error is a *transform.Errors naming blur.
+	return j.p.CheckWork(j.srcW, j.srcH, j.e.limits)
 }
 
 // load decodes the source. For JPEG it picks the largest shrink-on-load

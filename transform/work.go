@@ -1,0 +1,59 @@
+package transform
+
+import (
+	"math"
+	"strconv"
+)
+
+// Work returns the planned work of p on a srcW×srcH source, in pixel
+// operations: the source pixels, four passes over the largest image of the
+// pipeline (scaled, cropped, on its canvas, turned), and that image's
+// pixels times the taps of blur and sharpen. A Gaussian of sigma σ costs
+// about 12σ+2 taps per pixel (two passes of a ±3σ mask); blur=b has
+// σ = b/5 and sharpen=s has σ = 0.5 + s/100, as in the libvips engine. The
+// figure is an estimate for bounding work, not a prediction of time.
+func (p *Params) Work(srcW, srcH int) (total, filter int64) {
+	l := p.Plan(srcW, srcH)
+	big := max(area(l.Scale.W, l.Scale.H), area(l.CanvasW, l.CanvasH), area(l.OutW, l.OutH))
+	base := area(srcW, srcH) + 4*big
+	taps := 0.0
+	if p.Blur > 0 {
+		taps += 12*p.Blur/5 + 2
+	}
+	if p.Sharpen > 0 {
+		taps += 12*(0.5+p.Sharpen/100) + 2
+	}
+	f := float64(big) * taps
+	if f > math.MaxInt64/2 {
+		f = math.MaxInt64 / 2
+	}
+	return base + int64(f), int64(f)
+}
+
+func area(w, h int) int64 { return int64(max(w, 0)) * int64(max(h, 0)) }
+
+// CheckWork refuses p on a srcW×srcH source when its planned work (see
+// Work) exceeds lim.MaxWork. The error is a *Errors naming the parameter
+// that multiplies the work (blur, else sharpen, else w), safe to send in a
+// 400 response. Engines call it after reading the source's header and
+// before decoding any pixel. Zero fields of lim take their defaults.
+func (p *Params) CheckWork(srcW, srcH int, lim Limits) error {
+	lim = lim.WithDefaults()
+	total, filter := p.Work(srcW, srcH)
+	if total <= lim.MaxWork {
+		return nil
+	}
+	var errs Errors
+	reason := "too much work for this image: " + strconv.FormatInt(total/1_000_000, 10) +
+		" million pixel operations planned, at most " + strconv.FormatInt(lim.MaxWork/1_000_000, 10) +
+		" million allowed; use a smaller size or a weaker filter"
+	switch {
+	case filter > 0 && p.Blur > 0:
+		errs.add("blur", formatNumber(p.Blur), reason)
+	case filter > 0:
+		errs.add("sharpen", formatNumber(p.Sharpen), reason)
+	default:
+		errs.add("w", "", reason)
+	}
+	return errs.err()
+}
