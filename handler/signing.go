@@ -11,14 +11,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/keyhole-dev/keyhole/internal/pathrule"
+	"github.com/keyhole-dev/keyhole/internal/signreq"
 	"github.com/keyhole-dev/keyhole/token"
 	"github.com/keyhole-dev/keyhole/transform"
 )
 
-// SigningConfig configures the signing endpoint (SPEC §5), Sirv's
+// SigningConfig configures the signing endpoint (docs/behaviour.md,
+// "Signing"), Sirv's
 // "POST /v2/files/jwt". It is off unless a program mounts NewSigning.
 type SigningConfig struct {
 	// Keys are the keys tokens may be signed with, chosen by ID in each
@@ -37,6 +41,10 @@ type SigningConfig struct {
 	// Limits validate the secure and insecure parameters as the server
 	// will. Zero fields take transform.DefaultLimits.
 	Limits transform.Limits
+	// Watermarks are the folders a signed watermark may come from, as
+	// Config.Watermarks: each "/" or a clean folder path ending in "/".
+	// None (the default) means no token with a watermark is signed.
+	Watermarks []string
 	// Logger receives one line per refused request (never the admin token
 	// or a secret). Nil discards.
 	Logger *slog.Logger
@@ -49,6 +57,7 @@ const maxSigningBody = 64 << 10
 
 type signing struct {
 	cfg     SigningConfig
+	rules   signreq.Rules
 	admin   [sha256.Size]byte
 	signers map[string]*token.Signer
 }
@@ -59,9 +68,14 @@ type signing struct {
 //	{"filename": "/private/a.jpg", "key": "main", "expiresIn": 300,
 //	 "secureParams": {"w": 300}, "insecureParams": {"q": 80}}
 //
-// by {"url", "token", "expiresAt"} (expiresAt in RFC 3339). secureParams go
-// into the token's args and are validated first, so no token locks in a
-// value the server would refuse; filename must pass the path rules.
+// by {"url", "token", "expiresAt"} (expiresAt in RFC 3339). Nothing is
+// signed that the server would refuse: filename must pass the path rules
+// (a folder ends in "/"); secureParams go into the token's args and must
+// pass the parameter parser under Limits, name a watermark only inside
+// Watermarks and keep the token within token.MaxTokenBytes;
+// insecureParams go into the query and must pass the parser too, without
+// text or watermark parameters, which the server ignores in a query;
+// expiresIn is 1..MaxExpiresIn seconds.
 // Errors: 401 without the admin token, 405 for other methods, 413 for a
 // body over 64 KiB, 400 with a JSON {"error", "errors"} body for anything
 // invalid.
@@ -91,7 +105,13 @@ func NewSigning(cfg SigningConfig) (http.Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	for i, f := range cfg.Watermarks {
+		if !strings.HasSuffix(f, "/") || pathrule.CheckFolder(f, pathrule.MaxBytes) != "" {
+			return nil, fmt.Errorf("handler: SigningConfig.Watermarks[%d] must be a clean folder path ending in /", i)
+		}
+	}
 	s := &signing{cfg: cfg, admin: sha256.Sum256([]byte(cfg.AdminToken)), signers: map[string]*token.Signer{}}
+	s.rules = signreq.Rules{Limits: cfg.Limits, Watermarks: cfg.Watermarks, MaxLifetime: cfg.MaxExpiresIn, TokenParam: cfg.TokenParam}
 	for i, k := range cfg.Keys {
 		if k.ID == "" {
 			return nil, fmt.Errorf("handler: SigningConfig.Keys[%d]: a key id is required", i)
@@ -163,58 +183,72 @@ func (s *signing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // sign validates a request and mints its URL; on failure it returns the
-// status, a fixed message and the failing parameters, if any.
+// status, a fixed message and the failing parameters, if any. Every check
+// but the key and the body's shape is signreq.Prepare's, the one the
+// WebAssembly signer and keyhole sign use too.
 func (s *signing) sign(req *signRequest) (*signResponse, int, string, []transform.ParamError) {
-	// A filename is an audience: a file, or a prefix such as "/private/"
-	// (a folder) or "/" (everything the key guards), as in Sirv.
-	p := req.Filename
-	if p != "/" {
-		if _, err := token.CleanPath(strings.TrimSuffix(p, "/"), token.DefaultMaxPathBytes); err != nil || !strings.HasPrefix(p, "/") {
-			return nil, http.StatusBadRequest, "filename must be an absolute path (or folder ending in /) that passes the path rules", nil
-		}
-	}
 	signer, ok := s.signers[req.Key]
 	if !ok {
 		return nil, http.StatusBadRequest, "unknown key", nil
 	}
-	ttl := time.Duration(req.ExpiresIn * float64(time.Second))
-	if req.ExpiresIn < 1 || ttl > s.cfg.MaxExpiresIn {
-		return nil, http.StatusBadRequest, fmt.Sprintf("expiresIn must be 1..%d seconds", int(s.cfg.MaxExpiresIn/time.Second)), nil
+	now := s.cfg.Now()
+	exp, ok := signreq.ExpiryAfter(now, req.ExpiresIn, s.cfg.MaxExpiresIn)
+	if !ok {
+		return nil, http.StatusBadRequest, "expiresIn must be 1.." + strconv.FormatInt(int64(s.cfg.MaxExpiresIn/time.Second), 10) + " seconds", nil
 	}
-	var list []transform.ParamError
-	check := func(params map[string]any, prefix string) map[string]string {
-		flat, err := transform.FromArgs(params)
-		if err == nil {
-			_, err = transform.Parse(flat, s.cfg.Limits)
-		}
-		var perrs *transform.Errors
-		if errors.As(err, &perrs) {
-			for _, pe := range perrs.List {
-				pe.Name = prefix + pe.Name
-				list = append(list, pe)
-			}
-		}
-		return flat
-	}
-	check(req.SecureParams, "secureParams.")
-	insecure := check(req.InsecureParams, "insecureParams.")
-	if len(list) > 0 {
-		return nil, http.StatusBadRequest, "invalid parameters", list
-	}
-	c := token.ForPath(p, s.cfg.Now(), ttl)
+	// A filename is an audience: a file, or a prefix such as "/private/"
+	// (a folder) or "/" (everything the key guards), as in Sirv.
+	sr := &signreq.Request{Path: req.Filename, IssuedAt: now, ExpiresAt: exp}
 	if len(req.SecureParams) > 0 {
-		c.Args = req.SecureParams
+		sr.Args = req.SecureParams
+	}
+	if len(req.InsecureParams) > 0 {
+		flat, err := transform.FromArgs(req.InsecureParams)
+		if err != nil {
+			var perrs *transform.Errors
+			if !errors.As(err, &perrs) {
+				return nil, http.StatusBadRequest, "invalid parameters", nil
+			}
+			return nil, http.StatusBadRequest, "invalid parameters", prefixed("insecureParams.", perrs.List)
+		}
+		sr.Query = make(url.Values, len(flat))
+		for name, v := range flat {
+			sr.Query.Set(name, v)
+		}
+	}
+	c, q, err := signreq.Prepare(sr, &s.rules)
+	if err != nil {
+		var e *signreq.Error
+		if !errors.As(err, &e) {
+			return nil, http.StatusBadRequest, "the request cannot be signed", nil
+		}
+		switch e.Field {
+		case signreq.FieldPath:
+			return nil, http.StatusBadRequest, "filename must be an absolute path (or folder ending in /) that passes the path rules: " + e.Reason, nil
+		case signreq.FieldArgs, signreq.FieldQuery:
+			return nil, http.StatusBadRequest, "invalid parameters", append(prefixed("secureParams.", e.Args), prefixed("insecureParams.", e.Query)...)
+		}
+		return nil, http.StatusBadRequest, "expiresIn: " + e.Reason, nil
 	}
 	tok, err := signer.Sign(c)
-	if err != nil {
+	switch {
+	case errors.Is(err, token.ErrTooLong):
+		return nil, http.StatusBadRequest, "secureParams are too large: the token would be longer than " + strconv.Itoa(token.MaxTokenBytes) + " bytes, the longest the server accepts", nil
+	case err != nil:
 		return nil, http.StatusBadRequest, "secureParams cannot be signed", nil
 	}
-	q := url.Values{}
-	for name, v := range insecure {
-		q.Set(name, v)
-	}
-	u := token.BuildURL(p, tok, token.URLOptions{BaseURL: s.cfg.BaseURL, Query: q, Param: s.cfg.TokenParam})
+	u := token.BuildURL(req.Filename, tok, token.URLOptions{BaseURL: s.cfg.BaseURL, Query: q, Param: s.cfg.TokenParam})
 	return &signResponse{URL: u, Token: tok, ExpiresAt: c.ExpiresAt.UTC().Format(time.RFC3339)}, http.StatusOK, "", nil
+}
+
+// prefixed returns list with each name prefixed, as the request names it.
+func prefixed(prefix string, list []transform.ParamError) []transform.ParamError {
+	out := make([]transform.ParamError, len(list))
+	for i, pe := range list {
+		pe.Name = prefix + pe.Name
+		out[i] = pe
+	}
+	return out
 }
 
 // fail answers with a JSON error that holds only fixed texts and the

@@ -3,6 +3,7 @@ package handler_test
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -132,9 +133,78 @@ func TestNewSigningErrors(t *testing.T) {
 		"short admin token": {Keys: []token.Key{keyOne}, AdminToken: "short"},
 		"no keys":           {AdminToken: adminToken},
 		"key without id":    {Keys: []token.Key{token.KeyFromString("", "s")}, AdminToken: adminToken},
+		"watermark folder":  {Keys: []token.Key{keyOne}, AdminToken: adminToken, Watermarks: []string{"/wm"}},
+		"watermark dots":    {Keys: []token.Key{keyOne}, AdminToken: adminToken, Watermarks: []string{"/a/../wm/"}},
 	} {
 		if _, err := handler.NewSigning(cfg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestSigningRefusals: each request the server would refuse or silently
+// change is a 400 naming the reason, and each refusal is logged.
+func TestSigningRefusals(t *testing.T) {
+	var log bytes.Buffer
+	h, err := handler.NewSigning(handler.SigningConfig{
+		Keys:       []token.Key{keyOne},
+		AdminToken: adminToken,
+		Watermarks: []string{"/wm/"},
+		Logger:     slog.New(slog.NewTextHandler(&log, nil)),
+		Now:        func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	body := func(rest string) string {
+		return `{"filename":"/private/a.jpg","key":"` + keyOne.ID + `","expiresIn":60` + rest + `}`
+	}
+	tests := []struct {
+		name, body string
+		want       string // in "error"
+		param      string // the name in "errors", if any
+		reason     string // its reason
+	}{
+		{"expiresIn 1e10 overflows a Duration", `{"filename":"/a.jpg","key":"` + keyOne.ID + `","expiresIn":1e10}`, "expiresIn must be 1..2592000 seconds", "", ""},
+		{"expiresIn NaN-like huge", `{"filename":"/a.jpg","key":"` + keyOne.ID + `","expiresIn":1e300}`, "expiresIn must be", "", ""},
+		{"filename //", `{"filename":"//","key":"` + keyOne.ID + `","expiresIn":60}`, "filename must be", "", ""},
+		{"filename with a colon", `{"filename":"/a:b.jpg","key":"` + keyOne.ID + `","expiresIn":60}`, "contains a colon", "", ""},
+		{"unknown 9 KB secure parameter", body(`,"secureParams":{"x":"` + strings.Repeat("a", 9<<10) + `"}`), "longer than 8192 bytes", "", ""},
+		{"text in insecureParams", body(`,"insecureParams":{"text":"hi"}`), "invalid parameters", "insecureParams.text", "token only"},
+		{"text.size in insecureParams", body(`,"insecureParams":{"text":{"size":20}}`), "invalid parameters", "insecureParams.text.size", "token only"},
+		{"watermark in insecureParams", body(`,"insecureParams":{"watermark":"/wm/a.png"}`), "invalid parameters", "insecureParams.watermark", "token only"},
+		{"token param in insecureParams", body(`,"insecureParams":{"jwt":"x"}`), "invalid parameters", "insecureParams.jwt", "token's parameter"},
+		{"watermark outside the folders", body(`,"secureParams":{"watermark":"/private/b.jpg"}`), "invalid parameters", "secureParams.watermark", "not in an allowed watermark folder"},
+		{"watermark with a colon", body(`,"secureParams":{"watermark":"/wm/a:b.png"}`), "invalid parameters", "secureParams.watermark", "must be"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			log.Reset()
+			status, out := postSign(t, srv, adminToken, tc.body)
+			msg, _ := out["error"].(string)
+			if status != 400 || !strings.Contains(msg, tc.want) {
+				t.Fatalf("%d %q, want 400 %q", status, msg, tc.want)
+			}
+			if tc.param != "" {
+				errs, _ := out["errors"].([]any)
+				var first map[string]any
+				if len(errs) > 0 {
+					first, _ = errs[0].(map[string]any)
+				}
+				reason, _ := first["reason"].(string)
+				if first["name"] != tc.param || !strings.Contains(reason, tc.reason) {
+					t.Errorf("errors %v, want %s: %s", errs, tc.param, tc.reason)
+				}
+			}
+			if !strings.Contains(log.String(), "signing request refused") {
+				t.Errorf("not logged: %q", log.String())
+			}
+		})
+	}
+	// A watermark inside the folder is signed.
+	if status, out := postSign(t, srv, adminToken, body(`,"secureParams":{"watermark":"/wm/logo.png"}`)); status != 200 {
+		t.Errorf("watermark in /wm/: %d %v", status, out)
 	}
 }

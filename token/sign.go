@@ -45,11 +45,20 @@ func NewSigner(k Key) (*Signer, error) {
 // Key returns the signer's key.
 func (s *Signer) Key() Key { return s.key }
 
+// ErrTooLong is the error of Sign for a token longer than MaxTokenBytes,
+// which every verifier refuses as malformed: the claims, usually the args,
+// are too large.
+var ErrTooLong = errors.New("token: longer than 8192 bytes, the longest token a server accepts: the args are too large")
+
+// sigLen is the length of an HS256 signature in base64url.
+var sigLen = base64.RawURLEncoding.EncodedLen(sha256.Size)
+
 // Sign returns a compact HS256 token for c. ExpiresAt and a non-empty
 // Audience are required (a verifier refuses tokens without them). "aud" is
 // written as a string when there is one entry, as npm jsonwebtoken does.
 // Args are written with sorted keys; they may hold strings, numbers, bools,
-// nil, and nested map[string]any / []any of those.
+// nil, and nested map[string]any / []any of those. A token longer than
+// MaxTokenBytes is not signed (ErrTooLong).
 func (s *Signer) Sign(c *Claims) (string, error) {
 	b, err := s.AppendSign(make([]byte, 0, 256), c)
 	return string(b), err
@@ -71,6 +80,9 @@ func (s *Signer) AppendSign(dst []byte, c *Claims) ([]byte, error) {
 	payload, err := appendClaims(make([]byte, 0, 256), c)
 	if err != nil {
 		return dst, err
+	}
+	if len(s.header)+1+base64.RawURLEncoding.EncodedLen(len(payload))+1+sigLen > MaxTokenBytes {
+		return dst, ErrTooLong
 	}
 	start := len(dst)
 	dst = append(dst, s.header...)

@@ -435,3 +435,45 @@ func TestSignURL(t *testing.T) {
 		t.Errorf("SignURL without exp = %q, want an error", u)
 	}
 }
+
+// TestSignRefusesTooLong checks that no signer can mint a token longer than
+// the server accepts (token.MaxTokenBytes), which it would refuse as
+// malformed on every request; a token just under the limit is signed and
+// decodes.
+func TestSignRefusesTooLong(t *testing.T) {
+	s := newSigner(t, testKey)
+	claims := func(n int) *token.Claims {
+		return &token.Claims{Audience: []string{"/a.jpg"}, ExpiresAt: future, Args: map[string]any{"x": strings.Repeat("a", n)}}
+	}
+	// Find the longest args value that fits, then one byte more must fail.
+	fits := 0
+	for n := 5000; n < 7000; n++ {
+		tok, err := s.Sign(claims(n))
+		if err != nil {
+			break
+		}
+		if len(tok) > token.MaxTokenBytes {
+			t.Fatalf("signed a token of %d bytes", len(tok))
+		}
+		fits = n
+	}
+	if fits == 0 || fits == 6999 {
+		t.Fatalf("no boundary found (fits = %d)", fits)
+	}
+	tok, err := s.Sign(claims(fits))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := token.Decode(tok); err != nil {
+		t.Errorf("the longest token does not decode: %v", err)
+	}
+	if len(tok) < token.MaxTokenBytes-3 {
+		t.Errorf("the longest token signed is %d bytes, well under the limit", len(tok))
+	}
+	if _, err := s.Sign(claims(fits + 1)); err != token.ErrTooLong {
+		t.Errorf("one byte more: error %v, want ErrTooLong", err)
+	}
+	if _, err := s.Sign(claims(9 << 10)); err != token.ErrTooLong {
+		t.Errorf("9 KiB args: error %v, want ErrTooLong", err)
+	}
+}

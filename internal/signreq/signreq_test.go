@@ -1,0 +1,124 @@
+package signreq_test
+
+import (
+	"errors"
+	"math"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhole-dev/keyhole/internal/signreq"
+	"github.com/keyhole-dev/keyhole/transform"
+)
+
+var (
+	t0  = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	exp = t0.Add(time.Hour)
+)
+
+func TestPrepare(t *testing.T) {
+	rules := &signreq.Rules{Watermarks: []string{"/wm/"}, MaxLifetime: 24 * time.Hour}
+	small := &signreq.Rules{Limits: transform.Limits{MaxOutputWidth: 100}}
+	tests := []struct {
+		name   string
+		rules  *signreq.Rules
+		req    signreq.Request
+		field  signreq.Field
+		reason string // substring of the error's text; "" for success
+		param  string // the refused parameter's name, if any
+	}{
+		{name: "ok", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp}},
+		{name: "folder", req: signreq.Request{Path: "/private/", ExpiresAt: exp}},
+		{name: "root", req: signreq.Request{Path: "/", ExpiresAt: exp}},
+		{name: "double slash", req: signreq.Request{Path: "//", ExpiresAt: exp}, field: signreq.FieldPath, reason: "empty segment"},
+		{name: "dot segment", req: signreq.Request{Path: "/a/../b", ExpiresAt: exp}, field: signreq.FieldPath, reason: ". or .."},
+		{name: "colon", req: signreq.Request{Path: "/a:b.jpg", ExpiresAt: exp}, field: signreq.FieldPath, reason: "colon"},
+		{name: "relative", req: signreq.Request{Path: "a.jpg", ExpiresAt: exp}, field: signreq.FieldPath, reason: "start with /"},
+		{name: "audience covers", req: signreq.Request{Path: "/p/a.jpg", Audience: []string{"/p/"}, ExpiresAt: exp}},
+		{name: "audience elsewhere", req: signreq.Request{Path: "/q/a.jpg", Audience: []string{"/p/"}, ExpiresAt: exp}, field: signreq.FieldAudience, reason: "does not open"},
+		{name: "audience relative", req: signreq.Request{Path: "/a.jpg", Audience: []string{"a"}, ExpiresAt: exp}, field: signreq.FieldAudience, reason: "start with /"},
+		{name: "no expiry", req: signreq.Request{Path: "/a.jpg"}, field: signreq.FieldExpiry, reason: "required"},
+		{name: "expiry before 1970", req: signreq.Request{Path: "/a.jpg", ExpiresAt: time.Unix(-5, 0)}, field: signreq.FieldExpiry, reason: "1970"},
+		{name: "expiry past range", req: signreq.Request{Path: "/a.jpg", ExpiresAt: time.Unix(signreq.MaxUnixSeconds+1, 0)}, field: signreq.FieldExpiry, reason: "36812"},
+		{name: "expiry before iat", req: signreq.Request{Path: "/a.jpg", IssuedAt: t0, ExpiresAt: t0}, field: signreq.FieldExpiry, reason: "after the issue time"},
+		{name: "lifetime over the cap", rules: rules, req: signreq.Request{Path: "/a.jpg", IssuedAt: t0, ExpiresAt: t0.Add(25 * time.Hour)}, field: signreq.FieldExpiry, reason: "86400 seconds"},
+		{name: "args ok", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"w": 300.0}}},
+		{name: "args invalid", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"w": "big"}}, field: signreq.FieldArgs, reason: "invalid parameters", param: "w"},
+		{name: "args over the caller's limit", rules: small, req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"w": 300.0}}, field: signreq.FieldArgs, param: "w"},
+		{name: "args checked by the caller", rules: small, req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"w": 300.0}, ArgsChecked: true}},
+		{name: "watermark in folder", rules: rules, req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"watermark": "/wm/logo.png"}}},
+		{name: "watermark outside", rules: rules, req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"watermark": "/private/b.jpg"}}, field: signreq.FieldArgs, reason: signreq.ReasonWatermarkFolder, param: "watermark"},
+		{name: "watermark without folders", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"watermark": "/wm/logo.png"}}, field: signreq.FieldArgs, reason: signreq.ReasonWatermarkFolder, param: "watermark"},
+		{name: "watermark colon", rules: rules, req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"watermark": "/wm/a:b.png"}}, field: signreq.FieldArgs, param: "watermark"},
+		{name: "query ok", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Query: url.Values{"w": {"300"}, "unknown": {"x"}}}},
+		{name: "query invalid", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Query: url.Values{"q": {"101"}}}, field: signreq.FieldQuery, param: "q"},
+		{name: "query text", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Query: url.Values{"text": {"hi"}}}, field: signreq.FieldQuery, reason: signreq.ReasonSecureOnly, param: "text"},
+		{name: "query watermark", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Query: url.Values{"watermark.opacity": {"10"}}}, field: signreq.FieldQuery, reason: signreq.ReasonSecureOnly, param: "watermark.opacity"},
+		{name: "args and query invalid", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"w": "big"}, Query: url.Values{"q": {"101"}}}, field: signreq.FieldArgs, reason: "q=101", param: "w"},
+		{name: "query token param", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Query: url.Values{"jwt": {"x"}}}, field: signreq.FieldQuery, reason: signreq.ReasonTokenParam, param: "jwt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.rules
+			if r == nil {
+				r = &signreq.Rules{}
+			}
+			c, q, err := signreq.Prepare(&tc.req, r)
+			if tc.field == 0 {
+				if err != nil {
+					t.Fatalf("Prepare: %v", err)
+				}
+				if len(c.Audience) == 0 || !c.ExpiresAt.Equal(tc.req.ExpiresAt) || len(q) != len(tc.req.Query) {
+					t.Errorf("claims %+v, query %v", c, q)
+				}
+				return
+			}
+			var e *signreq.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("Prepare error %v, want a *signreq.Error", err)
+			}
+			if e.Field != tc.field || !strings.Contains(err.Error(), tc.reason) {
+				t.Errorf("error field %d %q, want field %d containing %q", e.Field, err, tc.field, tc.reason)
+			}
+			list := e.Args
+			if e.Field == signreq.FieldQuery {
+				list = e.Query
+			}
+			if tc.param != "" && (len(list) == 0 || list[0].Name != tc.param) {
+				t.Errorf("params %+v, want %q first", list, tc.param)
+			}
+		})
+	}
+}
+
+func TestExpiryAfter(t *testing.T) {
+	tests := []struct {
+		seconds float64
+		max     time.Duration
+		ok      bool
+	}{
+		{300, 0, true},
+		{300, time.Hour, true},
+		{3600, time.Hour, true},
+		{3601, time.Hour, false},
+		{1e10, 30 * 24 * time.Hour, false}, // would overflow time.Duration
+		{1e10, 0, false},
+		{8e9, 0, true},
+		{1e300, 0, false},
+		{0.5, 0, false},
+		{-1, 0, false},
+		{math.NaN(), 0, false},
+		{math.Inf(1), 0, false},
+	}
+	for _, tc := range tests {
+		got, ok := signreq.ExpiryAfter(t0, tc.seconds, tc.max)
+		if ok != tc.ok {
+			t.Errorf("ExpiryAfter(%g, %v) ok = %v, want %v", tc.seconds, tc.max, ok, tc.ok)
+			continue
+		}
+		if ok && (!got.After(t0) || got.Sub(t0) != time.Duration(tc.seconds*float64(time.Second))) {
+			t.Errorf("ExpiryAfter(%g) = %v", tc.seconds, got)
+		}
+	}
+}
