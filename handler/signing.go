@@ -198,7 +198,7 @@ func (s *signing) sign(req *signRequest) (*signResponse, int, string, []transfor
 	}
 	// A filename is an audience: a file, or a prefix such as "/private/"
 	// (a folder) or "/" (everything the key guards), as in Sirv.
-	sr := &signreq.Request{Path: req.Filename, IssuedAt: now, ExpiresAt: exp}
+	sr := &signreq.Request{Path: req.Filename, Folder: true, IssuedAt: now, ExpiresAt: exp}
 	if len(req.SecureParams) > 0 {
 		sr.Args = req.SecureParams
 	}

@@ -377,13 +377,14 @@ function makeModule(go, ex) {
 
   function createSigner(opts) {
     if (!isPlainObject(opts)) throw keyholeError(CODES.BAD_KEY, 'createSigner needs an options object with key or keyBase64');
-    const { key, keyBase64, keyId = '', param = '', now = defaultNow } = opts;
+    const { key, keyBase64, keyId = '', param = '', watermarks = [], now = defaultNow } = opts;
     if ((key === undefined) === (keyBase64 === undefined)) {
       throw keyholeError(CODES.BAD_KEY, 'give exactly one of key and keyBase64');
     }
     if (keyBase64 !== undefined && typeof keyBase64 !== 'string') throw keyholeError(CODES.BAD_KEY, 'keyBase64 must be a string');
     if (typeof keyId !== 'string') throw keyholeError(CODES.BAD_KEY, 'keyId must be a string');
     if (typeof param !== 'string') throw badInput('param must be a string');
+    if (!Array.isArray(watermarks) || !watermarks.every((w) => typeof w === 'string')) throw badInput('watermarks must be an array of folder paths');
     if (typeof now !== 'function') throw badInput('now must be a function returning unix seconds');
     const secret = key !== undefined ? keyBytes(key) : textEncoder.encode(keyBase64);
     const handle = Number(call((e) => {
@@ -391,6 +392,8 @@ function makeModule(go, ex) {
       e.bytes(secret);
       e.str(keyId);
       e.str(param);
+      e.u32(watermarks.length);
+      for (const w of watermarks) e.str(w);
     }, 'keyhole_signer_new'));
 
     const clock = () => {

@@ -79,6 +79,13 @@ export interface SignerOptions {
   keyId?: string;
   /** The query parameter that carries the token. Default "jwt". */
   param?: string;
+  /**
+   * The folders a secure watermark may be read from, as the server's
+   * `watermarks` setting, e.g. ["/wm/"]: each "/" or a folder path ending
+   * in "/". Default: none, so args naming a watermark are refused
+   * (ERR_KEYHOLE_INVALID_PARAMS, "not in an allowed watermark folder").
+   */
+  watermarks?: string[];
   /** The clock: unix seconds, may be fractional. Default `Date.now() / 1000`. */
   now?: () => number;
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyhole-dev/keyhole/internal/pathrule"
+	"github.com/keyhole-dev/keyhole/internal/signreq"
 	"github.com/keyhole-dev/keyhole/token"
 	"github.com/keyhole-dev/keyhole/transform"
 )
@@ -20,10 +22,16 @@ import (
 type signer struct {
 	s     *token.Signer
 	param string
+	// rules are what signreq.Prepare checks a request against: the
+	// server's default limits, the token parameter and the watermark
+	// folders (none: no watermark is signed).
+	rules signreq.Rules
 
-	// lastQuery is the url.Values decoded from the bytes lastQueryRaw.
+	// lastQuery is the url.Values decoded from the bytes lastQueryRaw;
+	// lastQueryOK is set once it has passed signreq.CheckQuery.
 	lastQuery    url.Values
 	lastQueryRaw string
+	lastQueryOK  bool
 }
 
 // signers holds the live signers by handle. JavaScript frees a handle when
@@ -39,11 +47,16 @@ var (
 //	str key
 //	str keyId   "" for none
 //	str param   the token's query parameter name, "" for "jwt"
+//	u32 count, then that many str: the allowed watermark folders
 //
 // and answers the new signer's handle in decimal. Messages name the key id,
 // never the secret.
 func newSigner(r *reader) error {
 	kind, secret, id, param := r.str(), r.bytes(), r.str(), r.str()
+	watermarks := make([]string, r.count(4))
+	for i := range watermarks {
+		watermarks[i] = r.str()
+	}
 	if err := r.done(); err != nil {
 		return err
 	}
@@ -72,8 +85,13 @@ func newSigner(r *reader) error {
 	if !validParam(param) {
 		return badInput("param must be a non-empty name of letters, digits, '-', '_' or '.'")
 	}
+	for _, w := range watermarks {
+		if !strings.HasSuffix(w, "/") || pathrule.CheckFolder(w, pathrule.MaxBytes) != "" {
+			return badInput("watermarks: " + strconv.Quote(w) + " is not a folder path ending in /")
+		}
+	}
 	nextHandle++
-	signers[nextHandle] = &signer{s: s, param: param}
+	signers[nextHandle] = &signer{s: s, param: param, rules: signreq.Rules{Limits: limits, TokenParam: param, Watermarks: watermarks}}
 	out = strconv.AppendUint(out, uint64(nextHandle), 10)
 	return nil
 }
@@ -117,14 +135,21 @@ const minSignRequest = 4*8 + 4*4 + 1
 //
 // The token gets iat = floor(now), exp = floor(now) + expiresIn (as npm
 // jsonwebtoken computes it) or floor(expiresAt), nbf = floor(notBefore)
-// when given, aud and args. Args are checked like the server checks them:
-// transform.FromArgs then transform.Parse with transform.DefaultLimits.
+// when given, aud and args. Everything else is signreq.Prepare's, the
+// checks the signing endpoint and keyhole sign apply too: the path rule,
+// the audience opens the path, args and query pass the parameter parser
+// under the server's default limits, a watermark lies in an allowed
+// folder, the query holds no text, watermark or token parameter, and the
+// token fits the server's size limit.
 func (s *signer) signOne(r *reader) error {
 	now, expiresIn, expiresAt, notBefore := r.f64(), r.f64(), r.f64(), r.f64()
 	path := r.str()
-	aud := make([]string, r.count(4))
-	for i := range aud {
-		aud[i] = r.str()
+	var aud []string
+	if n := r.count(4); n > 0 {
+		aud = make([]string, n)
+		for i := range aud {
+			aud[i] = r.str()
+		}
 	}
 	base := r.str()
 	query := s.query(r)
@@ -133,45 +158,79 @@ func (s *signer) signOne(r *reader) error {
 	if r.bad {
 		return errMalformed
 	}
-	c := &token.Claims{Audience: aud}
-	if err := checkPath(path); err != nil {
+	if err := checkBase(base); err != nil {
 		return err
 	}
-	if len(c.Audience) == 0 {
-		c.Audience = []string{path}
-	}
-	for _, a := range c.Audience {
-		if !strings.HasPrefix(a, "/") {
-			return badInput("every audience entry must start with /")
-		}
-	}
-	if !token.AudienceAllows(c.Audience, path) {
-		return badInput("the audience does not allow the path: a token whose aud is " + strconv.Quote(c.Audience[0]) + " cannot open " + strconv.Quote(path))
-	}
-	if err := s.checkURL(base, query); err != nil {
+	req := &signreq.Request{Path: path, Audience: aud, Query: query, QueryChecked: s.lastQueryOK && query != nil}
+	if err := setTimes(req, now, expiresIn, expiresAt, notBefore); err != nil {
 		return err
 	}
-	if err := setTimes(c, now, expiresIn, expiresAt, notBefore); err != nil {
-		return err
-	}
+	var argsKey string
 	if !noArgs {
-		m, err := checkArgs(r.b[argsStart:r.off])
-		if err != nil {
-			return err
+		argsKey = string(r.b[argsStart:r.off])
+		if m, ok := argsCache[argsKey]; ok {
+			req.Args, req.ArgsChecked = m, true
+		} else {
+			v, _ := (&reader{b: r.b[argsStart:r.off]}).value(0)
+			m, ok := v.(map[string]any)
+			if !ok {
+				return badInput("args must be an object")
+			}
+			req.Args = m
 		}
-		c.Args = m
+	}
+	c, q, err := signreq.Prepare(req, &s.rules)
+	if err != nil {
+		return s.prepareError(path, aud, err)
+	}
+	if query != nil {
+		s.lastQueryOK = true
+	}
+	if _, wm := req.Args["watermark"]; !noArgs && !req.ArgsChecked && !wm {
+		if len(argsCache) >= maxArgsCache {
+			clear(argsCache)
+		}
+		argsCache[argsKey] = req.Args
 	}
 	tok, err := s.s.Sign(c)
 	if err != nil {
 		return badInput(strings.TrimPrefix(err.Error(), "token: "))
 	}
-	out = append(out, token.BuildURL(path, tok, token.URLOptions{BaseURL: base, Query: query, Param: s.param})...)
+	out = append(out, token.BuildURL(path, tok, token.URLOptions{BaseURL: base, Query: q, Param: s.param})...)
 	out = append(out, '\n')
 	out = append(out, tok...)
 	out = append(out, '\n')
 	out = strconv.AppendInt(out, c.ExpiresAt.Unix(), 10)
 	out = append(out, '\n')
 	return nil
+}
+
+// prepareError turns a signreq.Error into the JavaScript error of its
+// field: ERR_KEYHOLE_BAD_PATH for the path, ERR_KEYHOLE_INVALID_PARAMS
+// naming args.* or query.* for parameters, ERR_KEYHOLE_BAD_INPUT otherwise.
+func (s *signer) prepareError(path string, aud []string, err error) error {
+	var e *signreq.Error
+	if !errors.As(err, &e) {
+		return badInput("the request cannot be signed")
+	}
+	switch e.Field {
+	case signreq.FieldPath:
+		return &apiError{code: codeBadPath, index: -1, msg: "path " + strconv.Quote(path) + ": " + strings.TrimPrefix(e.Reason, "path ")}
+	case signreq.FieldArgs:
+		return paramsError("args", &transform.Errors{List: e.Args})
+	case signreq.FieldQuery:
+		for _, pe := range e.Query {
+			if pe.Reason == signreq.ReasonTokenParam {
+				return badInput("query must not contain the token parameter " + strconv.Quote(s.param))
+			}
+		}
+		return paramsError("query", &transform.Errors{List: e.Query})
+	case signreq.FieldAudience:
+		if e.Reason == signreq.ReasonAudience && len(aud) > 0 {
+			return badInput("the audience does not allow the path: a token whose aud is " + strconv.Quote(aud[0]) + " cannot open " + strconv.Quote(path))
+		}
+	}
+	return badInput(e.Reason)
 }
 
 // query decodes a u32 count of (str name, str value) pairs into url.Values.
@@ -200,17 +259,17 @@ func (s *signer) query(r *reader) url.Values {
 		k, v := sub.str(), sub.str()
 		q.Add(k, v)
 	}
-	s.lastQuery, s.lastQueryRaw = q, string(raw)
+	s.lastQuery, s.lastQueryRaw, s.lastQueryOK = q, string(raw), false
 	return q
 }
 
 // maxUnixSeconds is the largest time a token may carry (token.ParseClaims
 // refuses larger ones).
-const maxUnixSeconds = 1 << 40
+const maxUnixSeconds = signreq.MaxUnixSeconds
 
 // setTimes fills iat, exp and nbf. Exactly one of expiresIn (> 0) and
 // expiresAt must be given.
-func setTimes(c *token.Claims, now, expiresIn, expiresAt, notBefore float64) error {
+func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64) error {
 	if !inRange(now) {
 		return badInput("now() must return unix seconds (a finite number >= 0)")
 	}
@@ -245,37 +304,12 @@ func setTimes(c *token.Claims, now, expiresIn, expiresAt, notBefore float64) err
 
 func inRange(t float64) bool { return t >= 0 && t <= maxUnixSeconds }
 
-// checkPath applies the server's path rules (token.CleanPath with the
-// server's default limit, SPEC §1) to the path being signed, so a URL the
-// server would answer with "400 bad path" is never issued. The path must
-// also start with "/".
-func checkPath(p string) error {
-	bad := func(why string) error {
-		return &apiError{code: codeBadPath, index: -1, msg: "path " + strconv.Quote(p) + ": " + why}
-	}
-	if !strings.HasPrefix(p, "/") {
-		return bad("must start with /")
-	}
-	if _, err := token.CleanPath(p, token.DefaultMaxPathBytes); err != nil {
-		var pe *token.PathError
-		if errors.As(err, &pe) {
-			return bad(pe.Reason)
-		}
-		return bad("breaks the path rules")
-	}
-	return nil
-}
-
-// checkURL refuses a base URL that would break the URL it prefixes, and a
-// query that already holds the token parameter.
-func (s *signer) checkURL(base string, query url.Values) error {
+// checkBase refuses a base URL that would break the URL it prefixes.
+func checkBase(base string) error {
 	for i := 0; i < len(base); i++ {
 		if c := base[i]; c <= ' ' || c == 0x7f || c == '?' || c == '#' {
 			return badInput("baseUrl must not contain spaces, control characters, ? or #")
 		}
-	}
-	if _, ok := query[s.param]; ok {
-		return badInput("query must not contain the token parameter " + strconv.Quote(s.param))
 	}
 	return nil
 }
@@ -296,35 +330,10 @@ func validParam(name string) bool {
 
 // argsCache remembers args that passed validation, keyed by their encoded
 // bytes, so a batch that repeats the same args checks them once. The cached
-// maps are only ever read (token.Signer does not modify args).
+// maps are only ever read (token.Signer does not modify args). All signers
+// share the server's default limits, but not their watermark folders, so
+// args naming a watermark are never cached.
 var argsCache = map[string]map[string]any{}
 
 // maxArgsCache bounds argsCache; it is emptied when full.
 const maxArgsCache = 512
-
-// checkArgs decodes the encoded args value raw (looked up in argsCache
-// first) and validates it as the server will: an object, which
-// transform.FromArgs flattens and transform.Parse accepts under the default
-// limits.
-func checkArgs(raw []byte) (map[string]any, error) {
-	if m, ok := argsCache[string(raw)]; ok {
-		return m, nil
-	}
-	v, _ := (&reader{b: raw}).value(0)
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, badInput("args must be an object")
-	}
-	flat, err := transform.FromArgs(m)
-	if err == nil {
-		_, err = transform.Parse(flat, limits)
-	}
-	if err != nil {
-		return nil, paramsError("args", err)
-	}
-	if len(argsCache) >= maxArgsCache {
-		clear(argsCache)
-	}
-	argsCache[string(raw)] = m
-	return m, nil
-}

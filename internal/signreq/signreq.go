@@ -47,15 +47,21 @@ type Rules struct {
 
 // Request is one URL to sign.
 type Request struct {
-	// Path is the file (or, for a folder URL, the folder ending in "/")
-	// the URL opens. It must be "/" or pass the path rule.
+	// Path is the file the URL opens. It must pass the path rule; "/" is
+	// allowed as the audience of everything a key guards.
 	Path string
+	// Folder allows Path to be a folder ending in "/" ("/private/"): the
+	// signing endpoint signs folder audiences as Sirv does. The server
+	// answers the folder's own URL with 400 bad path; the token opens the
+	// files under it.
+	Folder bool
 	// Audience is the token's "aud": path prefixes it opens, each starting
 	// with "/"; one of them must be a prefix of Path. Nil means Path.
 	Audience []string
 	// IssuedAt is "iat"; zero leaves it out.
 	IssuedAt time.Time
-	// ExpiresAt is "exp". Required, after IssuedAt, at most MaxUnixSeconds.
+	// ExpiresAt is "exp". Required, at most MaxUnixSeconds. It may lie in
+	// the past (a test of expiry); the server then answers "expired".
 	ExpiresAt time.Time
 	// NotBefore is "nbf"; zero leaves it out.
 	NotBefore time.Time
@@ -108,6 +114,7 @@ func (e *Error) Error() string {
 // Reasons of the errors that Prepare, CheckArgs and CheckQuery return.
 const (
 	ReasonWatermarkFolder = "not in an allowed watermark folder"
+	ReasonAudience        = "the audience does not open the path"
 	ReasonSecureOnly      = "token only: the server ignores it in the query string"
 	ReasonTokenParam      = "the token's parameter cannot be an insecure parameter"
 	ReasonInvalidParams   = "invalid parameters"
@@ -119,10 +126,12 @@ const (
 // token fitting token.MaxTokenBytes, which token.Signer checks). Nothing
 // in req is modified; the claims share req's Audience and Args.
 func Prepare(req *Request, rules *Rules) (*token.Claims, url.Values, error) {
-	if req.Path != "/" {
-		if reason := pathrule.CheckFolder(req.Path, pathrule.MaxBytes); reason != "" {
-			return nil, nil, &Error{Field: FieldPath, Reason: "path " + reason}
-		}
+	check := pathrule.Check
+	if req.Folder {
+		check = pathrule.CheckFolder
+	}
+	if reason := check(req.Path, pathrule.MaxBytes); reason != "" {
+		return nil, nil, &Error{Field: FieldPath, Reason: "path " + reason}
 	}
 	c := &token.Claims{
 		Audience: req.Audience, IssuedAt: req.IssuedAt, ExpiresAt: req.ExpiresAt,
@@ -137,7 +146,7 @@ func Prepare(req *Request, rules *Rules) (*token.Claims, url.Values, error) {
 		}
 	}
 	if !token.AudienceAllows(c.Audience, req.Path) {
-		return nil, nil, &Error{Field: FieldAudience, Reason: "the audience does not open the path"}
+		return nil, nil, &Error{Field: FieldAudience, Reason: ReasonAudience}
 	}
 	if err := checkTimes(c, rules.MaxLifetime); err != nil {
 		return nil, nil, err
@@ -170,8 +179,6 @@ func checkTimes(c *token.Claims, maxLifetime time.Duration) error {
 		return &Error{Field: FieldExpiry, Reason: "the expiry must be a time between 1970 and the year 36812"}
 	case !c.IssuedAt.IsZero() && (c.IssuedAt.Unix() < 0 || c.IssuedAt.Unix() > MaxUnixSeconds):
 		return &Error{Field: FieldExpiry, Reason: "the issue time must be a time between 1970 and the year 36812"}
-	case !c.IssuedAt.IsZero() && !c.ExpiresAt.After(c.IssuedAt):
-		return &Error{Field: FieldExpiry, Reason: "the expiry must be after the issue time"}
 	case maxLifetime > 0 && !c.IssuedAt.IsZero() && c.ExpiresAt.Sub(c.IssuedAt) > maxLifetime:
 		return &Error{Field: FieldExpiry, Reason: "the lifetime is longer than the allowed " + strconv.FormatInt(int64(maxLifetime/time.Second), 10) + " seconds"}
 	case !c.NotBefore.IsZero() && (c.NotBefore.Unix() < 0 || c.NotBefore.Unix() > MaxUnixSeconds):

@@ -29,7 +29,9 @@ func TestPrepare(t *testing.T) {
 		param  string // the refused parameter's name, if any
 	}{
 		{name: "ok", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp}},
-		{name: "folder", req: signreq.Request{Path: "/private/", ExpiresAt: exp}},
+		{name: "folder", req: signreq.Request{Path: "/private/", Folder: true, ExpiresAt: exp}},
+		{name: "folder not allowed", req: signreq.Request{Path: "/private/", ExpiresAt: exp}, field: signreq.FieldPath, reason: "empty segment"},
+		{name: "folder //", req: signreq.Request{Path: "//", Folder: true, ExpiresAt: exp}, field: signreq.FieldPath, reason: "empty segment"},
 		{name: "root", req: signreq.Request{Path: "/", ExpiresAt: exp}},
 		{name: "double slash", req: signreq.Request{Path: "//", ExpiresAt: exp}, field: signreq.FieldPath, reason: "empty segment"},
 		{name: "dot segment", req: signreq.Request{Path: "/a/../b", ExpiresAt: exp}, field: signreq.FieldPath, reason: ". or .."},
@@ -41,7 +43,7 @@ func TestPrepare(t *testing.T) {
 		{name: "no expiry", req: signreq.Request{Path: "/a.jpg"}, field: signreq.FieldExpiry, reason: "required"},
 		{name: "expiry before 1970", req: signreq.Request{Path: "/a.jpg", ExpiresAt: time.Unix(-5, 0)}, field: signreq.FieldExpiry, reason: "1970"},
 		{name: "expiry past range", req: signreq.Request{Path: "/a.jpg", ExpiresAt: time.Unix(signreq.MaxUnixSeconds+1, 0)}, field: signreq.FieldExpiry, reason: "36812"},
-		{name: "expiry before iat", req: signreq.Request{Path: "/a.jpg", IssuedAt: t0, ExpiresAt: t0}, field: signreq.FieldExpiry, reason: "after the issue time"},
+		{name: "already expired", req: signreq.Request{Path: "/a.jpg", IssuedAt: t0, ExpiresAt: t0.Add(-time.Hour)}},
 		{name: "lifetime over the cap", rules: rules, req: signreq.Request{Path: "/a.jpg", IssuedAt: t0, ExpiresAt: t0.Add(25 * time.Hour)}, field: signreq.FieldExpiry, reason: "86400 seconds"},
 		{name: "args ok", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"w": 300.0}}},
 		{name: "args invalid", req: signreq.Request{Path: "/a.jpg", ExpiresAt: exp, Args: map[string]any{"w": "big"}}, field: signreq.FieldArgs, reason: "invalid parameters", param: "w"},

@@ -174,7 +174,7 @@ test('random bytes through the raw exports are errors, never a crash', async () 
   go.run(instance);
   const ex = instance.exports;
   const send = (buf) => new Uint8Array(ex.mem.buffer, ex.keyhole_alloc(buf.length) >>> 0, buf.length).set(buf);
-  send(new Uint8Array([3, 0, 0, 0, 114, 97, 119, 1, 0, 0, 0, 107, 0, 0, 0, 0, 0, 0, 0, 0]));
+  send(new Uint8Array([3, 0, 0, 0, 114, 97, 119, 1, 0, 0, 0, 107, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
   assert.ok(ex.keyhole_signer_new() > 0);
   const handle = Number(new TextDecoder().decode(new Uint8Array(ex.mem.buffer, ex.keyhole_out() >>> 0, 1)));
   for (let i = 0; i < 3000; i++) {

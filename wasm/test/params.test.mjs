@@ -30,7 +30,7 @@ for (const c of cases) {
 }
 
 test('secure args get the same verdict as validateParams', () => {
-  const s = m.createSigner({ key: 'k', now: () => 1_700_000_000 });
+  const s = m.createSigner({ key: 'k', now: () => 1_700_000_000, watermarks: ['/wm/'] });
   for (const c of cases) {
     if (c.params.jwt !== undefined) continue; // the token parameter is not an arg
     let errs = [];
