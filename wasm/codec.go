@@ -10,6 +10,24 @@ import (
 	"strings"
 )
 
+// abiStamp carries the version of the request/answer encoding between this
+// module and the JavaScript half of the boundary (ABI in core.js), after a
+// fixed prefix so the text can be found in the built module. Change both
+// together whenever the encoding, the exports or their arguments change:
+// load() refuses a module whose version differs from its own, so a
+// keyhole.wasm and a core.js from different builds fail loudly instead of
+// decoding each other wrongly. test/abi.test.mjs checks that the two agree.
+var abiStamp = "keyhole-abi-version:0001"
+
+// abiVersion returns the number at the end of abiStamp.
+func abiVersion() uint32 {
+	n, err := strconv.ParseUint(abiStamp[len(abiStamp)-4:], 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(n)
+}
+
 // Error codes, set as the .code of the JavaScript Error (see index.d.ts).
 const (
 	codeBadInput      = "ERR_KEYHOLE_BAD_INPUT"

@@ -1,6 +1,10 @@
-// @keyhole/signer: Keyhole's URL signer and parameter validator, compiled
-// from Go (packages token and transform) to WebAssembly, for Node.js 20+ and
-// browsers. See README.md for the API and index.d.ts for the types.
+// core.js is @keyhole/signer without its choice of where keyhole.wasm comes
+// from: the JavaScript half of the boundary with wasm/codec.go (the request
+// encoder, the answer and error decoders, the version check) and the API.
+// Each runtime's entry (index.js for Node.js, browser.js, deno.js, bun.js,
+// workerd.js; package.json "exports" picks one) calls makeLoad with its way
+// of finding the module, so no entry needs an API its runtime lacks. See
+// README.md for the API and index.d.ts for the types.
 //
 // Go's wasm_exec.js (copied into dist/ by build.sh) defines globalThis.Go
 // and, where they are missing, the stubs globalThis.fs, globalThis.path and
@@ -34,60 +38,77 @@ function badInput(message) {
   return keyholeError(CODES.BAD_INPUT, message);
 }
 
-const isNode = typeof process === 'object' && process !== null &&
-  typeof process.versions === 'object' && process.versions !== null &&
-  typeof process.versions.node === 'string';
-
-/** The module from the default load(), shared by every caller. */
-let defaultModule;
+/**
+ * ABI is the version of the request/answer encoding between this file and
+ * keyhole.wasm (abiStamp in codec.go). Change both together whenever the
+ * encoding, the exports or their arguments change: load() refuses a
+ * module whose version differs, so a keyhole.wasm and a core.js from
+ * different builds fail loudly instead of decoding each other wrongly.
+ */
+export const ABI = 1;
 
 /**
- * load instantiates the WebAssembly module and returns the API. Without
- * options it loads dist/keyhole.wasm next to this file (read from disk in
- * Node.js, fetched in browsers) once and returns the same module to every
- * caller.
+ * makeLoad returns the load() of one runtime's entry (index.js for Node.js,
+ * browser.js, deno.js, bun.js, workerd.js). platform says how that runtime
+ * finds the module:
  *
- * @param {{wasm?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module | Response | Promise<Response>}} [opts]
+ *   defaultWasm()  the source load() uses without a wasm option
+ *   readFile(url)  optional: the bytes of a file: URL, where the runtime has
+ *                  a file system (fetch() cannot read file: URLs in Node.js)
+ *   base()         optional: the URL a relative wasm string is resolved
+ *                  against (the working directory, or the page)
+ *
+ * The default module is instantiated once and shared by every caller.
  */
-export function load(opts) {
-  if (opts === undefined || opts === null || opts.wasm === undefined) {
-    defaultModule ??= instantiate(new URL('./dist/keyhole.wasm', import.meta.url)).catch((err) => {
-      defaultModule = undefined;
-      throw err;
-    });
-    return defaultModule;
-  }
-  if (typeof opts !== 'object') return Promise.reject(badInput('load options must be an object'));
-  return instantiate(opts.wasm);
+export function makeLoad(platform) {
+  let defaultModule;
+  return function load(opts) {
+    if (opts === undefined || opts === null || opts.wasm === undefined) {
+      defaultModule ??= instantiate(platform.defaultWasm(), platform).catch((err) => {
+        defaultModule = undefined;
+        throw err;
+      });
+      return defaultModule;
+    }
+    if (typeof opts !== 'object') return Promise.reject(badInput('load options must be an object'));
+    return instantiate(opts.wasm, platform);
+  };
 }
 
 /** instantiate compiles and starts one Go program and wraps its exports. */
-async function instantiate(source) {
+async function instantiate(source, platform) {
   const go = new globalThis.Go();
   let instance;
   try {
-    instance = await instantiateSource(source, go.importObject);
+    instance = await instantiateSource(source, go.importObject, platform);
   } catch (err) {
     throw keyholeError(CODES.LOAD, `cannot load the Keyhole WebAssembly module: ${err && err.message}`, { cause: err });
+  }
+  const ex = instance.exports;
+  if (typeof ex.keyhole_abi !== 'function') {
+    throw keyholeError(CODES.LOAD, `this keyhole.wasm has no boundary version (keyhole_abi): it is from another build than this @keyhole/signer (boundary version ${ABI}); rebuild both with wasm/build.sh or reinstall the package`);
   }
   // go.run runs the Go runtime's start-up and main synchronously until main
   // blocks; the exports are usable as soon as it returns. It resolves only
   // if the program exits, which it does not while the module is in use.
   go.run(instance);
   if (go.exited) throw keyholeError(CODES.LOAD, 'the Keyhole WebAssembly module exited during start-up');
-  return makeModule(go, instance.exports);
+  const abi = ex.keyhole_abi();
+  if (abi !== ABI) {
+    throw keyholeError(CODES.LOAD, `this keyhole.wasm speaks boundary version ${abi} and this @keyhole/signer version ${ABI}: they are from different builds; rebuild both with wasm/build.sh or reinstall the package`);
+  }
+  return makeModule(go, ex);
 }
 
-async function instantiateSource(source, imports) {
+async function instantiateSource(source, imports, platform) {
   if (source instanceof WebAssembly.Module) return WebAssembly.instantiate(source, imports);
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     return (await WebAssembly.instantiate(source, imports)).instance;
   }
   if (typeof source === 'string' || source instanceof URL) {
-    const url = new URL(source, isNode ? `file://${process.cwd()}/` : globalThis.location?.href);
-    if (isNode && url.protocol === 'file:') {
-      const { readFile } = await import('node:fs/promises');
-      return (await WebAssembly.instantiate(await readFile(url), imports)).instance;
+    const url = new URL(source, platform.base?.());
+    if (url.protocol === 'file:' && platform.readFile) {
+      return (await WebAssembly.instantiate(await platform.readFile(url), imports)).instance;
     }
     source = fetch(url);
   }
@@ -401,6 +422,19 @@ function makeModule(go, ex) {
       if (typeof t !== 'number' || !Number.isFinite(t)) throw badInput('now() must return a finite number of unix seconds');
       return t;
     };
+    /** batch signs list (already checked to be an array) with one now(). */
+    const batch = (list, t) => results(call((e) => {
+      e.u32(list.length);
+      for (let i = 0; i < list.length; i++) {
+        try {
+          encodeSign(e, list[i], t, `[${i}]`);
+        } catch (err) {
+          err.index = i;
+          throw err;
+        }
+      }
+    }, 'keyhole_sign', handle));
+
     const signer = {
       keyId,
       sign(o) {
@@ -420,22 +454,46 @@ function makeModule(go, ex) {
         if (list.length === 0) return [];
         const t = clock();
         try {
-          return results(call((e) => {
-            e.u32(list.length);
-            for (let i = 0; i < list.length; i++) {
-              try {
-                encodeSign(e, list[i], t, `[${i}]`);
-              } catch (err) {
-                err.index = i;
-                throw err;
-              }
-            }
-          }, 'keyhole_sign', handle));
+          return batch(list, t);
         } catch (err) {
           // Errors from Go carry the index but not the [i] prefix.
           if (err.index !== undefined && !err.message.startsWith('[')) err.message = `[${err.index}] ${err.message}`;
           throw err;
         }
+      },
+      srcset(o) {
+        if (!isPlainObject(o)) throw badInput('srcset needs an options object');
+        const { widths, ...rest } = o;
+        if (!Array.isArray(widths)) throw badInput('widths must be an array of widths in pixels, e.g. [320, 640, 1280]');
+        if (rest.args !== undefined && !isPlainObject(rest.args)) throw badInput('options.args must be a plain object');
+        // Go checks the widths and args once (checkSrcset in srcset.go),
+        // then every width's URL is signed in one batch with its own w.
+        call((e) => {
+          e.u32(widths.length);
+          for (let i = 0; i < widths.length; i++) {
+            if (typeof widths[i] !== 'number') throw badInput(`widths[${i}] must be a number of pixels`);
+            e.f64(widths[i]);
+          }
+          if (rest.args === undefined) e.u8(0x2d); // -
+          else e.value(rest.args, 'options.args', 0);
+        }, 'keyhole_srcset_check');
+        const t = clock();
+        let signed;
+        try {
+          signed = batch(widths.map((w) => ({ ...rest, args: { ...rest.args, w } })), t);
+        } catch (err) {
+          // The same options are signed for every width: the first failure
+          // is every width's, so it names none.
+          delete err.index;
+          err.message = err.message.replace(/^\[\d+\]/, 'options');
+          throw err;
+        }
+        const urls = signed.map((r, i) => ({ width: widths[i], url: r.url }));
+        return {
+          srcset: urls.map((u) => `${u.url} ${u.width}w`).join(', '),
+          urls,
+          expiresAt: signed[0].expiresAt,
+        };
       },
     };
     freeSigner.register(signer, handle);

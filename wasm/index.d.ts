@@ -1,5 +1,5 @@
-// Type declarations for @keyhole/signer (ES module entry). index.d.cts
-// repeats them for require().
+// Type declarations for @keyhole/signer, every runtime's entry. build.sh
+// writes dist/index.d.cts, the same declarations for require().
 
 /** Where load() gets the WebAssembly module from. */
 export type WasmSource =
@@ -13,10 +13,11 @@ export type WasmSource =
 
 export interface LoadOptions {
   /**
-   * The module to instantiate. Default: dist/keyhole.wasm next to the
-   * package's index.js, read from disk in Node.js and fetched in browsers.
-   * A string is a URL (browsers) or a file path or URL (Node.js), resolved
-   * against the page or the working directory.
+   * The module to instantiate. Default: dist/keyhole.wasm in the package,
+   * read from disk in Node.js, Deno and Bun, fetched in browsers, and
+   * imported as a WebAssembly module on Workers. A string is a URL
+   * (browsers) or a file path or URL (Node.js, Deno, Bun), resolved against
+   * the page or the working directory.
    */
   wasm?: WasmSource;
 }
@@ -33,7 +34,10 @@ export type ErrorCode =
   | 'ERR_KEYHOLE_INVALID_PARAMS'
   /** decode(): the server could not parse the token; see `result`. */
   | 'ERR_KEYHOLE_BAD_TOKEN'
-  /** load(): the module could not be fetched, compiled or started. */
+  /**
+   * load(): the module could not be fetched, compiled or started, or it is
+   * from another build than the package's JavaScript (boundary version).
+   */
   | 'ERR_KEYHOLE_LOAD'
   /** A bug: a recovered Go panic, or the module has exited. */
   | 'ERR_KEYHOLE_INTERNAL';
@@ -121,6 +125,30 @@ export interface SignResult {
   expiresAt: Date;
 }
 
+export interface SrcsetOptions extends Omit<SignOptions, 'args'> {
+  /**
+   * The widths in pixels, one URL each: whole numbers from 1 to 8192 (the
+   * server's default maximum output width), no repeats, at most 32.
+   */
+  widths: number[];
+  /**
+   * Secure parameters for every width (text, watermark, format, q…). They
+   * may not set what decides the output's size besides each URL's `w`:
+   * w, h, s, scale.option, cw, ch, cx, cy, canvas.width, canvas.height,
+   * rotate, profile (ERR_KEYHOLE_BAD_INPUT).
+   */
+  args?: { [name: string]: JSONValue | undefined };
+}
+
+export interface SrcsetResult {
+  /** The srcset attribute's text: "<url> 320w, <url> 640w, …", in the order of `widths`. */
+  srcset: string;
+  /** Each width's URL, whose token holds `w` in its secure args. */
+  urls: Array<{ width: number; url: string }>;
+  /** The tokens' "exp" as a Date (the same for every width). */
+  expiresAt: Date;
+}
+
 export interface Signer {
   /** The keyId given to createSigner ("" for none). */
   readonly keyId: string;
@@ -131,6 +159,13 @@ export interface Signer {
    * All or nothing: the first invalid entry throws, with `index` set.
    */
   signMany(list: SignOptions[]): SignResult[];
+  /**
+   * Signs one URL per width for an <img srcset>, each with its own token
+   * holding `w` in its secure args, so no URL opens a larger size than
+   * listed and text or watermarks in `args` stay locked. One call into
+   * WebAssembly for all widths. Throws a KeyholeError.
+   */
+  srcset(options: SrcsetOptions): SrcsetResult;
 }
 
 export interface DecodedToken {

@@ -47,6 +47,12 @@ func keyholeAlloc(n uint32) uint32 {
 	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(in[:cap(in)]))))
 }
 
+// keyhole_abi returns the boundary version (see abiStamp), which
+// JavaScript checks once after start-up.
+//
+//go:wasmexport keyhole_abi
+func keyholeABI() uint32 { return abiVersion() }
+
 // keyhole_out returns the address of the last answer.
 //
 //go:wasmexport keyhole_out
@@ -71,6 +77,12 @@ func keyholeSignerFree(h uint32) { delete(signers, h) }
 func keyholeSign(h uint32) int32 {
 	return call(func(r *reader) error { return signBatch(h, r) })
 }
+
+// keyhole_srcset_check checks the widths and args of a srcset request (see
+// checkSrcset) before JavaScript signs one URL per width.
+//
+//go:wasmexport keyhole_srcset_check
+func keyholeSrcsetCheck() int32 { return call(checkSrcset) }
 
 // keyhole_validate checks query parameters like the server (see validate).
 //

@@ -6,13 +6,23 @@
 #
 # It checks the Go side (gofmt, go vet for js/wasm, no jwx/net/http/x509 in
 # the module), builds dist/ (build.sh) and a keyhole binary (into a
-# temporary directory, exported as KEYHOLE_BIN), installs the npm
-# dependencies with `npm ci` in wasm/ and each example, and runs every node
-# test: unit, CommonJS/ESM, TypeScript declarations, end to end against
-# `keyhole serve`, the examples, and the browser page in /usr/bin/chromium
-# (override with CHROMIUM). It exits non-zero on any failure.
+# temporary directory, exported as KEYHOLE_BIN; a KEYHOLE_BIN already set
+# is used as it is), installs the npm
+# dependencies with `npm ci` in wasm/ and each example, installs the pinned
+# runtimes of test/engines/package-lock.json (Deno, Bun, workerd) once into
+# a cache outside the repository, and runs every node test: unit,
+# CommonJS/ESM, TypeScript declarations, the boundary version, end to end
+# against `keyhole serve`, the conformance set in Node.js, Chromium, Deno,
+# Bun and workerd, and the examples (Vite, Node, the browser page, the edge
+# Worker in workerd). Chromium is /usr/bin/chromium (override with
+# CHROMIUM). It exits non-zero on any failure.
 #
-# Needs: go, node >= 20 and npm on PATH, libvips for cmd/keyhole, chromium.
+# The runtime cache is $KEYHOLE_RUNTIMES, default
+# ${XDG_CACHE_HOME:-~/.cache}/keyhole/runtimes/<hash of the lock file>; the
+# first run downloads about 130 MB from the npm registry (350 MB unpacked).
+#
+# Needs: go, node >= 20 and npm on PATH, libvips for cmd/keyhole, chromium,
+# Linux on x86-64 (the pinned Bun package is @oven/bun-linux-x64).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -40,15 +50,36 @@ echo "gzip -9: $(gzip -9 -c "$here/dist/keyhole.wasm" | wc -c) bytes"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-step "build keyhole (cmd/keyhole) for the end-to-end tests"
-"$go" build -o "$tmp/keyhole" ./cmd/keyhole
-KEYHOLE_BIN=$tmp/keyhole
+if [ -z "${KEYHOLE_BIN:-}" ]; then
+	step "build keyhole (cmd/keyhole) for the end-to-end tests"
+	"$go" build -o "$tmp/keyhole" ./cmd/keyhole
+	KEYHOLE_BIN=$tmp/keyhole
+fi
 export KEYHOLE_BIN
 
-for dir in wasm examples/node-sign examples/vite-plugin examples/browser; do
+for dir in wasm examples/node-sign examples/vite-plugin examples/browser examples/edge-worker; do
 	step "npm ci in $dir"
 	(cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
+
+step "runtimes: Deno, Bun, workerd (pinned in test/engines)"
+lock=$here/test/engines/package-lock.json
+sum=$(sha256sum "$lock" | cut -c1-16)
+cache=${KEYHOLE_RUNTIMES:-${XDG_CACHE_HOME:-$HOME/.cache}/keyhole/runtimes/$sum}
+if [ ! -f "$cache/.installed" ]; then
+	rm -rf "$cache"
+	mkdir -p "$cache"
+	cp "$here/test/engines/package.json" "$lock" "$cache/"
+	(cd "$cache" && npm ci --no-audit --no-fund --loglevel=error)
+	touch "$cache/.installed"
+fi
+DENO=$cache/node_modules/.bin/deno
+BUN=$cache/node_modules/@oven/bun-linux-x64/bin/bun
+WORKERD=$cache/node_modules/.bin/workerd
+export DENO BUN WORKERD
+"$DENO" --version | head -1
+echo "bun $("$BUN" --version)"
+"$WORKERD" --version
 
 step "node --test"
 cd "$root"
@@ -56,4 +87,5 @@ node --test --test-reporter=spec \
 	wasm/test/*.test.mjs wasm/test/*.test.cjs \
 	examples/node-sign/test/*.test.mjs \
 	examples/vite-plugin/test/*.test.mjs \
-	examples/browser/test/*.test.mjs
+	examples/browser/test/*.test.mjs \
+	examples/edge-worker/test/*.test.mjs

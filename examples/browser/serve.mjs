@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // serve.mjs serves the browser example: this directory at /, and the
-// @keyhole/signer package (../../wasm: index.js and dist/) at /signer/.
+// @keyhole/signer package (../../wasm: browser.js, core.js and dist/) at
+// /signer/.
 // Build the signer first (wasm/build.sh), start `keyhole serve`, then:
 //
 //   node serve.mjs [port]      # default 8090, on 127.0.0.1
@@ -19,7 +20,8 @@ const files = new Map([
   ['/', new URL('index.html', here)],
   ['/index.html', new URL('index.html', here)],
   ['/app.js', new URL('app.js', here)],
-  ['/signer/index.js', new URL('index.js', signer)],
+  ['/signer/browser.js', new URL('browser.js', signer)],
+  ['/signer/core.js', new URL('core.js', signer)],
   ['/signer/dist/wasm_exec.js', new URL('dist/wasm_exec.js', signer)],
   ['/signer/dist/keyhole.wasm', new URL('dist/keyhole.wasm', signer)],
 ]);

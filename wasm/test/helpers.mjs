@@ -130,3 +130,25 @@ export function png(width, height, [r, g, b] = [200, 40, 40]) {
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+/**
+ * imageSize returns { width, height } of a PNG or JPEG in buf, read from
+ * its header (PNG IHDR; JPEG's first start-of-frame marker).
+ */
+export function imageSize(buf) {
+  if (buf.length >= 24 && buf.readUInt32BE(0) === 0x89504e47 && buf.toString('latin1', 12, 16) === 'IHDR') {
+    return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+  }
+  if (buf.length >= 4 && buf[0] === 0xff && buf[1] === 0xd8) {
+    for (let i = 2; i + 9 < buf.length;) {
+      if (buf[i] !== 0xff) break;
+      const marker = buf[i + 1];
+      const len = buf.readUInt16BE(i + 2);
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return { width: buf.readUInt16BE(i + 7), height: buf.readUInt16BE(i + 5) };
+      }
+      i += 2 + len;
+    }
+  }
+  throw new Error(`not a PNG or JPEG (first bytes ${buf.subarray(0, 8).toString('hex')})`);
+}

@@ -1,6 +1,6 @@
 // Compiled by test/types.test.mjs with tsc --noEmit: every export of the
 // ES module entry, used as documented.
-import { load, type KeyholeError, type ParamError, type SignResult } from '@keyhole/signer';
+import { load, type KeyholeError, type ParamError, type SignResult, type SrcsetResult } from '@keyhole/signer';
 
 const m = await load();
 const m2 = await load({ wasm: new URL('https://example.com/keyhole.wasm') });
@@ -35,3 +35,10 @@ console.log(url, when, many, errs, alg, exp, signer.keyId);
 signer.sign({ expiresIn: 1 });
 // @ts-expect-error args values must be JSON
 signer.sign({ path: '/a', expiresIn: 1, args: { w: () => 1 } });
+
+const set: SrcsetResult = signer.srcset({ path: '/a.jpg', widths: [320, 640], expiresIn: 300, args: { q: 80 }, baseUrl: 'https://img.example.com' });
+const attr: string = set.srcset;
+const first: { width: number; url: string } = set.urls[0];
+console.log(attr, first.width, first.url, set.expiresAt.getTime());
+// @ts-expect-error widths are required
+signer.srcset({ path: '/a.jpg', expiresIn: 1 });

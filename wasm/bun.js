@@ -1,0 +1,10 @@
+// @keyhole/signer for Bun (package.json "exports", condition "bun"):
+// load() reads dist/keyhole.wasm with Bun.file. See README.md.
+import { makeLoad } from './core.js';
+
+/** load instantiates the WebAssembly module; see index.d.ts. */
+export const load = makeLoad({
+  defaultWasm: () => new URL('./dist/keyhole.wasm', import.meta.url),
+  readFile: (url) => globalThis.Bun.file(url).bytes(),
+  base: () => new URL(`${process.cwd().replace(/\/?$/, '/')}`, 'file:///').href,
+});

@@ -1,0 +1,185 @@
+// The conformance set: the same checks in every runtime the signer supports
+// (Node.js, Chromium, Deno, Bun, workerd). It uses no API of any runtime,
+// only the package's load() and what every JavaScript engine has, so one
+// file runs everywhere; test/runtimes.test.mjs runs it in each runtime and
+// then verifies, in Node.js, the tokens it signed (with npm jsonwebtoken
+// and against a real `keyhole serve`).
+//
+// run(load, input) takes
+//
+//   input.key, input.keyId  the key `keyhole serve` trusts for /private/
+//   input.now               unix seconds: the signer's clock
+//   input.baseUrl           the server's URL, prefixed to every signed URL
+//   input.paramsCases       transform/testdata/params_cases.json, the table
+//                           the Go tests and the Node.js tests also read
+//
+// and resolves to a JSON-able report:
+//
+//   checks  [{ name, ok, message }]: every check made in the runtime
+//   signed  [{ name, url, token, claims, width? }]: URLs for the driver to
+//           verify; claims are the payload the token must hold, width the
+//           image width the server must return
+//   loadMs  how long the first load() took (compile and start), in ms
+
+/** ERROR_CASES: [name, function of (module, signer), code, message pattern]. */
+const ERROR_CASES = [
+  ['no key', (m) => m.createSigner({}), 'ERR_KEYHOLE_BAD_KEY', /exactly one of key and keyBase64/],
+  ['empty key', (m) => m.createSigner({ key: '' }), 'ERR_KEYHOLE_BAD_KEY', /empty/],
+  ['bad base64 key', (m) => m.createSigner({ keyBase64: 'sup3r$ecret!' }), 'ERR_KEYHOLE_BAD_KEY', /base64/],
+  ['unusable keyId', (m) => m.createSigner({ key: 'k', keyId: 'a b"' }), 'ERR_KEYHOLE_BAD_KEY', /keyId/],
+  ['dot-dot path', (m, s) => s.sign({ path: '/a/../b.jpg', expiresIn: 60 }), 'ERR_KEYHOLE_BAD_PATH', /^path /],
+  ['relative path', (m, s) => s.sign({ path: 'a.jpg', expiresIn: 60 }), 'ERR_KEYHOLE_BAD_PATH', /^path "a\.jpg"/],
+  ['lone surrogate in path', (m, s) => s.sign({ path: '/\udc00x', expiresIn: 60 }), 'ERR_KEYHOLE_BAD_PATH', /surrogate/],
+  ['no expiry', (m, s) => s.sign({ path: '/a' }), 'ERR_KEYHOLE_BAD_INPUT', /expiresIn or expiresAt is required/],
+  ['both expiries', (m, s) => s.sign({ path: '/a', expiresIn: 1, expiresAt: 2 }), 'ERR_KEYHOLE_BAD_INPUT', /not both/],
+  ['audience not covering the path', (m, s) => s.sign({ path: '/a', expiresIn: 60, audience: '/b/' }), 'ERR_KEYHOLE_BAD_INPUT', /audience/],
+  ['token parameter in query', (m, s) => s.sign({ path: '/a', expiresIn: 60, query: { jwt: 'x' } }), 'ERR_KEYHOLE_BAD_INPUT', /token parameter/],
+  ['unknown option', (m, s) => s.sign({ path: '/a', expiresIn: 60, expires: 5 }), 'ERR_KEYHOLE_BAD_INPUT', /unknown option "expires"/],
+  ['invalid secure args', (m, s) => s.sign({ path: '/a', expiresIn: 60, args: { w: 'wide' } }), 'ERR_KEYHOLE_INVALID_PARAMS', /\bw=wide\b/],
+  ['signMany names the failing entry', (m, s) => s.signMany([{ path: '/a', expiresIn: 60 }, { path: '/a/..', expiresIn: 60 }]), 'ERR_KEYHOLE_BAD_PATH', /^\[1\] path/],
+  ['decode of a non-token', (m) => m.decode('not.a.token'), 'ERR_KEYHOLE_BAD_TOKEN', /server would refuse/],
+  ['srcset without widths', (m, s) => s.srcset({ path: '/a', expiresIn: 60 }), 'ERR_KEYHOLE_BAD_INPUT', /widths must be an array/],
+  ['srcset with no width', (m, s) => s.srcset({ path: '/a', widths: [], expiresIn: 60 }), 'ERR_KEYHOLE_BAD_INPUT', /at least one width/],
+  ['srcset with a fractional width', (m, s) => s.srcset({ path: '/a', widths: [320, 640.5], expiresIn: 60 }), 'ERR_KEYHOLE_BAD_INPUT', /^widths\[1\] must be a whole number/],
+  ['srcset with a zero width', (m, s) => s.srcset({ path: '/a', widths: [0], expiresIn: 60 }), 'ERR_KEYHOLE_BAD_INPUT', /^widths\[0\]/],
+  ['srcset with a width past the limit', (m, s) => s.srcset({ path: '/a', widths: [320, 9000], expiresIn: 60 }), 'ERR_KEYHOLE_BAD_INPUT', /^widths\[1\] .*8192/],
+  ['srcset with a repeated width', (m, s) => s.srcset({ path: '/a', widths: [320, 640, 320], expiresIn: 60 }), 'ERR_KEYHOLE_BAD_INPUT', /^widths\[2\] repeats widths\[0\]/],
+  ['srcset with a width as text', (m, s) => s.srcset({ path: '/a', widths: ['320'], expiresIn: 60 }), 'ERR_KEYHOLE_BAD_INPUT', /^widths\[0\] must be a number/],
+  ['srcset with w in args', (m, s) => s.srcset({ path: '/a', widths: [320], expiresIn: 60, args: { w: 100 } }), 'ERR_KEYHOLE_BAD_INPUT', /^args\.w conflicts/],
+  ['srcset with h in args', (m, s) => s.srcset({ path: '/a', widths: [320], expiresIn: 60, args: { h: 100 } }), 'ERR_KEYHOLE_BAD_INPUT', /^args\.h conflicts/],
+  ['srcset with a crop width in args', (m, s) => s.srcset({ path: '/a', widths: [320], expiresIn: 60, args: { cw: 100 } }), 'ERR_KEYHOLE_BAD_INPUT', /^args\.cw conflicts/],
+  ['srcset with a canvas width in args', (m, s) => s.srcset({ path: '/a', widths: [320], expiresIn: 60, args: { canvas: { width: 900 } } }), 'ERR_KEYHOLE_BAD_INPUT', /^args\.canvas\.width conflicts/],
+  ['srcset with invalid args', (m, s) => s.srcset({ path: '/a', widths: [320], expiresIn: 60, args: { q: 0 } }), 'ERR_KEYHOLE_INVALID_PARAMS', /\bq=0\b/],
+  ['srcset with a bad path', (m, s) => s.srcset({ path: '/a/./b', widths: [320], expiresIn: 60 }), 'ERR_KEYHOLE_BAD_PATH', /^path /],
+];
+
+/** same reports whether two JSON-able values are equal (key order aside). */
+function same(a, b) {
+  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
+}
+
+function sorted(v) {
+  if (Array.isArray(v)) return v.map(sorted);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])]));
+  return v;
+}
+
+/** run runs the conformance set with load and input; see the file comment. */
+export async function run(load, input) {
+  const checks = [];
+  const check = async (name, f) => {
+    try {
+      await f();
+      checks.push({ name, ok: true, message: '' });
+    } catch (err) {
+      checks.push({ name, ok: false, message: `${err && err.code ? `${err.code}: ` : ''}${err && err.message}` });
+    }
+  };
+  const expect = (cond, message) => {
+    if (!cond) throw new Error(message);
+  };
+
+  const started = Date.now();
+  const m = await load();
+  const loadMs = Date.now() - started;
+  const { key, keyId, now, baseUrl } = input;
+  const signer = m.createSigner({ key, keyId, now: () => now });
+
+  await check('load() shares one module', async () => expect(await load() === m, 'a second load() gave another module'));
+  await check('a failing load is ERR_KEYHOLE_LOAD', async () => {
+    try {
+      await load({ wasm: new Uint8Array([0, 1, 2, 3]) });
+    } catch (err) {
+      expect(err.code === 'ERR_KEYHOLE_LOAD', `code ${err.code}: ${err.message}`);
+      return;
+    }
+    throw new Error('garbage bytes loaded');
+  });
+
+  for (const c of input.paramsCases) {
+    await check(`validateParams: ${c.name}`, () => {
+      const errs = m.validateParams(c.params);
+      if (c.valid) {
+        expect(errs.length === 0, `valid, but refused: ${JSON.stringify(errs)}`);
+        return;
+      }
+      const names = [...new Set(errs.map((e) => e.name))].sort();
+      expect(same(names, [...c.errors].sort()), `refused ${JSON.stringify(names)}, want ${JSON.stringify(c.errors)}`);
+      for (const e of errs) expect(typeof e.value === 'string' && e.reason.length > 0, `malformed error ${JSON.stringify(e)}`);
+    });
+  }
+  await check('secure args get the verdict of validateParams', () => {
+    // The table's watermark cases sign only with the folder allowed.
+    const withWatermarks = m.createSigner({ key, now: () => now, watermarks: ['/wm/'] });
+    for (const c of input.paramsCases) {
+      if (c.params.jwt !== undefined) continue; // the token parameter is not an arg
+      let errs = [];
+      try {
+        withWatermarks.sign({ path: '/a.jpg', expiresIn: 60, args: c.params });
+      } catch (err) {
+        expect(err.code === 'ERR_KEYHOLE_INVALID_PARAMS', `${c.name}: ${err.code}: ${err.message}`);
+        errs = err.errors;
+      }
+      expect(same(errs, m.validateParams(c.params)), `${c.name}: args and validateParams disagree`);
+    }
+  });
+
+  for (const [name, f, code, re] of ERROR_CASES) {
+    await check(`error: ${name} is ${code}`, () => {
+      let thrown;
+      try {
+        f(m, signer);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown instanceof Error, 'no Error thrown');
+      expect(thrown.code === code, `code ${thrown.code}: ${thrown.message}`);
+      expect(re.test(thrown.message), `message ${JSON.stringify(thrown.message)} does not match ${re}`);
+      expect(!thrown.message.includes(key), 'the message holds the key');
+    });
+  }
+
+  const signed = [];
+  const iat = Math.floor(now);
+  await check('sign: a URL with the key id', () => {
+    const r = signer.sign({ path: '/private/a.png', expiresIn: 120, baseUrl });
+    expect(r.url === `${baseUrl}/private/a.png?jwt=${r.token}`, `url ${r.url}`);
+    expect(r.expiresAt.getTime() === (iat + 120) * 1000, `expiresAt ${r.expiresAt.toISOString()}`);
+    signed.push({ name: 'sign', url: r.url, token: r.token, claims: { aud: '/private/a.png', iat, exp: iat + 120 } });
+  });
+  await check('sign: secure args and an insecure query', () => {
+    const args = { grayscale: true, q: 70 };
+    const r = signer.sign({ path: '/private/a.png', expiresIn: 300, baseUrl, args, query: { flip: true } });
+    expect(r.url.startsWith(`${baseUrl}/private/a.png?flip=true&jwt=`), `url ${r.url}`);
+    signed.push({ name: 'sign with args and query', url: r.url, token: r.token, claims: { aud: '/private/a.png', iat, exp: iat + 300, args } });
+  });
+  await check('signMany: a folder audience and an absolute expiry', () => {
+    const list = signer.signMany([
+      { path: '/private/a.png', expiresAt: iat + 200, audience: '/private/', baseUrl },
+      { path: '/private/sub/b.txt', expiresAt: iat + 200, audience: '/private/', baseUrl },
+    ]);
+    expect(list.length === 2, `${list.length} results`);
+    list.forEach((r, i) => signed.push({ name: `signMany[${i}]`, url: r.url, token: r.token, claims: { aud: '/private/', iat, exp: iat + 200 } }));
+  });
+  await check('decode returns the header and claims as signed', () => {
+    const { token } = signer.sign({ path: '/private/a.png', expiresIn: 60, args: { text: { text: 'Hi', size: 20 } } });
+    const { header, payload } = m.decode(token);
+    expect(same(header, { alg: 'HS256', kid: keyId, typ: 'JWT' }), `header ${JSON.stringify(header)}`);
+    expect(same(payload, { aud: '/private/a.png', iat, exp: iat + 60, args: { text: { text: 'Hi', size: 20 } } }), `payload ${JSON.stringify(payload)}`);
+  });
+  await check('srcset: one token per width, w locked in its args', () => {
+    const widths = [320, 640, 1280];
+    const args = { q: 80 };
+    const r = signer.srcset({ path: '/private/big.png', widths, expiresIn: 600, args, baseUrl });
+    expect(same(r.urls.map((u) => u.width), widths), `widths ${JSON.stringify(r.urls)}`);
+    expect(r.srcset === r.urls.map((u) => `${u.url} ${u.width}w`).join(', '), `srcset ${r.srcset}`);
+    expect(new Set(r.urls.map((u) => u.url)).size === widths.length, 'two widths share a URL');
+    for (const u of r.urls) {
+      const token = new URL(u.url).searchParams.get('jwt');
+      expect(same(m.decode(token).payload.args, { ...args, w: u.width }), `args of ${u.width}w`);
+      signed.push({ name: `srcset ${u.width}w`, url: u.url, token, width: u.width, claims: { aud: '/private/big.png', iat, exp: iat + 600, args: { ...args, w: u.width } } });
+    }
+    expect(r.expiresAt.getTime() === (iat + 600) * 1000, `expiresAt ${r.expiresAt.toISOString()}`);
+  });
+  return { checks, signed, loadMs };
+}

@@ -1,0 +1,183 @@
+// The conformance set (conformance.mjs) in every runtime the signer
+// supports: Node.js, Chromium, Deno, Bun and workerd. Each runtime gets the
+// package's entry for its "exports" condition, runs the same checks and
+// signs URLs; here, in Node.js, every check becomes a test, and every
+// signed token is verified by npm jsonwebtoken and by a real
+// `keyhole serve` (srcset URLs must return their listed width, also with a
+// w= added to the URL).
+//
+// The binaries come from $NODE (default: this node), $DENO, $BUN, $WORKERD
+// and $CHROMIUM (default /usr/bin/chromium); wasm/test.sh installs Deno,
+// Bun and workerd from pinned npm packages and sets them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import jwt from 'jsonwebtoken';
+import { chromium } from 'playwright-core';
+import { startKeyhole, png, imageSize } from './helpers.mjs';
+import { startWorkerd, signerModules } from './workerd.mjs';
+
+const pkgDir = new URL('../', import.meta.url);
+const KEY = 'topsecret';
+const paramsCases = JSON.parse(await readFile(new URL('../../transform/testdata/params_cases.json', import.meta.url), 'utf8'));
+
+let server;
+let input;
+
+before(async () => {
+  server = await startKeyhole({
+    secret: KEY,
+    files: { 'private/a.png': png(16, 12), 'private/sub/b.txt': 'bee\n', 'private/big.png': png(1600, 900) },
+  });
+  input = { key: KEY, keyId: 'main', now: Date.now() / 1000, baseUrl: server.base, paramsCases };
+}, { timeout: 200_000 });
+
+after(async () => {
+  await server?.stop();
+});
+
+/** need returns the binary in environment variable name, or fails. */
+function need(name) {
+  const bin = process.env[name];
+  if (!bin) throw new Error(`${name} is not set: run wasm/test.sh, which installs the runtimes and sets it`);
+  return bin;
+}
+
+/** cli runs test/runtimes/run.mjs with command and args; returns the report. */
+async function cli(command, args) {
+  const runner = fileURLToPath(new URL('runtimes/run.mjs', import.meta.url));
+  let stdout;
+  try {
+    ({ stdout } = await promisify(execFile)(command, [...args, runner, JSON.stringify(input)], {
+      cwd: fileURLToPath(pkgDir), timeout: 60_000, maxBuffer: 16 << 20,
+    }));
+  } catch (err) {
+    // err.message repeats the command line, input included: show stderr.
+    throw new Error(`${command} ${args.join(' ')} run.mjs failed (${err.code ?? err.signal}):\n${err.stderr}`);
+  }
+  return JSON.parse(stdout.trim().split('\n').at(-1));
+}
+
+/** The runtimes: name → a function that runs the set and returns its report. */
+const runtimes = {
+  'Node.js': () => cli(process.env.NODE || process.execPath, []),
+  Deno: () => cli(need('DENO'), ['run', '--quiet', `--allow-read=${fileURLToPath(pkgDir)}`]),
+  Bun: () => cli(need('BUN'), []),
+  workerd: async () => {
+    const worker = await startWorkerd({
+      modules: [
+        { name: 'test/runtimes/worker.mjs', file: fileURLToPath(new URL('runtimes/worker.mjs', import.meta.url)) },
+        { name: 'test/conformance.mjs', file: fileURLToPath(new URL('conformance.mjs', import.meta.url)) },
+        ...await signerModules('test/runtimes/'),
+      ],
+    });
+    try {
+      const res = await fetch(worker.url, { method: 'POST', body: JSON.stringify(input), signal: AbortSignal.timeout(60_000) });
+      assert.equal(res.status, 200, `${await res.clone().text()}\n${worker.log()}`);
+      return { ...await res.json(), entry: 'workerd.js (module config from package.json exports)' };
+    } finally {
+      await worker.stop();
+    }
+  },
+  Chromium: () => inChromium(),
+};
+
+for (const [name, runIn] of Object.entries(runtimes)) {
+  test(`conformance in ${name}`, { timeout: 180_000 }, async (t) => {
+    const report = await runIn();
+    t.diagnostic(`entry ${report.entry}; first load() ${report.loadMs} ms`);
+    assert.ok(report.checks.length > 40, `only ${report.checks.length} checks ran`);
+    for (const c of report.checks) {
+      await t.test(c.name, () => assert.ok(c.ok, c.message));
+    }
+    assert.ok(report.signed.length >= 7, `only ${report.signed.length} URLs signed`);
+    for (const s of report.signed) {
+      await t.test(`jsonwebtoken verifies: ${s.name}`, () => {
+        const payload = jwt.verify(s.token, KEY, { algorithms: ['HS256'], clockTimestamp: Math.floor(input.now) });
+        assert.deepEqual(payload, s.claims);
+        assert.deepEqual(jwt.decode(s.token, { complete: true }).header, { alg: 'HS256', kid: 'main', typ: 'JWT' });
+      });
+      await t.test(`keyhole serve opens: ${s.name}`, async () => {
+        const res = await fetch(s.url, { signal: AbortSignal.timeout(30_000) });
+        assert.equal(res.status, 200, await res.clone().text());
+        assert.equal(res.headers.get('x-keyhole-auth-result'), 'ok');
+        const body = Buffer.from(await res.arrayBuffer());
+        if (s.width === undefined) return;
+        assert.equal(imageSize(body).width, s.width);
+        // The token locks w (and the whole geometry group): a w= or s=
+        // added to the URL changes nothing.
+        for (const extra of ['w=1600', 's=1600', 'w=10']) {
+          const more = await fetch(`${s.url}&${extra}`, { signal: AbortSignal.timeout(30_000) });
+          assert.equal(more.status, 200);
+          assert.equal(imageSize(Buffer.from(await more.arrayBuffer())).width, s.width, `with &${extra}`);
+        }
+      });
+    }
+  });
+}
+
+/**
+ * inChromium serves the package and the conformance set on loopback, opens
+ * a page whose import map points '@keyhole/signer' at the package's
+ * "browser" entry, and runs the set there.
+ */
+async function inChromium() {
+  const pkg = JSON.parse(await readFile(new URL('package.json', pkgDir), 'utf8'));
+  const entry = pkg.exports['.'].browser.replace(/^\.\//, '');
+  const files = new Map([
+    [`/${entry}`, entry], ['/core.js', 'core.js'], ['/dist/wasm_exec.js', 'dist/wasm_exec.js'],
+    ['/dist/keyhole.wasm', 'dist/keyhole.wasm'], ['/test/conformance.mjs', 'test/conformance.mjs'],
+  ]);
+  const page = `<!doctype html><meta charset="utf-8"><title>conformance</title>
+<script type="importmap">${JSON.stringify({ imports: { '@keyhole/signer': `/${entry}` } })}</script>
+<script type="module">
+  import { load } from '@keyhole/signer';
+  import { run } from '/test/conformance.mjs';
+  window.conformance = (input) => run(load, input);
+</script>`;
+  const site = createServer(async (req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+      return;
+    }
+    const file = files.get(path);
+    if (!file) {
+      res.writeHead(404).end();
+      return;
+    }
+    const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript; charset=utf-8';
+    res.writeHead(200, { 'content-type': type }).end(await readFile(new URL(file, pkgDir)));
+  });
+  await new Promise((r) => site.listen(0, '127.0.0.1', r));
+  const profile = await mkdtemp(join(tmpdir(), 'keyhole-chromium-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 60_000,
+    });
+    const tab = await context.newPage();
+    const errors = [];
+    tab.on('pageerror', (err) => errors.push(err.message));
+    await tab.goto(`http://127.0.0.1:${site.address().port}/`, { timeout: 30_000 });
+    await tab.waitForFunction(() => typeof window.conformance === 'function', null, { timeout: 30_000 }).catch((err) => {
+      throw new Error(`${err.message}; page errors: ${errors.join('; ')}`);
+    });
+    const report = await tab.evaluate((i) => window.conformance(i), input);
+    return { ...report, entry };
+  } finally {
+    await context?.close();
+    site.closeAllConnections();
+    await new Promise((r) => site.close(r));
+    await rm(profile, { recursive: true, force: true });
+  }
+}
