@@ -21,6 +21,21 @@
 // sharpen → text → watermark → encode. The order does not depend on the
 // order of the parameters in the URL.
 //
+// # Time limit
+//
+// A transform stops when the caller's context ends or Limits.Timeout
+// passes. Between stages the context is checked; during the stages where
+// libvips computes pixels (the encoder above all) the engine sets libvips'
+// kill flag on the image being computed (vips_image_set_kill), and libvips
+// abandons the computation at the next strip. govips does not expose an
+// image's *VipsImage, so the engine reads it from the pinned govips
+// version's ImageRef by reflection, checked against the libvips headers
+// when the engine is built (New fails if govips changes), and holds its own
+// reference while it may kill it. Decoding the source and the final
+// compression of WebP, AVIF and GIF cannot be interrupted; the source and
+// output limits and the work budget (Limits.MaxWork, checked from the
+// header) bound them. Process documents the guarantee.
+//
 // # Threat model
 //
 // Sources and watermarks are untrusted files under the served root. Before a

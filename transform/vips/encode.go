@@ -80,11 +80,7 @@ func (j *job) encode() error {
 			Filter:        govips.PngFilterAll,
 		})
 	case transform.FormatWebP:
-		data, _, err = img.ExportWebp(&govips.WebpExportParams{
-			StripMetadata:   true,
-			Quality:         q,
-			ReductionEffort: 4,
-		})
+		data, err = j.saveWebP(img, q)
 	case transform.FormatAVIF:
 		data, _, err = img.ExportAvif(&govips.AvifExportParams{
 			StripMetadata: true,
