@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/keyhole-dev/keyhole/internal/pathrule"
 	"github.com/keyhole-dev/keyhole/token"
 	"github.com/keyhole-dev/keyhole/transform"
 )
@@ -73,6 +74,13 @@ type Config struct {
 
 	// MaxPathBytes bounds the request path. Default 1024; longer is 400.
 	MaxPathBytes int
+	// Watermarks are the folders a watermark may be read from, each "/" or
+	// a clean folder path ending in "/", such as "/wm/". A watermark that a
+	// token or a profile names anywhere else is refused with the same 400
+	// as a missing one, so the holder of one folder's key cannot render
+	// another protection's files as a watermark, nor learn which exist.
+	// None (the default) means no watermark is ever read.
+	Watermarks []string
 
 	// PublicMaxAge is the Cache-Control max-age of public files, and the
 	// upper bound for protected ones (whose max-age never outlives the
@@ -195,6 +203,11 @@ func (c *Config) fill() error {
 	}
 	if c.MaxPathBytes < 0 {
 		return errors.New("handler: Config.MaxPathBytes must not be negative")
+	}
+	for i, f := range c.Watermarks {
+		if !strings.HasSuffix(f, "/") || pathrule.CheckFolder(f, pathrule.MaxBytes) != "" {
+			return fmt.Errorf("handler: Config.Watermarks[%d] must be a clean folder path ending in /", i)
+		}
 	}
 	if c.PublicMaxAge == 0 {
 		c.PublicMaxAge = time.Hour

@@ -87,6 +87,7 @@ func TestWatermarkPaths(t *testing.T) {
 		c.Profiles["wm-private"] = map[string]string{"watermark": "/private/a.jpg"}
 		c.Profiles["wm-dot"] = map[string]string{"watermark": "/.env"}
 		c.Profiles["wm-missing"] = map[string]string{"watermark": "/public/nope.png"}
+		c.Watermarks = []string{"/", "/public/"} // "/" holds every file
 	})
 	tok := func(profile string) string {
 		return e.sign(t, keyOne, &token.Claims{Audience: []string{"/private/"}, ExpiresAt: now.Add(time.Hour), Args: map[string]any{"profile": profile}})

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/keyhole-dev/keyhole/internal/pathrule"
 	"github.com/keyhole-dev/keyhole/transform"
 )
 
@@ -153,10 +154,12 @@ func (h *Handler) readAll(src *file) ([]byte, error) {
 var errUnreadable = errors.New("source unreadable")
 
 // readWatermark reads a watermark through the same fs.FS and path rules as
-// requests; dot-files stay hidden unless enabled.
+// requests, only from the watermark folders (Config.Watermarks); dot-files
+// stay hidden unless enabled. A path outside the folders is refused as a
+// missing watermark, so the answer does not tell which files exist.
 func (h *Handler) readWatermark(name string) ([]byte, error) {
 	p, err := CleanPath(name, h.cfg.MaxPathBytes)
-	if err != nil || (!h.cfg.AllowDotFiles && hasDotSegment(p)) {
+	if err != nil || (!h.cfg.AllowDotFiles && hasDotSegment(p)) || !pathrule.InFolders(p, h.cfg.Watermarks) {
 		return nil, transform.ErrWatermarkNotFound
 	}
 	src := new(file)

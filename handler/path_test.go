@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyhole-dev/keyhole/handler"
+	"github.com/keyhole-dev/keyhole/token"
 )
 
 // TestPathCorpus sends hostile and odd paths through a real server. Each
@@ -301,4 +302,62 @@ func FuzzCleanPath(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWatermarkFolders: a watermark is read only from Config.Watermarks.
+// One outside them, one that is missing and one that is not an image get
+// the same answer, so a token cannot tell which files exist, and the
+// holder of one folder's key cannot render another protection's files.
+func TestWatermarkFolders(t *testing.T) {
+	profiles := func(c *handler.Config) {
+		c.Profiles["in"] = map[string]string{"watermark": "/private/dir/b.txt"} // inside, not an image
+		c.Profiles["missing"] = map[string]string{"watermark": "/private/dir/nope.png"}
+		c.Profiles["outside"] = map[string]string{"watermark": "/private/a.jpg"}
+		c.Profiles["public"] = map[string]string{"watermark": "/public/other.jpg"}
+	}
+	tests := []struct {
+		name       string
+		watermarks []string
+		profile    string
+		ok         bool
+	}{
+		{"in a folder", []string{"/public/"}, "public", true},
+		{"in the root folder", []string{"/"}, "outside", true},
+		{"outside the folders", []string{"/public/", "/private/dir/"}, "outside", false},
+		{"no folders", nil, "public", false},
+		{"missing", []string{"/private/dir/"}, "missing", false},
+	}
+	var refused []string
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := engineEnv(t, &fakeEngine{}, profiles, func(c *handler.Config) { c.Watermarks = tc.watermarks })
+			tok := e.sign(t, keyOne, &token.Claims{Audience: []string{"/private/"}, ExpiresAt: now.Add(time.Hour), Args: map[string]any{"profile": tc.profile}})
+			res := e.get(t, "/private/a.jpg?jwt="+tok)
+			switch {
+			case tc.ok && (res.StatusCode != 200 || !strings.Contains(res.body, "watermark-bytes=")):
+				t.Errorf("%d %q, want 200 with the watermark", res.StatusCode, res.body)
+			case !tc.ok && res.StatusCode != 400:
+				t.Errorf("%d %q, want 400", res.StatusCode, res.body)
+			case !tc.ok:
+				refused = append(refused, res.body)
+			}
+		})
+	}
+	for _, body := range refused {
+		if body != refused[0] {
+			t.Errorf("refusals differ: %q and %q", refused[0], body)
+		}
+	}
+}
+
+func TestConfigWatermarks(t *testing.T) {
+	for _, folders := range [][]string{{"/wm"}, {"wm/"}, {"/a/../wm/"}, {"//"}, {"/wm//"}, {"/a:b/"}} {
+		_, err := handler.New(handler.Config{Files: testFiles(), Watermarks: folders})
+		if err == nil || !strings.Contains(err.Error(), "Config.Watermarks[0]") {
+			t.Errorf("Watermarks %q: error %v, want one naming Config.Watermarks[0]", folders, err)
+		}
+	}
+	if _, err := handler.New(handler.Config{Files: testFiles(), Watermarks: []string{"/", "/wm/", "/a/b/"}}); err != nil {
+		t.Errorf("clean folders: %v", err)
+	}
 }
