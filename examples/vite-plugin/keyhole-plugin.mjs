@@ -4,6 +4,16 @@
 //   import heroUrl from 'keyhole:/private/hero.jpg?w=1200&q=80';
 //   img.src = heroUrl; // https://img.example.com/private/hero.jpg?jwt=…
 //
+//   import heroSet, { urls } from 'keyhole:/private/hero.jpg?srcset=320,640,1280&q=80';
+//   img.srcset = heroSet; // "https://…?jwt=… 320w, https://…?jwt=… 640w, …"
+//   img.src = urls.at(-1).url;
+//
+// With ?srcset= the default export is the srcset attribute's text and
+// `urls` lists { width, url } per width (signer.srcset: each URL's token
+// holds its w in the secure args, so no URL opens a larger size than
+// listed); without it the default export is one URL and `urls` is empty.
+// client.d.ts declares these modules for TypeScript.
+//
 // and in vite.config.js:
 //
 //   import keyhole from 'keyhole-example-vite-plugin';
@@ -69,6 +79,8 @@ export default function keyhole(opts = {}) {
       const q = spec.indexOf('?');
       const path = q < 0 ? spec : spec.slice(0, q); // the file's path as written, not URL-encoded
       const values = Object.fromEntries(new URLSearchParams(q < 0 ? '' : spec.slice(q + 1)));
+      const { srcset } = values;
+      delete values.srcset;
       const { m, signer } = await state();
       const sign = { path, baseUrl, ...(expiresAt === undefined ? { expiresIn } : { expiresAt }) };
       if (params === 'args') {
@@ -80,14 +92,21 @@ export default function keyhole(opts = {}) {
         }
         sign.query = values;
       }
-      let url;
+      let value;
+      let urls = [];
       try {
-        ({ url } = signer.sign(sign));
+        if (srcset === undefined) {
+          value = signer.sign(sign).url;
+        } else {
+          // "320,640,1280": the signer refuses anything but distinct whole
+          // widths within the server's limits.
+          ({ srcset: value, urls } = signer.srcset({ ...sign, widths: srcset.split(',').map((w) => (w.trim() === '' ? NaN : Number(w))) }));
+        }
       } catch (err) {
         err.message = `keyhole plugin: ${PREFIX}${spec}: ${err.message}`;
         throw err;
       }
-      return { code: `export default ${JSON.stringify(url)};\n`, map: null };
+      return { code: `export default ${JSON.stringify(value)};\nexport const urls = ${JSON.stringify(urls)};\n`, map: null };
     },
   };
 }
