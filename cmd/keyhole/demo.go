@@ -103,6 +103,8 @@ func (d *demo) cases() []demoCase {
 		{"Transforms", "Text locked by the token; text= in the URL is ignored", d.sign(photo, photo, hour, overlay, url.Values{"w": {"400"}, "text": {"removed"}}), 200, "ok", true},
 		{"Transforms", "Profile thumb named in the token", d.sign(photo, photo, hour, map[string]any{"profile": "thumb"}, nil), 200, "ok", true},
 		{"Transforms", "Profile stamp (watermark) named in the token", d.sign(photo, photo, hour, map[string]any{"profile": "stamp", "w": 400}, nil), 200, "ok", true},
+		{"Locks", "Size locked by the token (s=200); w=1600 in the URL is ignored", d.sign(photo, photo, hour, map[string]any{"s": 200}, url.Values{"w": {"1600"}}), 200, "ok", true},
+		{"Locks", "Watermark locked by the token; a canvas in the URL cannot move it off the photo", d.sign(photo, photo, hour, map[string]any{"profile": "stamp", "w": 400}, url.Values{"canvas.width": {"2000"}, "canvas.position": {"northwest"}}), 200, "ok", true},
 		{"Transforms", "A public image, resized by the query", "/public/landscape.jpg?w=200&format=png", 200, "public", true},
 		{"Transforms", "An invalid parameter", d.sign(photo, photo, hour, nil, url.Values{"w": {"99999"}}), 400, "ok", false},
 	}
