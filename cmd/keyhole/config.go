@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ type fileConfig struct {
 	VariantCacheBytes int64                        `yaml:"variant_cache_bytes"`
 	DefaultProfile    string                       `yaml:"default_profile"`
 	Profiles          map[string]map[string]string `yaml:"profiles"`
+	Watermarks        []string                     `yaml:"watermarks"`
 	Limits            limitsConfig                 `yaml:"limits"`
 	Protections       []protectionConfig           `yaml:"protections"`
 	Signing           *signingConfig               `yaml:"signing"`
@@ -143,6 +145,7 @@ func (c *fileConfig) handlerConfig() (handler.Config, error) {
 		Leeway:            c.Leeway,
 		ResultHeader:      c.ResultHeader,
 		AllowDotFiles:     c.AllowDotFiles,
+		Watermarks:        c.Watermarks,
 		DenyUnprotected:   c.DenyUnprotected,
 		PublicMaxAge:      c.PublicMaxAge,
 		VariantCacheBytes: c.VariantCacheBytes,
@@ -189,7 +192,7 @@ func (c *fileConfig) findKey(id string) (token.Key, string, error) {
 
 // signingHandler returns the signing endpoint and its path, or nil when the
 // config has no signing section. It signs with every jwt key that has an id.
-func (c *fileConfig) signingHandler() (http.Handler, string, error) {
+func (c *fileConfig) signingHandler(logger *slog.Logger) (http.Handler, string, error) {
 	sc := c.Signing
 	if sc == nil {
 		return nil, "", nil
@@ -212,6 +215,7 @@ func (c *fileConfig) signingHandler() (http.Handler, string, error) {
 	h, err := handler.NewSigning(handler.SigningConfig{
 		Keys: keys, AdminToken: sc.AdminToken, BaseURL: sc.BaseURL,
 		TokenParam: c.TokenParam, MaxExpiresIn: sc.MaxExpiresIn, Limits: transform.Limits(c.Limits),
+		Watermarks: c.Watermarks, Logger: logger,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("signing: %w", err)

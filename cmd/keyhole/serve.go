@@ -90,7 +90,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	base := "http://" + ln.Addr().String()
 	routes := &router{files: h, metricsPath: metricsPath, metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	if cfg != nil {
-		if routes.signing, routes.signingPath, err = cfg.signingHandler(); err != nil {
+		if routes.signing, routes.signingPath, err = cfg.signingHandler(logger); err != nil {
 			return fmt.Errorf("config %s: %w", *cfgPath, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyhole-dev/keyhole/handler"
+	"github.com/keyhole-dev/keyhole/internal/signreq"
 	"github.com/keyhole-dev/keyhole/token"
 	"github.com/keyhole-dev/keyhole/token/verify"
 	"github.com/keyhole-dev/keyhole/transform"
@@ -56,28 +57,27 @@ func runSign(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := handler.CleanPath(*path, 1024)
-	if err != nil {
-		return errors.New("-path breaks the path rules (no .., ., empty segments, backslashes or colons)")
+	now := time.Now()
+	req := &signreq.Request{Path: *path, IssuedAt: now, ExpiresAt: now.Add(*expires)}
+	if !strings.HasPrefix(req.Path, "/") {
+		req.Path = "/" + req.Path
 	}
-	c := token.ForPath(p, time.Now(), *expires)
 	if *aud != "" {
-		c.Audience = []string{*aud}
+		req.Audience = []string{*aud}
 	}
 	if *argsJSON != "" {
-		if err := json.Unmarshal([]byte(*argsJSON), &c.Args); err != nil || c.Args == nil {
+		if err := json.Unmarshal([]byte(*argsJSON), &req.Args); err != nil || req.Args == nil {
 			return errors.New("-args must be a JSON object")
 		}
-		if err := validateArgs(c.Args); err != nil {
-			return err
-		}
 	}
-	q, err := url.ParseQuery(*query)
-	if err != nil {
+	if req.Query, err = url.ParseQuery(*query); err != nil {
 		return errors.New("-query is not a valid query string")
 	}
-	if _, err := transform.Parse(transform.FromQuery(q), transform.DefaultLimits()); err != nil {
-		return fmt.Errorf("-query: invalid parameters:\n%w", err)
+	// The server's rules: the config's limits and watermark folders.
+	rules := &signreq.Rules{Limits: transform.Limits(cfg.Limits), Watermarks: cfg.Watermarks, TokenParam: cfg.TokenParam}
+	c, q, err := signreq.Prepare(req, rules)
+	if err != nil {
+		return signError(err)
 	}
 	if *base == "" {
 		addr := cfg.Addr
@@ -90,7 +90,10 @@ func runSign(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.SignURL(p, c, token.URLOptions{BaseURL: *base, Query: q, Param: cfg.TokenParam})
+	u, err := s.SignURL(req.Path, c, token.URLOptions{BaseURL: *base, Query: q, Param: cfg.TokenParam})
+	if errors.Is(err, token.ErrTooLong) {
+		return errors.New("-args are too large: the token would be longer than 8192 bytes, the longest the server accepts")
+	}
 	if err != nil {
 		return err
 	}
@@ -98,17 +101,28 @@ func runSign(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// validateArgs checks secure parameters before a token is issued, so a
-// token never locks in a value the server would refuse.
-func validateArgs(args map[string]any) error {
-	flat, err := transform.FromArgs(args)
-	if err == nil {
-		_, err = transform.Parse(flat, transform.DefaultLimits())
+// signError names the flag a signreq.Error is about.
+func signError(err error) error {
+	var e *signreq.Error
+	if !errors.As(err, &e) {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("-args: invalid parameters:\n%w", err)
+	switch e.Field {
+	case signreq.FieldPath:
+		return errors.New("-path: " + e.Reason)
+	case signreq.FieldAudience:
+		return errors.New("-aud: " + e.Reason)
+	case signreq.FieldExpiry, signreq.FieldNotBefore:
+		return errors.New("-expires: " + e.Reason)
 	}
-	return nil
+	var msgs []string
+	if len(e.Args) > 0 {
+		msgs = append(msgs, "-args: invalid parameters:\n"+(&transform.Errors{List: e.Args}).Error())
+	}
+	if len(e.Query) > 0 {
+		msgs = append(msgs, "-query: invalid parameters:\n"+(&transform.Errors{List: e.Query}).Error())
+	}
+	return errors.New(strings.Join(msgs, "\n"))
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
@@ -164,7 +178,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 
 // inspectResult verifies tok as the server would for a request of path.
 func inspectResult(cfg *fileConfig, tok, path string) string {
-	p, err := handler.CleanPath(path, 1024)
+	p, err := token.CleanPath(path, token.DefaultMaxPathBytes)
 	if err != nil {
 		return token.ResultBadPath.String()
 	}
