@@ -52,6 +52,9 @@ func (d *demo) config() handler.Config {
 			"thumb": {"w": "240", "h": "240", "scale.option": "fill", "q": "70"},
 			"stamp": {"watermark": "/protected/logo.png", "watermark.position": "southeast", "watermark.scale.width": "25%", "watermark.opacity": "80"},
 		},
+		// The stamp's logo lives beside the photos; no other folder may
+		// supply a watermark.
+		Watermarks: []string{"/protected/"},
 	}
 }
 
