@@ -3,7 +3,7 @@
 // same machine in the same run, so drift cancels out of the ratios, and
 // writes a markdown report and an SVG chart:
 //
-//	go run ./bench [-quick] [-out bench/results] [-imgproxy PATH] [-only original,token,transform,cache,overload,wasm]
+//	go run ./bench [-quick] [-out bench/results] [-imgproxy PATH] [-only original,token,transform,cache,overload,scale,wasm]
 //
 // Every server runs in its own child process (this binary started again
 // with -serve), so CPU time per request (/proc/<pid>/stat) and peak RSS
@@ -43,6 +43,7 @@ var scenarios = []struct {
 	{"transform", "Transforms vs a naive govips handler (and imgproxy)", scenarioTransforms},
 	{"cache", "Variant-cache hit vs http.FileServer", scenarioCache},
 	{"overload", "Overload: 4× Limits.MaxConcurrent", scenarioOverload},
+	{"scale", "How cost grows: connections and file sizes", scenarioScale},
 	{"wasm", "WASM signer vs npm jsonwebtoken and jose", scenarioWasm},
 }
 
@@ -51,7 +52,7 @@ func main() {
 		quick    = flag.Bool("quick", false, "short run (under 2 minutes): 2 rounds of 2 s per side")
 		out      = flag.String("out", "", "report directory (default <module>/bench/results)")
 		imgproxy = flag.String("imgproxy", "", "imgproxy binary to compare with (default: imgproxy on PATH, if any)")
-		only     = flag.String("only", "", "comma-separated scenarios to run (default all): original,token,transform,cache,overload,wasm")
+		only     = flag.String("only", "", "comma-separated scenarios to run (default all): original,token,transform,cache,overload,scale,wasm")
 		rounds   = flag.Int("rounds", 0, "measured rounds per side (default 5, quick 2)")
 		roundDur = flag.Duration("d", 0, "length of one round, whole seconds (default 5s, quick 2s)")
 		srv      serverOpts
@@ -186,6 +187,13 @@ func run(quick bool, outDir, imgproxyFlag, only string, sched schedule) error {
 	}
 	if err := svg.Close(); err != nil {
 		return err
+	}
+	for _, s := range rep.Scenarios {
+		if s.Chart != "" {
+			if err := os.WriteFile(base+"-"+s.ID+".svg", []byte(s.Chart), 0o644); err != nil {
+				return err
+			}
+		}
 	}
 	md, err := os.Create(base + ".md")
 	if err != nil {

@@ -86,6 +86,7 @@ type scenario struct {
 	Parts   []*scenario // sub-cases (transforms), each with Sides
 	Checks  []check
 	Body    string // extra markdown (benchmark tables)
+	Chart   string // an SVG of its own, written next to the report as <base>-<ID>.svg
 	Notes   []string
 	Skipped string // non-empty: did not run, and why
 }
@@ -157,6 +158,9 @@ func (r *report) writeMarkdown(w io.Writer, svgName string) error {
 			fmt.Fprintf(&b, "%s\n\n", s.What)
 		}
 		writeSides(&b, s)
+		if s.Chart != "" {
+			fmt.Fprintf(&b, "![%s](%s-%s.svg)\n\n", s.ID, strings.TrimSuffix(svgName, ".svg"), s.ID)
+		}
 		for _, p := range s.Parts {
 			fmt.Fprintf(&b, "### %s\n\n", p.Title)
 			if p.Skipped != "" {
