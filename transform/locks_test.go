@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -172,7 +171,7 @@ func overlayBox(p *transform.Params, kind string, w, h int) (r transform.Rect, t
 		if p.Watermark == "" {
 			return r, false, false
 		}
-		if strings.EqualFold(p.WatermarkPosition, "tile") {
+		if p.WatermarkPosition == transform.PositionTile {
 			return transform.Rect{W: w, H: h}, true, true
 		}
 		s := p.WatermarkScaleFor(w, h, watermarkW, watermarkH)

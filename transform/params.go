@@ -106,7 +106,7 @@ var params = []param{
 		set: func(p *Params, v value) { p.Side = int(v.num) }},
 	{name: "scale.option", group: "size", kind: kindEnum, enum: []string{"fit", "fill", "ignore", "noup"}, def: "fit",
 		doc: "How w and h together apply: fit inside the box keeping the aspect ratio, fill the box and crop the excess around the centre, ignore the aspect ratio and stretch, or noup (fit, never enlarging).",
-		set: func(p *Params, v value) { p.ScaleOption = v.str }},
+		set: func(p *Params, v value) { p.ScaleOption = ScaleOption(v.str) }},
 
 	// Crop.
 	{name: "cw", group: "crop", kind: kindSize, axis: axisWidth, def: "none",
@@ -123,7 +123,7 @@ var params = []param{
 		set: func(p *Params, v value) { p.CropY = Offset{Dim: v.dim, Center: v.center} }},
 	{name: "crop.type", group: "crop", kind: kindEnum, enum: []string{"trim", "smart"}, def: "none",
 		doc: "Automatic crop before scaling: trim removes a uniform border, smart keeps the most interesting region.",
-		set: func(p *Params, v value) { p.CropType = v.str }},
+		set: func(p *Params, v value) { p.CropType = CropType(v.str) }},
 	{name: "crop.aspectratio", group: "crop", kind: kindRatio, def: "none",
 		doc: "Aspect ratio for the automatic crop, as width:height, for example 16:9.",
 		set: func(p *Params, v value) { p.CropAspect = v.ratio }},
@@ -190,7 +190,7 @@ var params = []param{
 		set: func(p *Params, v value) { p.CanvasColor = v.color }},
 	{name: "canvas.position", group: "canvas", kind: kindEnum, enum: compass, def: "center",
 		doc: "Where the image sits on the canvas.",
-		set: func(p *Params, v value) { p.CanvasPosition = v.str }},
+		set: func(p *Params, v value) { p.CanvasPosition = Position(v.str) }},
 
 	// Text.
 	{name: "text", group: "text", kind: kindText, def: "none",
@@ -207,7 +207,7 @@ var params = []param{
 		set: func(p *Params, v value) { p.TextOpacity = int(v.num) }},
 	{name: "text.position", group: "text", kind: kindEnum, enum: compass, def: "center",
 		doc: "Where the text is placed.",
-		set: func(p *Params, v value) { p.TextPosition = v.str }},
+		set: func(p *Params, v value) { p.TextPosition = Position(v.str) }},
 	{name: "text.font.family", group: "text", kind: kindFont, def: "sans-serif",
 		doc: "Font family. Text is drawn with the Go fonts: a name containing mono (monospace, DejaVu Sans Mono) selects Go Mono, bold selects the bold cut, any other name Go (sans-serif).",
 		set: func(p *Params, v value) { p.TextFontFamily = v.str }},
@@ -224,7 +224,7 @@ var params = []param{
 		set: func(p *Params, v value) { p.Watermark = v.str }},
 	{name: "watermark.position", group: "watermark", kind: kindEnum, enum: append(slices.Clip(compass), "tile"), def: "center",
 		doc: "Where the watermark is placed; tile repeats it over the whole image.",
-		set: func(p *Params, v value) { p.WatermarkPosition = v.str }},
+		set: func(p *Params, v value) { p.WatermarkPosition = Position(v.str) }},
 	{name: "watermark.scale.width", group: "watermark", kind: kindSize, axis: axisWidth, def: "watermark's width",
 		doc: "Watermark width, in pixels or as a percentage of the image's width.",
 		set: func(p *Params, v value) { p.WatermarkScaleWidth = v.dim }},

@@ -51,10 +51,10 @@ func (p *Params) ScaleFor(w, h int) Scale {
 	sx, sy := float64(rw)/fw, float64(rh)/fh
 	opt := p.ScaleOption
 	switch {
-	case rw > 0 && rh > 0 && opt == "ignore":
+	case rw > 0 && rh > 0 && opt == ScaleIgnore:
 		plan.W, plan.H = rw, rh
 		return plan
-	case rw > 0 && rh > 0 && opt == "fill":
+	case rw > 0 && rh > 0 && opt == ScaleFill:
 		s := math.Max(sx, sy)
 		plan.W, plan.H = scaled(w, s), scaled(h, s)
 		// Pin the covering side to the box exactly despite rounding.
@@ -78,7 +78,7 @@ func (p *Params) ScaleFor(w, h int) Scale {
 	default:
 		s = sy
 	}
-	if opt == "noup" && s > 1 {
+	if opt == ScaleNoUp && s > 1 {
 		return plan
 	}
 	plan.W, plan.H = scaled(w, s), scaled(h, s)
@@ -105,7 +105,7 @@ func scaled(n int, s float64) int {
 // centring it; its size is the same.
 func (p *Params) AutoCropFor(w, h int) (r Rect, ok bool) {
 	aw, ah := float64(p.CropAspect[0]), float64(p.CropAspect[1])
-	if (aw <= 0 || ah <= 0) && p.CropType == "smart" && p.Width.Set && p.Height.Set {
+	if (aw <= 0 || ah <= 0) && p.CropType == CropSmart && p.Width.Set && p.Height.Set {
 		aw, ah = float64(p.Width.Resolve(w)), float64(p.Height.Resolve(h))
 	}
 	if aw <= 0 || ah <= 0 {
@@ -150,7 +150,7 @@ func (p *Params) CropFor(w, h int) (r Rect, byContent, ok bool) {
 	}
 	x, xSet := offset(p.CropX, w, cw)
 	y, ySet := offset(p.CropY, h, ch)
-	byContent = p.CropType == "smart" && !xSet && !ySet
+	byContent = p.CropType == CropSmart && !xSet && !ySet
 	x = min(max(x, 0), w-cw)
 	y = min(max(y, 0), h-ch)
 	if x == 0 && y == 0 && cw == w && ch == h {
@@ -213,9 +213,9 @@ func RotatedSize(deg float64, w, h int) (int, int) {
 // short forms "n", "se", ...) to horizontal and vertical factors in
 // {0, 0.5, 1}: the share of the free space left of and above the placed
 // object. Unknown or empty positions centre.
-func Gravity(pos string) (gx, gy float64) {
+func Gravity(pos Position) (gx, gy float64) {
 	gx, gy = 0.5, 0.5
-	switch p := strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(pos, "-", ""), "_", "")); p {
+	switch p := strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(string(pos), "-", ""), "_", "")); p {
 	case "north", "n", "top":
 		gy = 0
 	case "south", "s", "bottom":
@@ -241,7 +241,7 @@ func Gravity(pos string) (gx, gy float64) {
 // touches. The margin never pushes an object that fits off the area, so a
 // text or watermark stays over even a tiny image; an object larger than
 // the area overhangs it as its gravity says.
-func Place(pos string, w, h, ow, oh, margin int) (x, y int) {
+func Place(pos Position, w, h, ow, oh, margin int) (x, y int) {
 	gx, gy := Gravity(pos)
 	return placeAxis(gx, w, ow, margin), placeAxis(gy, h, oh, margin)
 }
@@ -294,7 +294,7 @@ func (p *Params) TextFontSize(w, h int) float64 {
 // at least one pixel), fitted keeping the watermark's aspect ratio; by
 // default its own size, reduced to fit the image.
 func (p *Params) WatermarkScaleFor(w, h, wmW, wmH int) Scale {
-	sp := Params{ScaleOption: "fit"}
+	sp := Params{ScaleOption: ScaleFit}
 	if p.WatermarkScaleWidth.Set {
 		sp.Width = Dim{Value: float64(max(1, p.WatermarkScaleWidth.Resolve(w))), Set: true}
 	}

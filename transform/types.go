@@ -65,6 +65,45 @@ const (
 	FormatPDF Format = "pdf"
 )
 
+// ScaleOption is how w and h apply together (scale.option).
+type ScaleOption string
+
+// Scale options. The zero value means ScaleFit.
+const (
+	ScaleFit    ScaleOption = "fit"    // fit inside the box, keeping the aspect ratio
+	ScaleFill   ScaleOption = "fill"   // cover the box, cropping the excess around the centre
+	ScaleIgnore ScaleOption = "ignore" // stretch to exactly the box
+	ScaleNoUp   ScaleOption = "noup"   // fit, never enlarging
+)
+
+// CropType is an automatic crop before scaling (crop.type).
+type CropType string
+
+// Crop types. The zero value means no automatic crop.
+const (
+	CropTrim  CropType = "trim"  // remove a uniform border
+	CropSmart CropType = "smart" // keep the most interesting region
+)
+
+// Position places a canvas's image, a text or a watermark: a compass point
+// (north, northeast, … northwest), center, or for watermarks tile. The
+// zero value means center.
+type Position string
+
+// Positions.
+const (
+	PositionCenter    Position = "center"
+	PositionNorth     Position = "north"
+	PositionNorthEast Position = "northeast"
+	PositionEast      Position = "east"
+	PositionSouthEast Position = "southeast"
+	PositionSouth     Position = "south"
+	PositionSouthWest Position = "southwest"
+	PositionWest      Position = "west"
+	PositionNorthWest Position = "northwest"
+	PositionTile      Position = "tile" // watermarks only: repeat over the whole image
+)
+
 // Params are the effective, validated image parameters of one request. The
 // zero value means "serve the original". Params are produced by Parse from
 // the merged parameter layers (see Merge); engines only read them.
@@ -72,15 +111,15 @@ type Params struct {
 	// Size: w, h (pixels or % of source), s (longest side, pixels).
 	Width, Height Dim
 	Side          int
-	// ScaleOption is scale.option: "fit" (default), "fill", "ignore", "noup".
-	ScaleOption string
+	// ScaleOption is scale.option; "" means fit.
+	ScaleOption ScaleOption
 
 	// Crop: cw, ch (pixels or %), cx, cy (pixels, % or center), applied to
 	// the scaled image. CropType is crop.type: "", "trim" or "smart".
 	// CropAspect is crop.aspectratio W:H ({0,0} when unset).
 	CropWidth, CropHeight Dim
 	CropX, CropY          Offset
-	CropType              string
+	CropType              CropType
 	CropAspect            [2]int
 
 	// Output: format, q (1..100, 0 = default 80), dl / dl=name.
@@ -108,7 +147,7 @@ type Params struct {
 	// canvas.color, canvas.position (compass point or "center").
 	CanvasWidth, CanvasHeight Dim
 	CanvasColor               Color
-	CanvasPosition            string
+	CanvasPosition            Position
 
 	// Text overlay. TextSize is a percentage of the image width (default
 	// chosen by the engine); TextOpacity 0..100; TextPosition a compass point
@@ -117,7 +156,7 @@ type Params struct {
 	TextSize       float64
 	TextColor      Color
 	TextOpacity    int
-	TextPosition   string
+	TextPosition   Position
 	TextFontFamily string
 	TextBackground Color
 	TextOutline    Color
@@ -126,7 +165,7 @@ type Params struct {
 	// (compass, "center" or "tile"), scale (pixels or % of the image) and
 	// opacity 0..100.
 	Watermark            string
-	WatermarkPosition    string
+	WatermarkPosition    Position
 	WatermarkScaleWidth  Dim
 	WatermarkScaleHeight Dim
 	WatermarkOpacity     int

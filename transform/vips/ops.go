@@ -78,7 +78,7 @@ func prepareFill(img *govips.ImageRef, bg govips.ColorRGBA) error {
 // trim removes a border of the colour of the top-left pixel (crop.type=trim).
 // An image that is all border is left alone.
 func (j *job) trim() error {
-	if j.p.CropType != "trim" {
+	if j.p.CropType != transform.CropTrim {
 		return nil
 	}
 	img := j.img
@@ -110,7 +110,7 @@ func (j *job) autoCrop() error {
 	if !ok {
 		return nil
 	}
-	if j.p.CropType == "smart" {
+	if j.p.CropType == transform.CropSmart {
 		return img.SmartCrop(r.W, r.H, govips.InterestingAttention)
 	}
 	return img.ExtractArea(r.X, r.Y, r.W, r.H)
@@ -141,7 +141,7 @@ func (j *job) scale() error {
 		}
 	}
 	if f := plan.Fill; f.W > 0 && f.H > 0 {
-		if j.p.CropType == "smart" {
+		if j.p.CropType == transform.CropSmart {
 			return img.SmartCrop(f.W, f.H, govips.InterestingAttention)
 		}
 		return img.ExtractArea(f.X, f.Y, f.W, f.H)

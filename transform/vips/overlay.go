@@ -253,7 +253,7 @@ func (j *job) watermark() error {
 	}
 	ww, wh := wm.Width(), wm.Height()
 	x, y := 0, 0
-	if strings.EqualFold(p.WatermarkPosition, "tile") {
+	if strings.EqualFold(string(p.WatermarkPosition), string(transform.PositionTile)) {
 		if err := wm.Replicate(ceilDiv(w, ww), ceilDiv(h, wh)); err != nil {
 			return err
 		}

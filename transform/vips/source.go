@@ -121,7 +121,7 @@ func (j *job) readHeader() error {
 // the full image, so it disables the shortcut.
 func (j *job) load() error {
 	shrink := 1
-	if j.p.CropType != "trim" {
+	if j.p.CropType != transform.CropTrim {
 		ac, _ := j.p.AutoCropFor(j.srcW, j.srcH)
 		aw, ah := ac.W, ac.H
 		plan := j.p.ScaleFor(aw, ah)
