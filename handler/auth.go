@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -83,7 +84,7 @@ func (h *Handler) authorize(r *http.Request, prot *protection, p string, queryTo
 		if !errors.As(err, &res) {
 			res = token.ResultMalformedToken
 		}
-		h.log.Info("token refused", "protection", prot.Name, "result", res.String(), "token", tokenID(tok))
+		h.logs.logAs(r.Context(), "token refused: "+res.String(), slog.LevelInfo, "token refused", "protection", prot.Name, "result", res.String(), "token", tokenID(tok))
 		return res, nil, ""
 	}
 	return token.ResultOK, claims, tok

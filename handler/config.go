@@ -112,6 +112,12 @@ type Config struct {
 	// Logger receives structured logs. Nil discards them. No log line holds
 	// a secret, a full token, or a file system path.
 	Logger *slog.Logger
+	// LogLinesPerSecond bounds the log lines of refused tokens and failed
+	// requests, per kind (each token result, each outcome), so a flood of
+	// bad requests cannot fill the disk; the lines dropped are counted in
+	// keyhole_log_lines_suppressed_total and reported as "suppressed" on
+	// the next line of their kind. Default 10; negative means no limit.
+	LogLinesPerSecond int
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 }
@@ -223,6 +229,9 @@ func (c *Config) fill() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.LogLinesPerSecond == 0 {
+		c.LogLinesPerSecond = 10
 	}
 	c.Limits = c.Limits.WithDefaults()
 	if err := c.Limits.Validate(); err != nil {

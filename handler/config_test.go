@@ -102,8 +102,8 @@ func TestWatermarkPaths(t *testing.T) {
 		// The watermark is chosen by a trusted layer, so it may live in a
 		// protected folder (a common setup: the logo is not public).
 		{"wm-private", 200, "fake jpg Watermark=/private/a.jpg watermark-bytes=" + strconv.Itoa(n)},
-		{"wm-dot", 400, "watermark not found\n"},
-		{"wm-missing", 400, "watermark not found\n"},
+		{"wm-dot", 400, "watermark not available\n"},
+		{"wm-missing", 400, "watermark not available\n"},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
 			res := e.get(t, "/private/a.jpg?jwt="+tok(tc.profile))

@@ -6,11 +6,15 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/keyhole-dev/keyhole/internal/pathrule"
 	"github.com/keyhole-dev/keyhole/transform"
@@ -51,57 +55,105 @@ func (f *file) originalETag() string {
 	return string(append(b, '"'))
 }
 
-// open opens a cleaned path; every failure (missing, a folder, a symlink
-// leaving the root, a permission error) is reported as not found.
-func (h *Handler) open(p string, dst *file) bool {
+// open opens a cleaned path. It returns errNotFound for every failure
+// that means "no such file" (missing, a folder, a symlink leaving the root,
+// a permission error; see fileError), and an error wrapping errUnavailable
+// when the store itself failed.
+func (h *Handler) open(p string, dst *file) error {
 	name := strings.TrimPrefix(p, "/")
 	if name == "" || !fs.ValidPath(name) {
-		return false
+		return errNotFound
 	}
 	f, err := h.cfg.Files.Open(name)
 	if err != nil {
-		return false
+		return fileError(err)
 	}
 	info, err := f.Stat()
 	if err != nil || !info.Mode().IsRegular() {
 		f.Close()
-		return false
+		if err != nil {
+			return fileError(err)
+		}
+		return errNotFound
 	}
 	*dst = file{f: f, name: name, info: info}
-	return true
+	return nil
 }
 
 // stat fills dst with the identity of a regular file at a cleaned path,
-// without opening it; dst.f stays nil. Failures are not found, as in open.
-func (h *Handler) stat(p string, dst *file) bool {
+// without opening it; dst.f stays nil. Errors are those of open.
+func (h *Handler) stat(p string, dst *file) error {
 	name := strings.TrimPrefix(p, "/")
 	if name == "" || !fs.ValidPath(name) {
-		return false
+		return errNotFound
 	}
 	info, err := fs.Stat(h.cfg.Files, name)
-	if err != nil || !info.Mode().IsRegular() {
-		return false
+	if err != nil {
+		return fileError(err)
+	}
+	if !info.Mode().IsRegular() {
+		return errNotFound
 	}
 	*dst = file{name: name, info: info}
-	return true
+	return nil
 }
 
-func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, src *file) {
+// fileError sorts an error of Config.Files: errNotFound when the name
+// names no file it may serve (fs.ErrNotExist, fs.ErrPermission,
+// fs.ErrInvalid, and the errors a local directory gives for a name that
+// cannot exist: ENOTDIR, EISDIR, ELOOP, ENAMETOOLONG, or os.Root's "path
+// escapes from parent"); anything else (an I/O error, a store that fails or
+// times out) is errUnavailable, 503, so an outage is never cached by
+// clients as a 404.
+func fileError(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.Is(err, fs.ErrInvalid):
+		return errNotFound
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		switch errno {
+		case syscall.ENOTDIR, syscall.EISDIR, syscall.ELOOP, syscall.ENAMETOOLONG:
+			return errNotFound
+		}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "path escapes from parent" {
+		// os.Root's error for a symlink or name leaving the root; it
+		// is not exported, and os.Root returns it without an errno.
+		return errNotFound
+	}
+	return fmt.Errorf("%w: %w", errUnavailable, err)
+}
+
+func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, prot *protection, src *file) {
 	w.Header()["Etag"] = []string{src.originalETag()}
 	rs, ok := src.f.(io.ReadSeeker)
 	if !ok {
 		// An fs.FS whose files cannot seek: read it whole, within the
 		// source byte limit.
 		if src.info.Size() > h.cfg.Limits.MaxSourceBytes {
-			h.fail(w, http.StatusRequestEntityTooLarge, "file too large")
+			h.answer(w, r, prot, outcomeFileTooLarge, nil)
 			return
 		}
 		data, err := io.ReadAll(io.LimitReader(src.f, h.cfg.Limits.MaxSourceBytes))
 		if err != nil {
-			h.fail(w, http.StatusNotFound, "not found")
+			h.answer(w, r, prot, outcomeUnavailable, fmt.Errorf("%w: %w", errUnavailable, err))
 			return
 		}
 		rs = bytes.NewReader(data)
+	}
+	// The type is decided here as ServeContent would, so that an active
+	// document gets the sandbox; ServeContent keeps a Content-Type set.
+	ct := originalType(src.name, rs)
+	if ct == "" {
+		h.answer(w, r, prot, outcomeUnavailable, errUnavailable)
+		return
+	}
+	hdr := w.Header()
+	hdr["Content-Type"] = []string{ct}
+	if activeType(ct) {
+		hdr["Content-Security-Policy"] = sandboxCSP
 	}
 	http.ServeContent(w, r, src.name, src.info.ModTime(), rs)
 }
@@ -111,8 +163,11 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, src *fil
 // (the variant would be cached under the wrong key): errChanged, 503.
 func (h *Handler) readSource(src *file) ([]byte, error) {
 	var f file
-	if !h.open("/"+src.name, &f) {
-		return nil, errChanged
+	if err := h.open("/"+src.name, &f); err != nil {
+		if errors.Is(err, errNotFound) {
+			return nil, errChanged
+		}
+		return nil, err
 	}
 	defer f.f.Close()
 	if f.info.Size() != src.info.Size() || !f.info.ModTime().Equal(src.info.ModTime()) {
@@ -121,13 +176,10 @@ func (h *Handler) readSource(src *file) ([]byte, error) {
 	return h.readAll(&f)
 }
 
-// errChanged: the source changed between stat and read.
-var errChanged = errors.New("source changed")
-
 func (h *Handler) readAll(src *file) ([]byte, error) {
 	if s, ok := src.f.(io.Seeker); ok {
 		if _, err := s.Seek(0, io.SeekStart); err != nil {
-			return nil, errUnreadable
+			return nil, fmt.Errorf("%w: %w", errUnavailable, err)
 		}
 	}
 	// One buffer of the size the file says, plus a byte to notice a file
@@ -139,19 +191,17 @@ func (h *Handler) readAll(src *file) ([]byte, error) {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return buf[:n], nil
 	case err != nil:
-		return nil, errUnreadable
+		return nil, fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	rest, err := io.ReadAll(io.LimitReader(src.f, limit+1-int64(n)))
 	if err != nil {
-		return nil, errUnreadable
+		return nil, fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	if data := append(buf, rest...); int64(len(data)) <= limit {
 		return data, nil
 	}
 	return nil, transform.ErrSourceTooLarge
 }
-
-var errUnreadable = errors.New("source unreadable")
 
 // readWatermark reads a watermark through the same fs.FS and path rules as
 // requests, only from the watermark folders (Config.Watermarks); dot-files
@@ -163,12 +213,61 @@ func (h *Handler) readWatermark(name string) ([]byte, error) {
 		return nil, transform.ErrWatermarkNotFound
 	}
 	src := new(file)
-	if !h.open(p, src) {
-		return nil, transform.ErrWatermarkNotFound
+	if err := h.open(p, src); err != nil {
+		if errors.Is(err, errNotFound) {
+			return nil, transform.ErrWatermarkNotFound
+		}
+		return nil, err
 	}
 	defer src.f.Close()
 	if src.info.Size() > h.cfg.Limits.MaxSourceBytes {
 		return nil, transform.ErrSourceTooLarge
 	}
-	return h.readAll(src)
+	data, err := h.readAll(src)
+	if err != nil {
+		return nil, err
+	}
+	if f := transform.Sniff(data); f == "" || (!h.cfg.Limits.AllowVector && (f == transform.FormatSVG || f == transform.FormatPDF)) {
+		// Refused here, not by the engine's decoder, so the answer is
+		// the watermark's one text and does not tell that a file exists.
+		return nil, errWatermarkNotImage
+	}
+	return data, nil
+}
+
+// errWatermarkNotImage: the watermark file is not an image; it answers
+// like a missing watermark.
+var errWatermarkNotImage = fmt.Errorf("%w: %w", transform.ErrWatermarkNotFound, transform.ErrNotImage)
+
+// sandboxCSP is sent with every response whose type a browser would run
+// as a document (HTML, SVG, XML): scripts, styles and plugins are off, and
+// the page is sandboxed to an opaque origin, so an uploaded HTML or SVG
+// file cannot act for the site that serves it.
+var sandboxCSP = []string{"default-src 'none'; sandbox"}
+
+// activeType reports whether a Content-Type is one a browser renders as
+// an active document: HTML, XHTML, XML (any "+xml" type) and SVG.
+func activeType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	switch mt {
+	case "text/html", "application/xhtml+xml", "text/xml", "application/xml", "text/xsl", "image/svg+xml":
+		return true
+	}
+	return strings.HasSuffix(mt, "+xml")
+}
+
+// originalType returns the Content-Type http.ServeContent will send for
+// an original: from the name's extension, else sniffed from its first
+// 512 bytes (rs is rewound). "" when it cannot be read.
+func originalType(name string, rs io.ReadSeeker) string {
+	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+		return ct
+	}
+	var buf [512]byte
+	n, _ := io.ReadFull(rs, buf[:])
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return ""
+	}
+	return http.DetectContentType(buf[:n])
 }

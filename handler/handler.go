@@ -18,7 +18,6 @@ import (
 	"github.com/keyhole-dev/keyhole/token/verify"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/sync/singleflight"
 )
 
 // Handler serves the files of a Config. It is safe for concurrent use.
@@ -28,12 +27,16 @@ type Handler struct {
 	public      *protection   // the pseudo-protection of unprotected paths
 	metrics     *metrics
 	log         *slog.Logger
+	logs        *logLimiter // rate-limited lines of refusals and failures
 	profiles    atomic.Pointer[profileSet]
 	variants    *variantCache
 	resolved    *lru.Cache[paramKey, *resolution] // nil when the token cache is off
-	flight      singleflight.Group
+	flight      flights
 	slots       *semaphore.Weighted
 	tokenPrefix string // TokenParam + "=", or "" when the name needs escaping
+	// engineVersion is the engine's Version() (transform.VersionedEngine),
+	// part of every variant's cache key and ETag; "" when it has none.
+	engineVersion string
 
 	// Header values built once: every response shares them (net/http
 	// never modifies a header's value slice).
@@ -76,6 +79,10 @@ func New(cfg Config) (*Handler, error) {
 		slots:       semaphore.NewWeighted(int64(cfg.Limits.MaxConcurrent)),
 		resultKey:   textproto.CanonicalMIMEHeaderKey(cfg.ResultHeader),
 		publicCache: []string{"public, max-age=" + strconv.Itoa(int(cfg.PublicMaxAge/time.Second))},
+	}
+	h.logs = newLogLimiter(cfg.Logger, cfg.Now, cfg.LogLinesPerSecond, m.suppressed)
+	if v, ok := cfg.Engine.(interface{ Version() string }); ok {
+		h.engineVersion = v.Version()
 	}
 	for _, r := range token.Results() {
 		h.resultValues = append(h.resultValues, []string{r.String()})
@@ -184,11 +191,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 	}
 	if queryErr != nil {
 		// A query string that does not parse is not guessed at.
-		h.fail(w, http.StatusBadRequest, "bad query string")
+		h.answer(w, r, prot, outcomeBadQuery, queryErr)
 		return
 	}
 	if !h.cfg.AllowDotFiles && hasDotSegment(p) {
-		h.fail(w, http.StatusNotFound, "not found")
+		h.answer(w, r, prot, outcomeNotFound, nil)
 		return
 	}
 	x.req = request{path: p, prot: prot, claims: claims, token: tok, query: query, rawQuery: r.URL.RawQuery}

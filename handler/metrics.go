@@ -17,20 +17,12 @@ type metrics struct {
 	seconds    *prometheus.HistogramVec
 	hits       prometheus.Counter
 	misses     prometheus.Counter
+	joins      prometheus.Counter
+	suppressed prometheus.Counter
 	inFlight   prometheus.Gauge
 	rejected   *prometheus.CounterVec
 	codeCounts map[int]prometheus.Counter
 }
-
-// Reasons a transform is refused, the label values of
-// keyhole_transform_rejected_total.
-const (
-	rejectBusy     = "busy"
-	rejectTooLarge = "too_large"
-	rejectTimeout  = "timeout"
-	rejectInvalid  = "invalid"
-	rejectError    = "error"
-)
 
 var preCreatedCodes = []int{200, 206, 304, 400, 401, 403, 404, 405, 413, 416, 500, 503}
 
@@ -42,7 +34,7 @@ func newMetrics(reg prometheus.Registerer, protections []string) (*metrics, erro
 		}, []string{"protection", "result"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keyhole_requests_total",
-			Help: "Responses by HTTP status code.",
+			Help: "Responses by HTTP status code; 499 counts requests whose client left before the answer (never sent).",
 		}, []string{"code"}),
 		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "keyhole_transform_seconds",
@@ -55,7 +47,15 @@ func newMetrics(reg prometheus.Registerer, protections []string) (*metrics, erro
 		}),
 		misses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "keyhole_variant_cache_misses_total",
-			Help: "Transformed variants that had to be computed.",
+			Help: "Transformed variants that had to be computed (once per transform started, after the flight lookup).",
+		}),
+		joins: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "keyhole_variant_flight_joins_total",
+			Help: "Requests that waited for a transform another identical request had started (neither hits nor misses).",
+		}),
+		suppressed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "keyhole_log_lines_suppressed_total",
+			Help: "Log lines of refusals and failures dropped by the per-second limit (Config.LogLinesPerSecond).",
 		}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "keyhole_transforms_in_flight",
@@ -75,11 +75,11 @@ func newMetrics(reg prometheus.Registerer, protections []string) (*metrics, erro
 	for _, c := range preCreatedCodes {
 		m.codeCounts[c] = m.requests.WithLabelValues(strconv.Itoa(c))
 	}
-	for _, r := range []string{rejectBusy, rejectTooLarge, rejectTimeout, rejectInvalid, rejectError} {
+	for _, r := range rejectReasons {
 		m.rejected.WithLabelValues(r)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.auth, m.requests, m.seconds, m.hits, m.misses, m.inFlight, m.rejected} {
+		for _, c := range []prometheus.Collector{m.auth, m.requests, m.seconds, m.hits, m.misses, m.joins, m.inFlight, m.rejected, m.suppressed} {
 			if err := reg.Register(c); err != nil {
 				return nil, errors.New("handler: metrics are already registered on this Registerer; wrap it with prometheus.WrapRegistererWith to mount several handlers")
 			}

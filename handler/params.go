@@ -2,7 +2,6 @@ package handler
 
 import (
 	"crypto/sha256"
-	"errors"
 	"net/url"
 	"strings"
 
@@ -107,9 +106,6 @@ func (h *Handler) resolve(req *request, ps *profileSet) (*resolution, error) {
 	}
 	return &resolution{profiles: ps, params: p, canonical: transform.Canonical(merged), ignored: ignored}, nil
 }
-
-// errNoEngine: the token locks parameters that only an engine can apply.
-var errNoEngine = errors.New("no engine")
 
 // secureNeedsEngine fails closed when there is no engine and the token's
 // args (or the profile they name) ask for processing: serving the original

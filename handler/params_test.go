@@ -1,8 +1,10 @@
 package handler_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -301,7 +303,7 @@ func TestEngineErrors(t *testing.T) {
 	}{
 		{transform.ErrSourceTooLarge, 413, "source image too large\n", "too_large"},
 		{transform.ErrOutputTooLarge, 400, "output image too large\n", "too_large"},
-		{transform.ErrWatermarkNotFound, 400, "watermark not found\n", "invalid"},
+		{transform.ErrWatermarkNotFound, 400, "watermark not available\n", "invalid"},
 		{errors.New("vips: open /srv/secret/path: no such file or directory"), 500, "transform failed\n", "error"},
 	} {
 		t.Run(tc.reason+" "+tc.err.Error(), func(t *testing.T) {
@@ -322,8 +324,10 @@ func TestEngineErrors(t *testing.T) {
 		})
 	}
 	t.Run("timeout", func(t *testing.T) {
-		eng := &fakeEngine{block: make(chan struct{})}
-		e := engineEnv(t, eng, func(c *handler.Config) { c.Limits.Timeout = 20 * time.Millisecond })
+		// The engine owns Limits.Timeout: it stops the transform and
+		// returns an error wrapping context.DeadlineExceeded.
+		eng := &fakeEngine{err: fmt.Errorf("engine: %w", context.DeadlineExceeded)}
+		e := engineEnv(t, eng)
 		res := e.get(t, "/public/img.jpg?w=10")
 		if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" || res.body != "transform took too long\n" {
 			t.Errorf("%d %q Retry-After %q", res.StatusCode, res.body, res.Header.Get("Retry-After"))
@@ -356,8 +360,11 @@ func TestSingleflight(t *testing.T) {
 	// Every request has missed the cache and is on its way into the
 	// flight; whoever joins late finds the finished variant in the cache.
 	waitFor(t, "all requests to miss the cache", func() bool {
-		return e.metric(t, "keyhole_variant_cache_misses_total") == n
+		return e.metric(t, "keyhole_variant_cache_misses_total")+e.metric(t, "keyhole_variant_flight_joins_total") == n
 	})
+	if v := e.metric(t, "keyhole_variant_cache_misses_total"); v != 1 {
+		t.Errorf("misses %v, want 1: joiners are not misses", v)
+	}
 	if v := e.metric(t, "keyhole_transforms_in_flight"); v != 1 {
 		t.Errorf("in flight %v, want 1", v)
 	}

@@ -1,7 +1,6 @@
 package handler
 
 import (
-	"errors"
 	"mime"
 	"net/http"
 	"net/url"
@@ -24,40 +23,39 @@ type request struct {
 	rawQuery string
 }
 
+// serveFile answers an authorised request: its parameters, then its file,
+// then the original or a variant. A missing file is 404 whatever the
+// parameters say; every other failure is an outcome (outcome.go).
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request, src *file) {
-	res, err := h.params(req)
-	if res == nil {
-		res = &noResolution
-	}
-	params, canonical, ignored := res.params, res.canonical, res.ignored
-	variant := err == nil && h.cfg.Engine != nil && params.NeedsProcessing()
-	// A missing file is 404 whatever the parameters say. A variant needs
-	// only the file's identity (a cache hit never reads it); an original
-	// is opened at once.
-	if variant || err != nil {
-		if !h.stat(req.path, src) {
-			h.fail(w, http.StatusNotFound, "not found")
+	res, perr := h.params(req)
+	variant := perr == nil && h.cfg.Engine != nil && res.params.NeedsProcessing()
+	// A variant needs only the file's identity (a cache hit never reads
+	// it); an original is opened at once.
+	if variant || perr != nil {
+		if err := h.stat(req.path, src); err != nil {
+			h.answer(w, r, req.prot, classify(err), err)
 			return
 		}
 	} else {
-		if !h.open(req.path, src) {
-			h.fail(w, http.StatusNotFound, "not found")
+		if err := h.open(req.path, src); err != nil {
+			h.answer(w, r, req.prot, classify(err), err)
 			return
 		}
 		defer src.f.Close()
 	}
-	if errors.Is(err, errNoEngine) {
-		h.fail(w, http.StatusServiceUnavailable, "image processing is not available")
+	if perr != nil {
+		o := classify(perr)
+		if o == outcomeTooMuchWork {
+			o = outcomeBadParams // parsing and merging refuse parameters
+		}
+		h.answer(w, r, req.prot, o, perr)
 		return
 	}
-	if err != nil {
-		h.badParams(w, r, err)
-		return
-	}
+	params, ignored := res.params, res.ignored
 	if h.cfg.Engine == nil && params.NeedsProcessing() {
 		// No engine: the original is served unchanged, and the response
 		// says which parameters were not applied (Config.Engine).
-		ignored = append(slices.Clone(ignored), unprocessed(canonical)...)
+		ignored = append(slices.Clone(ignored), unprocessed(res.canonical)...)
 		slices.Sort(ignored)
 		ignored = slices.Compact(ignored)
 	}
@@ -75,10 +73,10 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request
 		hdr.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	}
 	if variant {
-		h.serveVariant(w, r, src, params, canonical)
+		h.serveVariant(w, r, req.prot, src, params, res.canonical)
 		return
 	}
-	h.serveOriginal(w, r, src)
+	h.serveOriginal(w, r, req.prot, src)
 }
 
 // cacheControl returns the Cache-Control of a successful response: public

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyhole-dev/keyhole/transform"
@@ -14,14 +15,15 @@ import (
 // serveVariant answers with a transformed image: from the variant cache,
 // or computed once for all identical concurrent requests, within the
 // concurrency limit.
-func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, src *file, p *transform.Params, canonical string) {
+func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, prot *protection, src *file, p *transform.Params, canonical string) {
 	choice, vary := transform.Negotiate(p.Format, r.Header.Get("Accept"), transform.FormatOriginal)
 	if vary {
 		w.Header().Add("Vary", "Accept")
 	}
 	// The key holds everything the output depends on, and nothing it does
-	// not (never the token), so a new token for the same image is a hit.
-	key := canonical + "\x00" + string(choice)
+	// not (never the token), so a new token for the same image is a hit:
+	// the engine's version, the canonical parameters and the format.
+	key := h.engineVersion + "\x00" + canonical + "\x00" + string(choice)
 	etag := src.etag(key)
 	w.Header().Set("ETag", etag)
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
@@ -30,10 +32,14 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, src *file
 	}
 	out, err := h.variant(r.Context(), etag, src, p, choice)
 	if err != nil {
-		h.variantFailed(w, err)
+		h.answer(w, r, prot, classify(err), err)
 		return
 	}
-	w.Header().Set("Content-Type", out.Format.ContentType())
+	ct := out.Format.ContentType()
+	w.Header().Set("Content-Type", ct)
+	if activeType(ct) {
+		w.Header()["Content-Security-Policy"] = sandboxCSP
+	}
 	http.ServeContent(w, r, "", src.info.ModTime(), bytes.NewReader(out.Data))
 }
 
@@ -47,9 +53,11 @@ func etagMatch(header, etag string) bool {
 	return false
 }
 
-// errBusy reports that no transform slot came free within QueueTimeout.
-var errBusy = errors.New("transform queue full")
-
+// variant returns the variant under key: from the cache, or from the one
+// flight computing it. A request that finds a flight running joins it
+// (keyhole_variant_flight_joins_total); the request that starts one counts a
+// cache miss. When ctx ends first, variant returns ctx's error at once, and
+// the flight is cancelled once no request waits for it any more.
 func (h *Handler) variant(ctx context.Context, key string, src *file, p *transform.Params, choice transform.Format) (*transform.Output, error) {
 	if h.variants != nil {
 		if out, ok := h.variants.get(key); ok {
@@ -57,38 +65,42 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 			return out, nil
 		}
 	}
-	h.metrics.misses.Inc()
-	v, err, _ := h.flight.Do(key, func() (any, error) {
+	out, err := h.flight.do(ctx, key, h.metrics.joins.Inc, func(ctx context.Context) (*transform.Output, error) {
 		// A flight for key may have finished between the lookup above and
-		// Do: look again rather than transform twice.
+		// do: look again rather than transform twice.
 		if h.variants != nil {
 			if out, ok := h.variants.get(key); ok {
+				h.metrics.hits.Inc()
 				return out, nil
 			}
 		}
-		// The work is shared by every waiting request, so it must not
-		// die with the first one's connection; it has its own deadline.
-		ctx := context.WithoutCancel(ctx)
+		h.metrics.misses.Inc()
 		wait, cancel := context.WithTimeout(ctx, h.cfg.Limits.QueueTimeout)
 		defer cancel()
 		if err := h.slots.Acquire(wait, 1); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			return nil, errBusy
 		}
 		defer h.slots.Release(1)
 		h.metrics.inFlight.Inc()
 		defer h.metrics.inFlight.Dec()
 		out, err := h.transform(ctx, src, p, choice)
-		if err == nil && h.variants != nil {
-			h.variants.add(key, out)
+		if err == nil {
+			if h.variants != nil {
+				h.variants.add(key, out)
+			}
 		}
 		return out, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*transform.Output), nil
+	return out, err
 }
 
+// transform reads the source and runs the engine. The engine owns the
+// time limit (Limits.Timeout): it returns an error wrapping
+// context.DeadlineExceeded when the limit passes, and one wrapping
+// context.Canceled when ctx is cancelled because every waiting client left.
 func (h *Handler) transform(ctx context.Context, src *file, p *transform.Params, choice transform.Format) (*transform.Output, error) {
 	lim := h.cfg.Limits
 	if src.info.Size() > lim.MaxSourceBytes {
@@ -103,8 +115,6 @@ func (h *Handler) transform(ctx context.Context, src *file, p *transform.Params,
 		return nil, transform.ErrNotImage
 	}
 	out, _ := transform.Negotiate(choice, "", srcFormat)
-	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
-	defer cancel()
 	start := time.Now()
 	res, err := h.cfg.Engine.Process(ctx, transform.Request{
 		Source:   data,
@@ -117,4 +127,94 @@ func (h *Handler) transform(ctx context.Context, src *file, p *transform.Params,
 	}
 	h.metrics.seconds.WithLabelValues(string(res.Format)).Observe(time.Since(start).Seconds())
 	return res, nil
+}
+
+// flights runs one computation per key for every request waiting for it,
+// like singleflight.Group, but counts the waiters: when the last one has
+// gone, the computation's context is cancelled and the key is free for a
+// new flight. The zero value is ready to use.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+type flight struct {
+	done    chan struct{}
+	out     *transform.Output
+	err     error
+	waiters int // guarded by flights.mu
+	cancel  context.CancelFunc
+}
+
+// errPanic: the computation panicked; the panic is not re-raised in the
+// waiting requests.
+var errPanic = errors.New("transform panicked")
+
+// do returns fn's result for key, running fn once, in its own goroutine,
+// for all concurrent callers; a caller that finds a flight already running
+// calls joined before it waits. fn's context keeps ctx's values but not its cancellation: it
+// ends when every caller has left. When ctx ends first, do returns ctx's
+// error at once.
+func (g *flights) do(ctx context.Context, key string, joined func(), fn func(context.Context) (*transform.Output, error)) (*transform.Output, error) {
+	g.mu.Lock()
+	if g.m == nil {
+		g.m = map[string]*flight{}
+	}
+	f, running := g.m[key]
+	if !running {
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		g.m[key] = f
+		go g.run(fctx, key, f, fn)
+	}
+	f.waiters++
+	g.mu.Unlock()
+	if running {
+		joined()
+	}
+	select {
+	case <-f.done:
+		g.leave(key, f)
+		return f.out, f.err
+	case <-ctx.Done():
+		g.leave(key, f)
+		return nil, ctx.Err()
+	}
+}
+
+func (g *flights) run(ctx context.Context, key string, f *flight, fn func(context.Context) (*transform.Output, error)) {
+	defer func() {
+		if recover() != nil {
+			f.out, f.err = nil, errPanic
+		}
+		g.mu.Lock()
+		if g.m[key] == f {
+			delete(g.m, key)
+		}
+		g.mu.Unlock()
+		f.cancel()
+		close(f.done)
+	}()
+	f.out, f.err = fn(ctx)
+}
+
+// leave removes a waiter; the last one to leave an unfinished flight
+// cancels it and frees its key, so a later request starts afresh instead
+// of joining a cancelled flight.
+func (g *flights) leave(key string, f *flight) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f.waiters--
+	if f.waiters > 0 {
+		return
+	}
+	select {
+	case <-f.done:
+		return
+	default:
+	}
+	f.cancel()
+	if g.m[key] == f {
+		delete(g.m, key)
+	}
 }
