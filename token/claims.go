@@ -48,20 +48,59 @@ type Decoded struct {
 }
 
 // Split returns the three base64url segments of a compact token, or
-// ResultMalformedToken. It does not decode anything. The signature may be
-// empty (an unsecured "alg":"none" token is "header.payload."), so that
-// such a token reaches the algorithm check and is refused as
-// ResultAlgorithmNotAllowed rather than as malformed.
+// ResultMalformedToken. It decodes nothing, but refuses a segment that is
+// not in the one canonical spelling of unpadded base64url: only the
+// characters A-Z a-z 0-9 - _, no padding, and zero unused bits in the last
+// character. So each token has exactly one spelling (four spellings of one
+// signature differ only in those unused bits; npm jsonwebtoken refuses
+// three of them too), and a cached verification cannot be reached through
+// another. The signature may be empty (an unsecured "alg":"none" token is
+// "header.payload."), so that such a token reaches the algorithm check and
+// is refused as ResultAlgorithmNotAllowed rather than as malformed.
 func Split(tok string) (header, payload, signature string, err error) {
 	if len(tok) == 0 || len(tok) > MaxTokenBytes {
 		return "", "", "", ResultMalformedToken
 	}
 	h, rest, ok1 := strings.Cut(tok, ".")
 	p, s, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || h == "" || p == "" || strings.IndexByte(s, '.') >= 0 {
+	if !ok1 || !ok2 || h == "" || p == "" || strings.IndexByte(s, '.') >= 0 ||
+		!canonicalBase64URL(h) || !canonicalBase64URL(p) || !canonicalBase64URL(s) {
 		return "", "", "", ResultMalformedToken
 	}
 	return h, p, s, nil
+}
+
+// base64URLValue maps a base64url character to its value, and every other
+// byte to 0xff.
+var base64URLValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+// canonicalBase64URL reports whether s is unpadded base64url in its one
+// canonical spelling: a valid length, only base64url characters, and the
+// bits of the last character that encode no data all zero. It does not
+// allocate.
+func canonicalBase64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if base64URLValue[s[i]] == 0xff {
+			return false
+		}
+	}
+	switch len(s) % 4 {
+	case 1:
+		return false
+	case 2: // 12 bits for one byte: the last character's low 4 bits unused
+		return base64URLValue[s[len(s)-1]]&0x0f == 0
+	case 3: // 18 bits for two bytes: the low 2 bits unused
+		return base64URLValue[s[len(s)-1]]&0x03 == 0
+	}
+	return true
 }
 
 // ParseHeader decodes a token's header segment. A segment that is not

@@ -132,25 +132,34 @@ func TestParseClaimsInvalid(t *testing.T) {
 }
 
 func TestSplit(t *testing.T) {
-	long := strings.Repeat("a", token.MaxTokenBytes-4) + ".b.c"
+	// Segments are canonical base64url: "QQ", "ww" and "gA" have no bits
+	// set in their last character's unused low bits.
+	long := strings.Repeat("Q", token.MaxTokenBytes-6) + ".ww.gA"
 	tests := []struct {
 		tok     string
 		h, p, s string
 		ok      bool
 	}{
-		{"a.b.c", "a", "b", "c", true},
-		{long, long[:token.MaxTokenBytes-4], "b", "c", true},
-		{long + "c", "", "", "", false},
+		{"QQ.ww.gA", "QQ", "ww", "gA", true},
+		{long, long[:token.MaxTokenBytes-6], "ww", "gA", true},
+		{long + "A", "", "", "", false},
 		{"", "", "", "", false},
-		{"a", "", "", "", false},
-		{"a.b", "", "", "", false},
-		{"a.b.", "a", "b", "", true}, // unsecured (alg none) shape: refused later, by alg
-		{".b.c", "", "", "", false},
-		{"a..c", "", "", "", false},
-		{"a.b.c.d", "", "", "", false},
-		{"a.b.c.", "", "", "", false},
+		{"QQ", "", "", "", false},
+		{"QQ.ww", "", "", "", false},
+		{"QQ.ww.", "QQ", "ww", "", true}, // unsecured (alg none) shape: refused later, by alg
+		{".ww.gA", "", "", "", false},
+		{"QQ..gA", "", "", "", false},
+		{"QQ.ww.gA.d", "", "", "", false},
+		{"QQ.ww.gA.", "", "", "", false},
 		{"..", "", "", "", false},
-		{"a.b.c.d.e", "", "", "", false},
+		{"QQ.ww.gA.QQ.ww", "", "", "", false},
+		{"a.ww.gA", "", "", "", false},    // a length no encoding has
+		{"QR.ww.gA", "", "", "", false},   // R sets an unused bit
+		{"QQ.wx.gA", "", "", "", false},   // so does x
+		{"QQ.ww.gB", "", "", "", false},   // and B
+		{"QQ.ww.gA=", "", "", "", false},  // padding
+		{"QQ.w+.gA", "", "", "", false},   // the standard alphabet
+		{"QQ.ww.g\nA", "", "", "", false}, // a newline, which encoding/base64 skips
 	}
 	for _, tt := range tests {
 		name := tt.tok
@@ -256,11 +265,14 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"empty", "", token.ResultMalformedToken, false},
 		{"two parts", hdr + "." + b64(`{}`), token.ResultMalformedToken, false},
-		{"bad header", "x." + b64(`{}`) + ".s", token.ResultMalformedToken, false},
-		{"alg missing", b64(`{"typ":"JWT"}`) + "." + b64(`{"exp":1,"aud":"/"}`) + ".s", token.ResultAlgorithmNotAllowed, false},
-		{"bad payload base64", hdr + ".e30=.s", token.ResultMalformedToken, false},
-		{"payload not an object", hdr + "." + b64(`[]`) + ".s", token.ResultInvalidPayload, true},
-		{"payload without aud", hdr + "." + b64(`{"exp":1}`) + ".s", token.ResultInvalidPayload, true},
+		{"bad header", "x." + b64(`{}`) + ".AA", token.ResultMalformedToken, false},
+		{"alg missing", b64(`{"typ":"JWT"}`) + "." + b64(`{"exp":1,"aud":"/"}`) + ".AA", token.ResultAlgorithmNotAllowed, false},
+		{"bad payload base64", hdr + ".e30=.AA", token.ResultMalformedToken, false},
+		{"payload not an object", hdr + "." + b64(`[]`) + ".AA", token.ResultInvalidPayload, true},
+		{"signature with unused bits set", hdr + "." + b64(`{"exp":1,"aud":"/"}`) + ".AB", token.ResultMalformedToken, false},
+		{"header with unused bits set", withUnusedBit(b64(`{"alg":"HS256" }`)) + "." + b64(`{"exp":1,"aud":"/"}`) + ".AA", token.ResultMalformedToken, false},
+		{"payload with unused bits set", hdr + "." + withUnusedBit(b64(`{"exp":1,"aud":"/" }`)) + ".AA", token.ResultMalformedToken, false},
+		{"payload without aud", hdr + "." + b64(`{"exp":1}`) + ".AA", token.ResultInvalidPayload, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,5 +297,36 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	if _, err := token.Decode(tok[:strings.LastIndexByte(tok, '.')] + other[strings.LastIndexByte(other, '.'):]); err != nil {
 		t.Errorf("Decode checked the signature: %v", err)
+	}
+}
+
+// withUnusedBit sets the lowest unused bit of a base64url segment whose
+// length is not a multiple of 4: another spelling of the same bytes.
+func withUnusedBit(seg string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	if len(seg)%4 == 0 {
+		panic("no unused bits in " + seg)
+	}
+	v := strings.IndexByte(alphabet, seg[len(seg)-1])
+	return seg[:len(seg)-1] + string(alphabet[v|1])
+}
+
+// TestSplitOneSpelling: of the four spellings of one HS256 signature
+// (43 characters, 2 unused bits), only the canonical one is accepted.
+func TestSplitOneSpelling(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	tok := handToken(`{"alg":"HS256","typ":"JWT"}`, `{"aud":"/a","exp":4102444800}`, []byte("secret"))
+	i := strings.LastIndexByte(tok, '.')
+	sig := tok[i+1:]
+	v := strings.IndexByte(alphabet, sig[len(sig)-1])
+	if len(sig) != 43 || v&3 != 0 {
+		t.Fatalf("signature %q is not canonical", sig)
+	}
+	for bits := range 4 {
+		spelling := tok[:len(tok)-1] + string(alphabet[v|bits])
+		_, _, _, err := token.Split(spelling)
+		if (err == nil) != (bits == 0) {
+			t.Errorf("unused bits %02b: Split error %v", bits, err)
+		}
 	}
 }

@@ -561,3 +561,30 @@ func TestPaddedTokenParts(t *testing.T) {
 	}
 
 }
+
+// TestOneSpelling: a signature whose last character has its unused bits
+// set spells the same bytes; each such spelling is a malformed token, and
+// only the canonical one verifies, whether or not the canonical one was
+// verified (and cached) first.
+func TestOneSpelling(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	tok := sign(t, keyA, &token.Claims{Audience: []string{"/p/"}, ExpiresAt: t0.Add(time.Hour)})
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	if last&3 != 0 {
+		t.Fatalf("the signer wrote a non-canonical signature: %s", tok)
+	}
+	for _, cache := range []int{-1, 16} {
+		v := newVerifier(t, verify.Config{Keys: []token.Key{keyA}, CacheSize: cache})
+		for _, bits := range []int{1, 2, 3, 0, 1, 2, 3} {
+			spelling := tok[:len(tok)-1] + string(alphabet[last|bits])
+			_, err := v.Verify(spelling, "/p/a.jpg")
+			want := token.ResultMalformedToken
+			if bits == 0 {
+				want = token.ResultOK
+			}
+			if got := resultOf(t, err); got != want {
+				t.Errorf("cache %d, unused bits %02b: %v, want %v", cache, bits, got, want)
+			}
+		}
+	}
+}
