@@ -152,7 +152,7 @@ func run(quick bool, outDir, imgproxyFlag, only string, sched schedule) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		logf("== %s", s.Title)
+		logf("== %s (load average %s)", s.Title, loadAvg())
 		t0 := time.Now()
 		sc, err := s.Run(e)
 		var skip errSkip
@@ -170,6 +170,7 @@ func run(quick bool, outDir, imgproxyFlag, only string, sched schedule) error {
 		rep.Scenarios = append(rep.Scenarios, sc)
 	}
 	rep.Elapsed = time.Since(start)
+	rep.Machine = append(rep.Machine, [2]string{"load average at end (1, 5, 15 min)", loadAvg()})
 
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
@@ -290,7 +291,22 @@ func machine(mode string, e *env) [][2]string {
 		{"caddy", refVersion(e.caddy, "version")},
 		{"mode", mode},
 		{"load", fmt.Sprintf("wrk -t%d on 127.0.0.1; %d connections for file scenarios, %d (Limits.MaxConcurrent) for transforms", e.threads, e.conns, e.maxConc)},
+		{"load average at start (1, 5, 15 min)", loadAvg()},
 	}
+}
+
+// loadAvg returns the machine's load averages from /proc/loadavg: a
+// shared machine's neighbours show up here, and in the per-round ranges.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], ", ")
 }
 
 // logf prints progress to stderr.
