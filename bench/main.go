@@ -152,7 +152,8 @@ func run(quick bool, outDir, imgproxyFlag, only string, sched schedule) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		logf("== %s (load average %s)", s.Title, loadAvg())
+		la := loadAvg()
+		logf("== %s (load average %s)", s.Title, la)
 		t0 := time.Now()
 		sc, err := s.Run(e)
 		var skip errSkip
@@ -163,6 +164,9 @@ func run(quick bool, outDir, imgproxyFlag, only string, sched schedule) error {
 			sc = &scenario{Skipped: "failed: " + err.Error()}
 		}
 		sc.Num, sc.ID, sc.Title = i+1, s.ID, s.Title
+		if sc.Skipped == "" {
+			sc.Notes = append(sc.Notes, fmt.Sprintf("Load average (1, 5, 15 min) when the scenario started: %s; at its end: %s.", la, loadAvg()))
+		}
 		if sc.Skipped != "" {
 			logf("   %s", sc.Skipped)
 		}
