@@ -30,8 +30,10 @@ test-go:
 test-interop:
 	bash interop/test.sh
 
-# The WebAssembly signer: GOOS=js build, Node.js unit, interop, end-to-end
-# and browser tests.
+# The WebAssembly signer: GOOS=js build, Node.js unit, interop and
+# end-to-end tests, one conformance set in Node.js, Chromium, Deno, Bun and
+# workerd (pinned npm packages, cached outside the repository), and the
+# examples (Vite, browser page, edge Worker).
 test-wasm:
 	bash wasm/test.sh
 

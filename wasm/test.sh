@@ -10,7 +10,8 @@
 # is used as it is), installs the npm
 # dependencies with `npm ci` in wasm/ and each example, installs the pinned
 # runtimes of test/engines/package-lock.json (Deno, Bun, workerd) once into
-# a cache outside the repository, and runs every node test: unit,
+# a cache outside the repository (test/engines/install.sh), and runs every
+# node test: unit,
 # CommonJS/ESM, TypeScript declarations, the boundary version, end to end
 # against `keyhole serve`, the conformance set in Node.js, Chromium, Deno,
 # Bun and workerd, and the examples (Vite, Node, the browser page, the edge
@@ -20,6 +21,7 @@
 # The runtime cache is $KEYHOLE_RUNTIMES, default
 # ${XDG_CACHE_HOME:-~/.cache}/keyhole/runtimes/<hash of the lock file>; the
 # first run downloads about 130 MB from the npm registry (350 MB unpacked).
+# $DENO, $BUN and $WORKERD are set to its binaries.
 #
 # Needs: go, node >= 20 and npm on PATH, libvips for cmd/keyhole, chromium,
 # Linux on x86-64 (the pinned Bun package is @oven/bun-linux-x64).
@@ -63,19 +65,10 @@ for dir in wasm examples/node-sign examples/vite-plugin examples/browser example
 done
 
 step "runtimes: Deno, Bun, workerd (pinned in test/engines)"
-lock=$here/test/engines/package-lock.json
-sum=$(sha256sum "$lock" | cut -c1-16)
-cache=${KEYHOLE_RUNTIMES:-${XDG_CACHE_HOME:-$HOME/.cache}/keyhole/runtimes/$sum}
-if [ ! -f "$cache/.installed" ]; then
-	rm -rf "$cache"
-	mkdir -p "$cache"
-	cp "$here/test/engines/package.json" "$lock" "$cache/"
-	(cd "$cache" && npm ci --no-audit --no-fund --loglevel=error)
-	touch "$cache/.installed"
-fi
-DENO=$cache/node_modules/.bin/deno
-BUN=$cache/node_modules/@oven/bun-linux-x64/bin/bun
-WORKERD=$cache/node_modules/.bin/workerd
+modules=$(sh "$here/test/engines/install.sh")
+DENO=$modules/.bin/deno
+BUN=$modules/@oven/bun-linux-x64/bin/bun
+WORKERD=$modules/.bin/workerd
 export DENO BUN WORKERD
 "$DENO" --version | head -1
 echo "bun $("$BUN" --version)"

@@ -5,7 +5,7 @@
 //
 //   node bench/bench.mjs [seconds per measurement, default 2]
 //
-// Rows:
+// Rows of the first table:
 //   - gzip -9 size of dist/keyhole.wasm;
 //   - cold start: from reading the file to the first token, measured first,
 //     before anything else compiles WebAssembly in this process;
@@ -14,6 +14,9 @@
 //     the same URL building);
 //   - signs/s with signMany (batches of 1000), against jsonwebtoken.sign
 //     with a crypto.createSecretKey key object, and jose's SignJWT.
+//
+// A second table (runtimes.mjs) gives the cold start and signMany rate in
+// Node.js, Deno, Bun, workerd and Chromium, each through its package entry.
 //
 // Every rate is measured after a warm-up of the same length, because V8
 // first runs WebAssembly with its baseline compiler and optimizes hot
@@ -103,3 +106,9 @@ console.log(`| sign(), one call per URL | ${fmt(wasmOne)} /s | jsonwebtoken, str
 console.log(`| signMany(1000), per URL | ${fmt(wasmMany)} /s | jsonwebtoken, KeyObject: ${fmt(jwtKeyObject)} /s | ${ratio(wasmMany, jwtKeyObject)} | ≥ 1.0x |`);
 console.log(`| signMany(1000), first second of a new signer | ${fmt(firstSecond)} /s | jsonwebtoken, KeyObject: ${fmt(jwtKeyObject)} /s | ${ratio(firstSecond, jwtKeyObject)} | |`);
 console.log(`| jose SignJWT (async), per URL | ${fmt(jose)} /s | jsonwebtoken, KeyObject: ${fmt(jwtKeyObject)} /s | ${ratio(jose, jwtKeyObject)} | |`);
+
+// The same module in every runtime the package supports (runtimes.mjs):
+// cold start and signMany rate, each runtime through its own entry.
+const { measureRuntimes } = await import('./runtimes.mjs');
+console.log(`\nPer runtime, through each one's package entry (bench/runtimes.mjs; ${seconds} s per measurement after an equal warm-up; workerd timed from outside, since a Worker's clock stands still while it computes):\n`);
+console.log((await measureRuntimes(seconds)).join('\n'));
