@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -528,4 +529,37 @@ func TestQueryForms(t *testing.T) {
 	s.get(t, "/private/doc.txt?access+token="+tok).expect(t, 200, "ok")
 	s.get(t, "/private/doc.txt?access%20token="+tok).expect(t, 200, "ok")
 	s.get(t, "/private/doc.txt?jwt="+tok).expect(t, 403, "missing token")
+}
+
+// TestRefusedTokenLogsLimited: a flood of refused tokens writes at most
+// LogLinesPerSecond lines per result and second; the next line after the
+// window says how many were suppressed, and the metric counts them.
+func TestRefusedTokenLogsLimited(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	var logs syncBuffer
+	e := newEnv(t, handler.Config{
+		Protections:       jwtProtections(),
+		Logger:            slog.New(slog.NewTextHandler(&logs, nil)),
+		LogLinesPerSecond: 3,
+		Now:               func() time.Time { return time.Unix(0, clock.Load()) },
+	})
+	bad := e.sign(t, keyOne, claims("/private/", time.Hour))
+	bad = bad[:len(bad)-2] + "AA"
+	for range 10 {
+		e.get(t, "/private/doc.txt?jwt="+bad).expect(t, 403, "signature mismatch")
+	}
+	e.get(t, "/private/doc.txt").expect(t, 403, "missing token") // not logged
+	if n := strings.Count(logs.String(), "token refused"); n != 3 {
+		t.Fatalf("%d lines in the first second, want 3:\n%s", n, logs.String())
+	}
+	if v := e.metric(t, "keyhole_log_lines_suppressed_total"); v != 7 {
+		t.Errorf("suppressed %v, want 7", v)
+	}
+	clock.Add(int64(time.Second))
+	e.get(t, "/private/doc.txt?jwt="+bad)
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[3], "suppressed=7") {
+		t.Errorf("line after the window: %q", lines[len(lines)-1])
+	}
 }

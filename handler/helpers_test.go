@@ -321,12 +321,14 @@ type fakeEngine struct {
 	block   chan struct{}
 	started chan struct{}
 	err     error
+	lastCtx atomic.Pointer[context.Context] // the context of the latest call
 }
 
 var _ transform.Engine = (*fakeEngine)(nil)
 
 func (f *fakeEngine) Process(ctx context.Context, req transform.Request) (*transform.Output, error) {
 	f.calls.Add(1)
+	f.lastCtx.Store(&ctx)
 	if f.started != nil {
 		select {
 		case f.started <- struct{}{}:

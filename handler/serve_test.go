@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/keyhole-dev/keyhole/handler"
@@ -253,5 +254,39 @@ func TestErrorBodies(t *testing.T) {
 	}
 	if errorBodiesScanned.Load() == 0 {
 		t.Error("the error body scan never ran")
+	}
+}
+
+// TestActiveContentSandboxed: a file a browser would run as a document
+// (HTML, SVG, XML, by extension or sniffed) is sent with a sandboxing
+// Content-Security-Policy; other files are not.
+func TestActiveContentSandboxed(t *testing.T) {
+	f := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s), ModTime: mtime} }
+	e := newEnv(t, handler.Config{Files: fstest.MapFS{
+		"page.html":  f("<p>hi</p>"),
+		"logo.svg":   f(`<svg xmlns="http://www.w3.org/2000/svg"></svg>`),
+		"feed.xml":   f(`<?xml version="1.0"?><a/>`),
+		"page.xhtml": f(`<html xmlns="http://www.w3.org/1999/xhtml"></html>`),
+		"noext":      f("<!DOCTYPE html><script>alert(1)</script>"),
+		"html.txt":   f("<!DOCTYPE html><script>alert(1)</script>"),
+		"a.jpg":      {Data: jpegBytes, ModTime: mtime},
+		"plain":      f("just text"),
+	}})
+	const csp = "default-src 'none'; sandbox"
+	for _, tc := range []struct {
+		name, csp string
+	}{
+		{"page.html", csp}, {"logo.svg", csp}, {"feed.xml", csp}, {"page.xhtml", csp}, {"noext", csp},
+		{"html.txt", ""}, {"a.jpg", ""}, {"plain", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.get(t, "/"+tc.name)
+			if res.StatusCode != 200 || res.Header.Get("Content-Security-Policy") != tc.csp {
+				t.Errorf("%d %s CSP %q, want %q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Content-Security-Policy"), tc.csp)
+			}
+			if res.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("no nosniff")
+			}
+		})
 	}
 }
