@@ -18,9 +18,6 @@
 //   bench.mjs), after a warm-up as long as the measurement; on workerd,
 //   requests of N batches timed from Node.js, minus the empty request.
 import { execFile, execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -81,49 +78,17 @@ async function workerd(bin, seconds) {
 }
 
 async function chromium(seconds) {
-  const { chromium: browser } = await import('playwright-core');
-  const pkg = JSON.parse(await readFile(new URL('package.json', pkgDir), 'utf8'));
-  const entry = pkg.exports['.'].browser.replace(/^\.\//, '');
-  const files = new Map([[`/${entry}`, entry], ['/core.js', 'core.js'], ['/dist/wasm_exec.js', 'dist/wasm_exec.js'],
-    ['/dist/keyhole.wasm', 'dist/keyhole.wasm'], ['/bench/probe.mjs', 'bench/probe.mjs']]);
-  const page = `<!doctype html><meta charset="utf-8"><title>bench</title>
-<script type="importmap">${JSON.stringify({ imports: { '@keyhole/signer': `/${entry}` } })}</script>
-<script type="module">
-  import { load } from '@keyhole/signer';
-  import { cold, rate } from '/bench/probe.mjs';
-  window.bench = async (seconds) => {
-    const clock = () => performance.now();
-    const { signer, ms } = await cold(load, clock);
-    return { coldMs: ms, perSecond: rate(signer, seconds, clock) };
-  };
-</script>`;
-  const site = createServer(async (req, res) => {
-    const path = new URL(req.url, 'http://x').pathname;
-    if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
-    const file = files.get(path);
-    if (!file) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript' });
-    res.end(await readFile(new URL(file, pkgDir)));
-  });
-  await new Promise((r) => site.listen(0, '127.0.0.1', r));
-  const profile = await mkdtemp(join(tmpdir(), 'keyhole-bench-chromium-'));
-  let context;
-  try {
-    context = await browser.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const tab = await context.newPage();
-    await tab.goto(`http://127.0.0.1:${site.address().port}/`);
-    await tab.waitForFunction(() => typeof window.bench === 'function');
-    return await tab.evaluate((s) => window.bench(s), seconds);
-  } finally {
-    await context?.close();
-    site.closeAllConnections();
-    await new Promise((r) => site.close(r));
-    await rm(profile, { recursive: true, force: true });
-  }
+  // Imported here: without playwright-core only this row is missing.
+  const { withSignerPage } = await import('../test/chromium.mjs');
+  const script = `
+    import { load } from '@keyhole/signer';
+    import { cold, rate } from '/bench/probe.mjs';
+    window.bench = async (seconds) => {
+      const clock = () => performance.now();
+      const { signer, ms } = await cold(load, clock);
+      return { coldMs: ms, perSecond: rate(signer, seconds, clock) };
+    };`;
+  return withSignerPage({ extra: ['bench/probe.mjs'], script, ready: 'bench' }, (tab) => tab.evaluate((s) => window.bench(s), seconds));
 }
 
 /**

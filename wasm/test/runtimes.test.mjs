@@ -12,16 +12,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import jwt from 'jsonwebtoken';
-import { chromium } from 'playwright-core';
 import { startKeyhole, png, imageSize } from './helpers.mjs';
 import { startWorkerd, signerModules } from './workerd.mjs';
+import { withSignerPage } from './chromium.mjs';
 
 const pkgDir = new URL('../', import.meta.url);
 const KEY = 'topsecret';
@@ -123,61 +120,16 @@ for (const [name, runIn] of Object.entries(runtimes)) {
 }
 
 /**
- * inChromium serves the package and the conformance set on loopback, opens
- * a page whose import map points '@keyhole/signer' at the package's
- * "browser" entry, and runs the set there.
+ * inChromium runs the set in a page whose import map points
+ * '@keyhole/signer' at the package's "browser" entry.
  */
-async function inChromium() {
-  const pkg = JSON.parse(await readFile(new URL('package.json', pkgDir), 'utf8'));
-  const entry = pkg.exports['.'].browser.replace(/^\.\//, '');
-  const files = new Map([
-    [`/${entry}`, entry], ['/core.js', 'core.js'], ['/dist/wasm_exec.js', 'dist/wasm_exec.js'],
-    ['/dist/keyhole.wasm', 'dist/keyhole.wasm'], ['/test/conformance.mjs', 'test/conformance.mjs'],
-  ]);
-  const page = `<!doctype html><meta charset="utf-8"><title>conformance</title>
-<script type="importmap">${JSON.stringify({ imports: { '@keyhole/signer': `/${entry}` } })}</script>
-<script type="module">
-  import { load } from '@keyhole/signer';
-  import { run } from '/test/conformance.mjs';
-  window.conformance = (input) => run(load, input);
-</script>`;
-  const site = createServer(async (req, res) => {
-    const path = new URL(req.url, 'http://x').pathname;
-    if (path === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
-      return;
-    }
-    const file = files.get(path);
-    if (!file) {
-      res.writeHead(404).end();
-      return;
-    }
-    const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript; charset=utf-8';
-    res.writeHead(200, { 'content-type': type }).end(await readFile(new URL(file, pkgDir)));
-  });
-  await new Promise((r) => site.listen(0, '127.0.0.1', r));
-  const profile = await mkdtemp(join(tmpdir(), 'keyhole-chromium-'));
-  let context;
-  try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 60_000,
-    });
-    const tab = await context.newPage();
-    const errors = [];
-    tab.on('pageerror', (err) => errors.push(err.message));
-    await tab.goto(`http://127.0.0.1:${site.address().port}/`, { timeout: 30_000 });
-    await tab.waitForFunction(() => typeof window.conformance === 'function', null, { timeout: 30_000 }).catch((err) => {
-      throw new Error(`${err.message}; page errors: ${errors.join('; ')}`);
-    });
+function inChromium() {
+  const script = `
+    import { load } from '@keyhole/signer';
+    import { run } from '/test/conformance.mjs';
+    window.conformance = (input) => run(load, input);`;
+  return withSignerPage({ extra: ['test/conformance.mjs'], script, ready: 'conformance' }, async (tab, entry) => {
     const report = await tab.evaluate((i) => window.conformance(i), input);
     return { ...report, entry };
-  } finally {
-    await context?.close();
-    site.closeAllConnections();
-    await new Promise((r) => site.close(r));
-    await rm(profile, { recursive: true, force: true });
-  }
+  });
 }
