@@ -124,19 +124,6 @@ func (k *killer) kill() {
 	}
 }
 
-// disarm stops the killer before a step that must not be killed. It
-// reports false, and leaves the killer armed, if the context has already
-// ended.
-func (k *killer) disarm() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.fired {
-		return false
-	}
-	k.closed = true
-	return true
-}
-
 // killed reports whether the context ended before close, so that an error
 // from libvips is the kill and not a failure of its own.
 func (k *killer) killed() bool {

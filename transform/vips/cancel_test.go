@@ -62,6 +62,29 @@ func TestTimeoutStopsEncode(t *testing.T) {
 	}
 }
 
+// TestTimeoutStopsWebPEncoder: a canvas costs little to compute, so
+// libwebp's encoder does almost all the work of an 8192×8192 canvas; the
+// request is within the work budget, and the kill stops libwebp too.
+func TestTimeoutStopsWebPEncoder(t *testing.T) {
+	const timeout = time.Second
+	e := newEngine(t, transform.Limits{Timeout: timeout})
+	req := transform.Request{
+		Source: smallPhoto(t),
+		Params: &transform.Params{Width: px(100), CanvasWidth: px(8192), CanvasHeight: px(8192)},
+		Format: transform.FormatWebP,
+	}
+	start := time.Now()
+	_, err := e.Process(context.Background(), req)
+	took := time.Since(start)
+	t.Logf("returned after %v (timeout %v)", took.Round(time.Millisecond), timeout)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	}
+	if took > timeout+slack {
+		t.Errorf("returned after %v, want within %v of the %v timeout", took, slack, timeout)
+	}
+}
+
 func TestCancelStopsEncode(t *testing.T) {
 	e := newEngine(t, transform.Limits{MaxWork: noBudget}) // 10 s default timeout
 	req := attack(transform.FormatPNG)

@@ -1,40 +1,120 @@
 package vips
 
 /*
-#cgo pkg-config: vips
+#cgo pkg-config: vips libwebp
 #include <stdlib.h>
 #include <vips/vips.h>
+#include <webp/encode.h>
 
 static void keyhole_ref(VipsImage *im) { g_object_ref(im); }
 static void keyhole_unref(VipsImage *im) { g_object_unref(im); }
 static void keyhole_kill(VipsImage *im) { vips_image_set_kill(im, TRUE); }
-static VipsImage *keyhole_copy_memory(VipsImage *in) { return vips_image_copy_memory(in); }
 
-static int keyhole_webpsave(VipsImage *mem, int q, int effort, void **buf, size_t *len) {
-	return vips_webpsave_buffer(mem, buf, len,
-		"strip", TRUE,
-		"Q", q,
-		"effort", effort,
-		"lossless", FALSE,
-		"near_lossless", FALSE,
-		"min_size", FALSE,
-		"profile", "none",
-		NULL);
+// keyhole_webp_progress is libwebp's progress hook: returning 0 aborts the
+// encoder. user_data is the image the killer arms.
+static int keyhole_webp_progress(int percent, const WebPPicture *pic) {
+	VipsImage *im = (VipsImage *) pic->user_data;
+	return !__atomic_load_n(&im->kill, __ATOMIC_RELAXED);
 }
 
-static void keyhole_free(void *p) { g_free(p); }
+enum { KEYHOLE_OK = 0, KEYHOLE_VIPS_ERROR = -1, KEYHOLE_KILLED = -2, KEYHOLE_WEBP_ERROR = -3 };
+
+// keyhole_webpsave encodes in as lossy WebP at quality q and effort, with
+// libwebp's settings of libvips' webpsave (default preset, alpha quality
+// 100, no metadata). The pixels are computed into memory first (through in,
+// so a kill of in stops that), then encoded with a progress hook that
+// aborts once in's kill flag is set. libvips' own webpsave is not used: in
+// 8.14 it leaks its copy of the image when the evaluation fails, and it
+// cannot stop libwebp. On success *out (free with WebPFree) holds *len
+// bytes; on KEYHOLE_WEBP_ERROR *code is libwebp's error code.
+static int keyhole_webpsave(VipsImage *in, int q, int effort, uint8_t **out, size_t *len, int *code) {
+	VipsImage *srgb = NULL, *mem;
+	WebPConfig config;
+	WebPPicture pic;
+	WebPMemoryWriter writer;
+	int ok;
+
+	*out = NULL;
+	*len = 0;
+	*code = 0;
+	if (in->Bands < 3 || in->BandFmt != VIPS_FORMAT_UCHAR) {
+		VipsImage *t;
+		if (vips_colourspace(in, &t, VIPS_INTERPRETATION_sRGB, NULL))
+			return KEYHOLE_VIPS_ERROR;
+		if (vips_cast_uchar(t, &srgb, NULL)) {
+			g_object_unref(t);
+			return KEYHOLE_VIPS_ERROR;
+		}
+		g_object_unref(t);
+	}
+	mem = vips_image_copy_memory(srgb ? srgb : in);
+	if (srgb)
+		g_object_unref(srgb);
+	if (!mem)
+		return KEYHOLE_VIPS_ERROR;
+	if ((mem->Bands != 3 && mem->Bands != 4) || mem->BandFmt != VIPS_FORMAT_UCHAR) {
+		g_object_unref(mem);
+		vips_error("keyhole", "webp: %d bands, format %d", mem->Bands, mem->BandFmt);
+		return KEYHOLE_VIPS_ERROR;
+	}
+
+	if (!WebPConfigInit(&config) || !WebPConfigPreset(&config, WEBP_PRESET_DEFAULT, q)) {
+		g_object_unref(mem);
+		*code = VP8_ENC_ERROR_INVALID_CONFIGURATION;
+		return KEYHOLE_WEBP_ERROR;
+	}
+	config.lossless = 0;
+	config.alpha_quality = 100;
+	config.method = effort;
+	if (!WebPValidateConfig(&config) || !WebPPictureInit(&pic)) {
+		g_object_unref(mem);
+		*code = VP8_ENC_ERROR_INVALID_CONFIGURATION;
+		return KEYHOLE_WEBP_ERROR;
+	}
+	WebPMemoryWriterInit(&writer);
+	pic.writer = WebPMemoryWrite;
+	pic.custom_ptr = &writer;
+	pic.use_argb = 0;
+	pic.width = mem->Xsize;
+	pic.height = mem->Ysize;
+	pic.progress_hook = keyhole_webp_progress;
+	pic.user_data = in;
+	if (mem->Bands == 4)
+		ok = WebPPictureImportRGBA(&pic, VIPS_IMAGE_ADDR(mem, 0, 0), VIPS_IMAGE_SIZEOF_LINE(mem));
+	else
+		ok = WebPPictureImportRGB(&pic, VIPS_IMAGE_ADDR(mem, 0, 0), VIPS_IMAGE_SIZEOF_LINE(mem));
+	g_object_unref(mem);
+	if (!ok) {
+		*code = pic.error_code;
+		WebPPictureFree(&pic);
+		WebPMemoryWriterClear(&writer);
+		return KEYHOLE_WEBP_ERROR;
+	}
+	ok = WebPEncode(&config, &pic);
+	*code = pic.error_code;
+	WebPPictureFree(&pic);
+	if (!ok) {
+		WebPMemoryWriterClear(&writer);
+		return *code == VP8_ENC_ERROR_USER_ABORT ? KEYHOLE_KILLED : KEYHOLE_WEBP_ERROR;
+	}
+	*out = writer.mem;
+	*len = writer.size;
+	return KEYHOLE_OK;
+}
 */
 import "C"
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"unsafe"
 )
 
-// The few libvips calls that govips does not offer. No Go pointer is passed
-// to C, and C keeps none: images are referenced and released explicitly,
-// and encoded buffers are copied into Go memory and freed at once.
+// The few libvips and libwebp calls that govips does not offer. No Go
+// pointer is passed to C, and C keeps none: images are referenced and
+// released explicitly, and encoded buffers are copied into Go memory and
+// freed at once.
 
 // vipsImage is libvips' VipsImage.
 type vipsImage = C.VipsImage
@@ -53,28 +133,26 @@ func unref(im *vipsImage) { C.keyhole_unref(im) }
 // libvips reads the flag from its worker threads without a lock, by design.
 func setKill(im *vipsImage) { C.keyhole_kill(im) }
 
-// copyMemory computes in into a new memory image (or returns in with a new
-// reference if it is already in memory). Release the result with unref.
-func copyMemory(in *vipsImage) (*vipsImage, error) {
-	mem := C.keyhole_copy_memory(in)
-	if mem == nil {
-		return nil, vipsError()
-	}
-	return mem, nil
-}
-
-// webpSave encodes mem as lossy WebP at quality q and the given libwebp
-// effort, with every metadata item stripped.
-func webpSave(mem *vipsImage, q, effort int) ([]byte, error) {
+// webpSave encodes in as lossy WebP at quality q and the given libwebp
+// effort, with every metadata item stripped. It computes in's pixels into
+// memory and then runs libwebp; a kill of in (setKill) stops either step,
+// and webpSave then returns errKilled.
+func webpSave(in *vipsImage, q, effort int) ([]byte, error) {
 	var (
-		buf unsafe.Pointer
-		n   C.size_t
+		out  *C.uint8_t
+		n    C.size_t
+		code C.int
 	)
-	if C.keyhole_webpsave(mem, C.int(q), C.int(effort), &buf, &n) != 0 {
-		return nil, vipsError()
+	switch C.keyhole_webpsave(in, C.int(q), C.int(effort), &out, &n, &code) {
+	case C.KEYHOLE_OK:
+		defer C.WebPFree(unsafe.Pointer(out))
+		return C.GoBytes(unsafe.Pointer(out), C.int(n)), nil
+	case C.KEYHOLE_KILLED:
+		return nil, errKilled
+	case C.KEYHOLE_WEBP_ERROR:
+		return nil, fmt.Errorf("libwebp error %d", int(code))
 	}
-	defer C.keyhole_free(buf)
-	return C.GoBytes(buf, C.int(n)), nil
+	return nil, vipsError()
 }
 
 // vipsError returns libvips' error text and clears its error buffer, so

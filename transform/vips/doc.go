@@ -31,10 +31,12 @@
 // image's *VipsImage, so the engine reads it from the pinned govips
 // version's ImageRef by reflection, checked against the libvips headers
 // when the engine is built (New fails if govips changes), and holds its own
-// reference while it may kill it. Decoding the source and the final
-// compression of WebP, AVIF and GIF cannot be interrupted; the source and
-// output limits and the work budget (Limits.MaxWork, checked from the
-// header) bound them. Process documents the guarantee.
+// reference while it may kill it. WebP is encoded with libwebp directly,
+// with a progress hook that stops the encoder on the same flag. Decoding
+// the source and the final compression of AVIF and GIF cannot be
+// interrupted; the source and output limits and the work budget
+// (Limits.MaxWork, checked from the header) bound them. Process documents
+// the guarantee.
 //
 // # Threat model
 //

@@ -94,11 +94,13 @@ func (e *Engine) Limits() transform.Limits { return e.limits }
 // and smart crop) the image being computed is killed: libvips abandons the
 // evaluation at the next strip it computes, typically a few tens of
 // milliseconds later (an 8192×8192 blur=100 PNG returns 10–200 ms after its
-// deadline). Three steps cannot be interrupted and are bounded by the
-// limits instead: decoding the source, which libvips does in one go on first
-// use (MaxSourcePixels, MaxSourceBytes); the final compression of WebP,
-// AVIF and GIF, which libvips 8.14 runs after every pixel has been computed
-// (the output limits and MaxWork); and drawing text. A computation that
+// deadline); WebP is encoded by libwebp with a progress hook that stops it
+// too. Three steps cannot be interrupted and are bounded by the limits
+// instead: decoding the source, which libvips does in one go on first use
+// (MaxSourcePixels, MaxSourceBytes); the final compression of AVIF
+// (libheif) and GIF (libimagequant and cgif), which libvips 8.14 runs after
+// every pixel has been computed and which takes longer than computing the
+// pixels (the output limits and MaxWork); and drawing text. A computation that
 // completes before the deadline is returned even if ctx ends meanwhile.
 // Nothing of a stopped transform is kept: its images are released and
 // libvips' error text is cleared.

@@ -11,30 +11,22 @@ import (
 // output.
 const WebPEffort = 4
 
-// saveWebP encodes img as WebP in two steps, because libvips 8.14's
-// webpsave leaks its copy of the image (and with it the decoded source)
-// when the evaluation fails part-way, which is what a kill does: first the
-// pixels are computed into memory while the killer is armed, then the
-// memory image, which no kill reaches, is encoded. libwebp's encoder cannot
-// be interrupted in libvips 8.14 either way; the output limits bound it.
+// saveWebP encodes img as WebP with libwebp directly (see webpSave) rather
+// than through govips and libvips' webpsave, which in libvips 8.14 leaks
+// its copy of the image (the decoded source included) when a kill stops
+// it, cannot stop libwebp's encoder, often the larger half of the work (an
+// 8192×8192 canvas spends seconds in libwebp after its pixels are ready),
+// and writes an EXIF chunk even when told to strip metadata. Here a kill
+// stops both steps, and the image data is the same as webpsave's.
 func (j *job) saveWebP(img *govips.ImageRef, q int) ([]byte, error) {
 	j.k.arm(img)
 	in := j.k.pointer(img)
 	if in == nil {
 		return nil, errors.New("webp: no image")
 	}
-	mem, err := copyMemory(in)
+	data, err := webpSave(in, q, WebPEffort)
 	if err != nil {
-		return nil, fmt.Errorf("webp: computing pixels: %w", err)
-	}
-	defer unref(mem)
-	if !j.k.disarm() {
-		// The context ended while the pixels were computed.
-		return nil, errKilled
-	}
-	data, err := webpSave(mem, q, WebPEffort)
-	if err != nil {
-		return nil, fmt.Errorf("webp: encoding: %w", err)
+		return nil, fmt.Errorf("webp: %w", err)
 	}
 	return data, nil
 }
