@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,8 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -18,6 +19,8 @@ import (
 	"github.com/keyhole-dev/keyhole/token/verify"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/sync/singleflight"
 )
 
 type protection struct {
@@ -25,6 +28,9 @@ type protection struct {
 	verifier *verify.Verifier
 	results  []prometheus.Counter // indexed by token.Result
 	logins   *loginCache          // KindBasic: credentials that passed bcrypt
+	// dummyHash (KindBasic) is compared against for an unknown user; its
+	// cost is the highest of the logins' (newDummyHash).
+	dummyHash []byte
 }
 
 // loginCache remembers credentials that passed bcrypt, so a browser that
@@ -70,7 +76,7 @@ func (h *Handler) authorize(r *http.Request, prot *protection, p string, queryTo
 	}
 	switch prot.Kind {
 	case KindBasic:
-		return prot.checkBasic(r, h.cfg.Now()), nil, ""
+		return h.checkBasic(r, prot), nil, ""
 	case KindStrictProfile:
 		return token.ResultOK, nil, ""
 	}
@@ -135,8 +141,13 @@ func (p *protection) referrerAllowed(r *http.Request) bool {
 
 // checkBasic compares credentials with bcrypt (once per distinct correct
 // credential, see loginCache). A wrong user costs as much as a wrong
-// password, so timing does not reveal which logins exist.
-func (p *protection) checkBasic(r *http.Request, now time.Time) token.Result {
+// password: an unknown user is compared against a dummy hash of the
+// highest cost among the protection's logins, so timing does not reveal
+// which logins exist. Comparisons are bounded by the bcrypt gate: wrong
+// guesses cannot take more than its slots' worth of CPU, and a request
+// that finds no slot free within its wait is refused with
+// token.ResultLoginsBusy (429) without a comparison.
+func (h *Handler) checkBasic(r *http.Request, p *protection) token.Result {
 	user, pass, ok := r.BasicAuth()
 	if !ok {
 		return token.ResultCredentialsRequired
@@ -144,35 +155,84 @@ func (p *protection) checkBasic(r *http.Request, now time.Time) token.Result {
 	id := p.logins.id(user, pass)
 	match, cached := p.logins.ok.Get(id)
 	if !cached {
-		match = -1
-		for i, l := range p.Logins {
-			if l.User == user {
-				match = i
-			}
+		// Identical credentials arriving together (a browser's first
+		// page of images) share one comparison.
+		v, _, _ := h.bcrypt.flight.Do(string(id[:]), func() (any, error) {
+			return h.compareLogin(r.Context(), p, id, user, pass), nil
+		})
+		cmp := v.(loginCheck)
+		if cmp.res != token.ResultOK {
+			return cmp.res
 		}
-		hash := dummyHash()
-		if match >= 0 {
-			hash = []byte(p.Logins[match].PasswordHash)
-		}
-		if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || match < 0 {
-			return token.ResultCredentialsInvalid
-		}
-		p.logins.ok.Add(id, match)
+		match = cmp.match
 	}
-	if exp := p.Logins[match].Expires; !exp.IsZero() && now.After(exp) {
+	if exp := p.Logins[match].Expires; !exp.IsZero() && h.cfg.Now().After(exp) {
 		return token.ResultCredentialsExpired
 	}
 	return token.ResultOK
 }
 
-// dummyHash is compared against when the user is unknown, to spend the same
-// time as a real comparison. Its password is random and unknown.
-var dummyHash = sync.OnceValue(func() []byte {
+type loginCheck struct {
+	res   token.Result
+	match int
+}
+
+func (h *Handler) compareLogin(ctx context.Context, p *protection, id [32]byte, user, pass string) loginCheck {
+	wait, cancel := context.WithTimeout(ctx, h.bcrypt.wait)
+	defer cancel()
+	if h.bcrypt.slots.Acquire(wait, 1) != nil {
+		return loginCheck{res: token.ResultLoginsBusy}
+	}
+	defer h.bcrypt.slots.Release(1)
+	match := -1
+	for i, l := range p.Logins {
+		if l.User == user {
+			match = i
+		}
+	}
+	hash := p.dummyHash
+	if match >= 0 {
+		hash = []byte(p.Logins[match].PasswordHash)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || match < 0 {
+		return loginCheck{res: token.ResultCredentialsInvalid}
+	}
+	p.logins.ok.Add(id, match)
+	return loginCheck{res: token.ResultOK, match: match}
+}
+
+// bcryptGate bounds the bcrypt comparisons of every basic protection of
+// a Handler: slots run at once (one per CPU), and a request waits at most
+// wait for one.
+type bcryptGate struct {
+	slots  *semaphore.Weighted
+	wait   time.Duration
+	flight singleflight.Group
+}
+
+// bcryptWait is how long a Basic request waits for a bcrypt slot before
+// it is refused with 429.
+const bcryptWait = time.Second
+
+func newBcryptGate() *bcryptGate {
+	return &bcryptGate{slots: semaphore.NewWeighted(int64(runtime.NumCPU())), wait: bcryptWait}
+}
+
+// newDummyHash returns a bcrypt hash of a random, unknown password, of the
+// highest cost among logins, so comparing an unknown user against it takes
+// as long as the slowest real login.
+func newDummyHash(logins []Login) []byte {
+	cost := bcrypt.MinCost
+	for _, l := range logins {
+		if c, err := bcrypt.Cost([]byte(l.PasswordHash)); err == nil && c > cost {
+			cost = c
+		}
+	}
 	var pw [16]byte
 	rand.Read(pw[:])
-	h, _ := bcrypt.GenerateFromPassword(pw[:], bcrypt.DefaultCost)
+	h, _ := bcrypt.GenerateFromPassword(pw[:], cost)
 	return h
-})
+}
 
 func (h *Handler) record(w http.ResponseWriter, prot *protection, res token.Result) {
 	w.Header()[h.resultKey] = h.resultValues[res]

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -562,4 +563,59 @@ func TestRefusedTokenLogsLimited(t *testing.T) {
 	if len(lines) != 4 || !strings.Contains(lines[3], "suppressed=7") {
 		t.Errorf("line after the window: %q", lines[len(lines)-1])
 	}
+}
+
+// TestBasicUnknownUserCost: the dummy hash an unknown user is compared
+// against has the highest cost among the logins, so an unknown user takes
+// as long as the slowest real one (timing does not enumerate users).
+func TestBasicUnknownUserCost(t *testing.T) {
+	hash := func(cost int) string {
+		h, err := bcrypt.GenerateFromPassword([]byte("pw"), cost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	for _, costs := range [][]int{{4}, {4, 6}, {6, 5}} {
+		var logins []handler.Login
+		for i, c := range costs {
+			logins = append(logins, handler.Login{User: fmt.Sprint("u", i), PasswordHash: hash(c)})
+		}
+		e := newEnv(t, handler.Config{Protections: []handler.Protection{{Name: "basic", Path: "/basic/", Kind: handler.KindBasic, Logins: logins}}})
+		if got, want := handler.DummyCost(e.h, "basic"), slices.Max(costs); got != want {
+			t.Errorf("logins of costs %v: dummy cost %d, want %d", costs, got, want)
+		}
+	}
+	if _, err := handler.New(handler.Config{Files: testFiles(), Protections: []handler.Protection{{
+		Path: "/basic/", Kind: handler.KindBasic, Logins: []handler.Login{{User: "a", PasswordHash: "$2a$99$notahash"}},
+	}}}); err == nil {
+		t.Error("a malformed bcrypt hash was accepted")
+	}
+}
+
+// TestBasicBusy: when every bcrypt slot is taken, a request with
+// credentials that are not cached is refused with 429 and Retry-After
+// after a bounded wait, without a comparison; credentials already checked
+// still pass.
+func TestBasicBusy(t *testing.T) {
+	h, _ := bcrypt.GenerateFromPassword([]byte("wonderland"), bcrypt.MinCost)
+	e := newEnv(t, handler.Config{Protections: []handler.Protection{{
+		Name: "basic", Path: "/basic/", Kind: handler.KindBasic,
+		Logins: []handler.Login{{User: "alice", PasswordHash: string(h)}},
+	}}})
+	basic := func(u, p string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+p)) }
+	e.get(t, "/basic/s.txt", "Authorization", basic("alice", "wonderland")).expect(t, 200, "ok")
+	release := handler.HoldBcryptSlots(e.h, 10*time.Millisecond)
+	res := e.get(t, "/basic/s.txt", "Authorization", basic("alice", "guess"))
+	res.expect(t, 429, "too many login attempts")
+	if res.Header.Get("Retry-After") != "1" || res.body != "too many login attempts\n" || res.Header.Get("WWW-Authenticate") != "" {
+		t.Errorf("Retry-After %q body %q WWW-Authenticate %q", res.Header.Get("Retry-After"), res.body, res.Header.Get("WWW-Authenticate"))
+	}
+	if v := e.auth(t, "basic", "too many login attempts"); v != 1 {
+		t.Errorf("auth{too many login attempts} = %v", v)
+	}
+	// A credential that passed before needs no slot.
+	e.get(t, "/basic/s.txt", "Authorization", basic("alice", "wonderland")).expect(t, 200, "ok")
+	release()
+	e.get(t, "/basic/s.txt", "Authorization", basic("alice", "guess")).expect(t, 401, "credentials invalid")
 }

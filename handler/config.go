@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/keyhole-dev/keyhole/internal/pathrule"
 	"github.com/keyhole-dev/keyhole/token"
@@ -294,7 +295,7 @@ func (p *Protection) fill() error {
 			if l.User == "" || strings.Contains(l.User, ":") {
 				return fmt.Errorf("logins[%d]: user must be non-empty and without ':'", j)
 			}
-			if !strings.HasPrefix(l.PasswordHash, "$2") {
+			if _, err := bcrypt.Cost([]byte(l.PasswordHash)); err != nil || !strings.HasPrefix(l.PasswordHash, "$2") {
 				return fmt.Errorf("logins[%d]: password_hash must be a bcrypt hash", j)
 			}
 		}

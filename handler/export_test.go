@@ -1,5 +1,13 @@
 package handler
 
+import (
+	"context"
+	"runtime"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
 // OutcomeRow is one row of the outcome table, for the exhaustive test.
 type OutcomeRow struct {
 	Name       string
@@ -24,3 +32,23 @@ var RejectReasons = rejectReasons
 
 // ErrorKind is errorKind.
 var ErrorKind = errorKind
+
+// DummyCost returns the bcrypt cost of a basic protection's dummy hash.
+func DummyCost(h *Handler, protection string) int {
+	for _, p := range h.protections {
+		if p.Name == protection {
+			c, _ := bcrypt.Cost(p.dummyHash)
+			return c
+		}
+	}
+	return -1
+}
+
+// HoldBcryptSlots takes every bcrypt slot and shortens the wait for one to
+// d; release gives them back.
+func HoldBcryptSlots(h *Handler, d time.Duration) (release func()) {
+	n := int64(runtime.NumCPU())
+	h.bcrypt.slots.Acquire(context.Background(), n)
+	h.bcrypt.wait = d
+	return func() { h.bcrypt.slots.Release(n) }
+}

@@ -28,6 +28,7 @@ type Handler struct {
 	metrics     *metrics
 	log         *slog.Logger
 	logs        *logLimiter // rate-limited lines of refusals and failures
+	bcrypt      *bcryptGate // bounds Basic credential checks
 	profiles    atomic.Pointer[profileSet]
 	variants    *variantCache
 	resolved    *lru.Cache[paramKey, *resolution] // nil when the token cache is off
@@ -80,6 +81,7 @@ func New(cfg Config) (*Handler, error) {
 		resultKey:   textproto.CanonicalMIMEHeaderKey(cfg.ResultHeader),
 		publicCache: []string{"public, max-age=" + strconv.Itoa(int(cfg.PublicMaxAge/time.Second))},
 	}
+	h.bcrypt = newBcryptGate()
 	h.logs = newLogLimiter(cfg.Logger, cfg.Now, cfg.LogLinesPerSecond, m.suppressed)
 	if v, ok := cfg.Engine.(interface{ Version() string }); ok {
 		h.engineVersion = v.Version()
@@ -95,6 +97,7 @@ func New(cfg Config) (*Handler, error) {
 		hp := h.newProtection(p)
 		if p.Kind == KindBasic {
 			hp.logins = newLoginCache()
+			hp.dummyHash = newDummyHash(p.Logins)
 		}
 		if p.Kind == KindJWT {
 			hp.verifier, err = verify.New(verify.Config{
@@ -183,8 +186,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 	res, claims, tok := h.authorize(r, prot, p, queryTok)
 	h.record(w, prot, res)
 	if !res.Allowed() {
-		if res == token.ResultCredentialsRequired || res == token.ResultCredentialsInvalid || res == token.ResultCredentialsExpired {
+		switch res {
+		case token.ResultCredentialsRequired, token.ResultCredentialsInvalid, token.ResultCredentialsExpired:
 			w.Header().Set("WWW-Authenticate", `Basic realm="`+prot.Realm+`", charset="UTF-8"`)
+		case token.ResultLoginsBusy:
+			w.Header()["Retry-After"] = retryOne
 		}
 		h.fail(w, res.Status(), res.String())
 		return

@@ -30,6 +30,7 @@ const (
 	ResultUnprotectedDenied                 // no protection applies and the handler denies unprotected paths
 	ResultBadPath                           // the path breaks the path rules; refused before any protection is matched
 	ResultMethodNotAllowed                  // not GET or HEAD; refused before any protection is matched
+	ResultLoginsBusy                        // basic protection, every bcrypt slot busy: 429 with Retry-After, credentials not checked
 	numResults
 )
 
@@ -55,6 +56,7 @@ var resultTable = [numResults]struct {
 	ResultUnprotectedDenied:   {"unprotected path denied", 403},
 	ResultBadPath:             {"bad path", 400},
 	ResultMethodNotAllowed:    {"method not allowed", 405},
+	ResultLoginsBusy:          {"too many login attempts", 429},
 }
 
 // String returns the result's public text, e.g. "expired key". It is safe
@@ -69,8 +71,8 @@ func (r Result) String() string {
 // Error makes a Result usable as an error; it returns String.
 func (r Result) Error() string { return r.String() }
 
-// Status returns the HTTP status a refused request gets (400, 401, 403 or
-// 405), or 0
+// Status returns the HTTP status a refused request gets (400, 401, 403,
+// 405 or 429), or 0
 // when the request continues (public, ok).
 func (r Result) Status() int {
 	if r >= numResults {

@@ -34,6 +34,7 @@ var wantResults = []struct {
 	{token.ResultUnprotectedDenied, "unprotected path denied", 403},
 	{token.ResultBadPath, "bad path", 400},
 	{token.ResultMethodNotAllowed, "method not allowed", 405},
+	{token.ResultLoginsBusy, "too many login attempts", 429},
 }
 
 func TestResultTable(t *testing.T) {
@@ -91,6 +92,8 @@ func TestResultStatusRule(t *testing.T) {
 			want = 400
 		case token.ResultMethodNotAllowed:
 			want = 405
+		case token.ResultLoginsBusy:
+			want = 429
 		default:
 			want = 403
 		}

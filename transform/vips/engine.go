@@ -93,17 +93,19 @@ func (e *Engine) Limits() transform.Limits { return e.limits }
 // (in the encoder, where libvips does almost all of its work, and in trim
 // and smart crop) the image being computed is killed: libvips abandons the
 // evaluation at the next strip it computes, typically a few tens of
-// milliseconds later (an 8192×8192 blur=100 PNG returns 10–200 ms after its
-// deadline); WebP is encoded by libwebp with a progress hook that stops it
-// too. Three steps cannot be interrupted and are bounded by the limits
-// instead: decoding the source, which libvips does in one go on first use
-// (MaxSourcePixels, MaxSourceBytes); the final compression of AVIF
-// (libheif) and GIF (libimagequant and cgif), which libvips 8.14 runs after
-// every pixel has been computed and which takes longer than computing the
-// pixels (the output limits and MaxWork); and drawing text. A computation that
-// completes before the deadline is returned even if ctx ends meanwhile.
-// Nothing of a stopped transform is kept: its images are released and
-// libvips' error text is cleared.
+// milliseconds later and within a second on a busy machine, where the
+// encoder first finishes the strips it holds (an 8192×8192 blur=100 PNG
+// stopped by a 1 s timeout returns after 1.01–1.1 s); WebP is encoded by
+// libwebp with a progress hook that stops it too. Three steps cannot be
+// interrupted and are bounded by the limits instead: decoding the source,
+// which libvips does in one go on first use (MaxSourcePixels,
+// MaxSourceBytes); the final compression of AVIF (libheif) and GIF
+// (libimagequant and cgif), which libvips 8.14 runs after every pixel has
+// been computed and which takes longer than computing the pixels (the output
+// limits and MaxWork); and drawing text. A computation that completes before
+// the deadline is returned even if ctx ends meanwhile. Nothing of a stopped
+// transform is kept: its images are released and libvips' error text is
+// cleared.
 //
 // Other errors wrap transform.ErrNotImage (unsupported, vector or corrupt
 // source), transform.ErrSourceTooLarge (bytes or header pixels over the
