@@ -60,7 +60,7 @@ func checkSrcset(r *reader) error {
 			return badInput(at + " must be a whole number of pixels from 1 to " + strconv.Itoa(limits.MaxOutputWidth))
 		}
 		if j, dup := seen[w]; dup {
-			return badInput(at + " repeats widths[" + strconv.Itoa(j) + "] (" + strconv.FormatFloat(w, 'f', -1, 64) + ")")
+			return badInput(at + " repeats widths[" + strconv.Itoa(j) + "] (" + strconv.Itoa(int(w)) + ")")
 		}
 		seen[w] = i
 	}
