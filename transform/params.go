@@ -591,9 +591,17 @@ func cleanPath(s string) bool {
 	return s != "/" && pathrule.Check(s, maxPathBytes) == ""
 }
 
-// fileName reports a safe download file name: valid UTF-8, no slashes or
-// control characters, not "." or "..", at most maxFileNameBytes long.
+// fileName reports a safe download file name: valid UTF-8, no slashes,
+// control characters or bidirectional controls, not "." or "..", at most
+// maxFileNameBytes long. Bidi controls (U+202A–U+202E, U+2066–U+2069,
+// U+200E, U+200F, U+061C) would let "invoice\u202Efdp.exe" show as
+// "invoiceexe.pdf" in a browser's download bar.
 func fileName(s string) bool {
 	return s != "" && len(s) <= maxFileNameBytes && s != "." && s != ".." &&
-		plainText(s) && !strings.ContainsAny(s, `/\`)
+		plainText(s) && !strings.ContainsAny(s, `/\`) && !strings.ContainsFunc(s, bidiControl)
+}
+
+// bidiControl reports the characters that reorder displayed text.
+func bidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200E || r == 0x200F || r == 0x061C
 }
