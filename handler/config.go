@@ -106,6 +106,12 @@ type Config struct {
 	// VariantCacheBytes bounds the in-memory cache of transformed images.
 	// Default 64 MiB; negative disables it.
 	VariantCacheBytes int64
+	// VariantStore, when set, is a store of variants shared by replicas
+	// (source.Store): after the in-memory cache misses, a variant is
+	// looked up there before it is computed, and a computed variant is
+	// written to it in the background. A store that fails never fails a
+	// request: its lookup is a miss. Nil: no shared store.
+	VariantStore VariantStore
 
 	// Registerer receives the metrics. Nil means no metrics are exported;
 	// the global registry is never used implicitly.

@@ -74,6 +74,14 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 				return out, nil
 			}
 		}
+		// Another replica may have computed it: the shared store is
+		// asked before the engine.
+		if out := h.fromStore(ctx, key, src); out != nil {
+			if h.variants != nil {
+				h.variants.add(key, out)
+			}
+			return out, nil
+		}
 		h.metrics.misses.Inc()
 		wait, cancel := context.WithTimeout(ctx, h.cfg.Limits.QueueTimeout)
 		defer cancel()
@@ -91,6 +99,7 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 			if h.variants != nil {
 				h.variants.add(key, out)
 			}
+			h.toStore(key, src, out)
 		}
 		return out, err
 	})

@@ -1,0 +1,302 @@
+// Package seaweed starts a real S3 server, SeaweedFS, on loopback for
+// tests. The binary is built once by scripts/seaweedfs.sh into a cache
+// outside the repository and reused by later runs.
+//
+// It is a test helper: it reads the environment (HOME, XDG_CACHE_HOME,
+// KEYHOLE_CACHE), runs a subprocess and fails the test on error.
+package seaweed
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Credentials are the access key and secret that tests send. The server
+// runs without identities, so it accepts any; the SDK still needs some.
+const (
+	AccessKey = "keyhole-test"
+	SecretKey = "keyhole-test-secret"
+	Region    = "us-east-1"
+)
+
+// Env returns the environment variables that point an AWS SDK at the
+// test credentials (and stop it from asking an instance metadata service).
+func Env() []string {
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + SecretKey,
+		"AWS_REGION=" + Region,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+// SetEnv sets Env in the current process; call it from TestMain, before
+// any test runs (t.Setenv cannot be used with parallel tests).
+func SetEnv() {
+	for _, kv := range Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// Binary returns the path of the weed binary, building it on first use
+// (several minutes on 2 cores, once per machine).
+func Binary(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		root, err := repoRoot()
+		if err != nil {
+			binErr = err
+			return
+		}
+		cmd := exec.Command("bash", filepath.Join(root, "scripts", "seaweedfs.sh"))
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			binErr = fmt.Errorf("scripts/seaweedfs.sh: %v", err)
+			return
+		}
+		binPath = strings.TrimSpace(string(out))
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "scripts", "seaweedfs.sh")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("seaweed: scripts/seaweedfs.sh not found above the test's folder")
+		}
+		dir = parent
+	}
+}
+
+// Server is a running SeaweedFS (master, volume, filer and S3 gateway in
+// one process), every port on 127.0.0.1.
+type Server struct {
+	bin    string
+	dir    string
+	ports  [4]int // master, volume, filer, s3
+	logf   *os.File
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// Start starts a server with its data in a temporary folder and stops it
+// when the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{bin: Binary(t), dir: t.TempDir()}
+	ports, err := freePorts(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(s.ports[:], ports)
+	if s.logf, err = os.Create(filepath.Join(s.dir, "weed.log")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		s.logf.Close()
+	})
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Endpoint is the S3 endpoint, http://127.0.0.1:PORT.
+func (s *Server) Endpoint() string { return "http://127.0.0.1:" + strconv.Itoa(s.ports[3]) }
+
+// URL returns the gocloud.dev/blob URL of a bucket, with extra query
+// parameters appended ("prefix=variants/").
+func (s *Server) URL(bucket string, extra ...string) string {
+	u := "s3://" + bucket + "?endpoint=" + s.Endpoint() + "&region=" + Region + "&use_path_style=true"
+	for _, e := range extra {
+		u += "&" + e
+	}
+	return u
+}
+
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data := filepath.Join(s.dir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
+	p := s.ports
+	cmd := exec.Command(s.bin, "server",
+		"-dir="+data,
+		"-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+		"-master.port="+strconv.Itoa(p[0]),
+		"-master.volumeSizeLimitMB=64",
+		"-volume.port="+strconv.Itoa(p[1]),
+		"-volume.max=8",
+		"-filer", "-filer.port="+strconv.Itoa(p[2]),
+		"-s3", "-s3.port="+strconv.Itoa(p[3]),
+	)
+	cmd.Stdout, cmd.Stderr = s.logf, s.logf
+	cmd.Dir = s.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	s.cmd = cmd
+	exited := make(chan struct{})
+	s.exited = exited
+	go func() { cmd.Wait(); close(exited) }()
+	return s.waitReady(exited)
+}
+
+// waitReady waits until the S3 gateway can create and list a bucket.
+func (s *Server) waitReady(exited chan struct{}) error {
+	deadline := time.Now().Add(90 * time.Second)
+	probe := "keyhole-ready-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("seaweed: the server exited while starting; log: %s", s.logf.Name())
+		default:
+		}
+		if s.createBucket(probe) == nil {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("seaweed: the server did not answer S3 requests within 90s; log: %s", s.logf.Name())
+}
+
+// CreateBucket creates a bucket (PUT /name; the server needs no
+// signature).
+func (s *Server) CreateBucket(t testing.TB, name string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := s.createBucket(name)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("seaweed: create bucket %s: %v", name, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (s *Server) createBucket(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, s.Endpoint()+"/"+name, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	// 409: it exists already (a retry after a slow first answer).
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// Pause stops the server process (SIGSTOP): connections are accepted by
+// the kernel but nothing answers, as with a store that hangs.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		syscall.Kill(-s.cmd.Process.Pid, sig)
+	}
+}
+
+// Stop kills the server and waits for it to exit; its data stays, and
+// Restart brings it back on the same ports.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-exited
+}
+
+// Restart starts a stopped server again with the same data and ports.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freePorts returns n loopback ports chosen by the OS, each below 55535
+// with port+10000 free too (SeaweedFS binds it for gRPC).
+func freePorts(n int) ([]int, error) {
+	var (
+		ports []int
+		held  []net.Listener
+	)
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	for tries := 0; len(ports) < n && tries < 200; tries++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		held = append(held, l)
+		p := l.Addr().(*net.TCPAddr).Port
+		if p >= 55535 {
+			continue
+		}
+		g, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+10000))
+		if err != nil {
+			continue
+		}
+		held = append(held, g)
+		ports = append(ports, p)
+	}
+	if len(ports) < n {
+		return nil, fmt.Errorf("seaweed: no %d free loopback port pairs", n)
+	}
+	return ports, nil
+}
