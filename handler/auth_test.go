@@ -57,7 +57,7 @@ func flipFirst(tok string, i int) string {
 	return tamper(tok, i, string(c)+seg[1:])
 }
 
-// TestJWTResults covers every row of SPEC §2.3 that a jwt protection can
+// TestJWTResults covers every row of the results table (docs/behaviour.md) that a jwt protection can
 // give: status, the X-Keyhole-Auth-Result header and one increment of
 // keyhole_auth_results_total{protection,result}.
 func TestJWTResults(t *testing.T) {
@@ -169,7 +169,7 @@ func TestJWTResults(t *testing.T) {
 }
 
 // TestAlgNoneUnsigned sends the unsecured JWS exactly as jwx makes it
-// ("header.payload." with an empty signature). SPEC §2.2 names alg none
+// ("header.payload." with an empty signature). docs/behaviour.md names alg none
 // "algorithm not allowed".
 func TestAlgNoneUnsigned(t *testing.T) {
 	e := newEnv(t, handler.Config{Protections: jwtProtections()})

@@ -200,7 +200,7 @@ func (e *env) send(t *testing.T, req *http.Request) *response {
 	return r
 }
 
-// checkErrorBody enforces SPEC §2.3 on every error response of the suite:
+// checkErrorBody enforces the Results rule of docs/behaviour.md on every error response of the suite:
 // no secret, no token, no file system path, no Go error text.
 func (e *env) checkErrorBody(t *testing.T, req *http.Request, r *response) {
 	t.Helper()

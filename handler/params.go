@@ -46,7 +46,7 @@ type resolution struct {
 // cache's memory stays bounded (entries × this).
 const maxCachedQuery = 2048
 
-// params merges and validates the request's parameter layers (SPEC §3).
+// params merges and validates the request's parameter layers (docs/behaviour.md, Locks).
 // Successful resolutions are cached: a variant-cache hit then costs no
 // merging, parsing or canonicalising.
 func (h *Handler) params(req *request) (*resolution, error) {

@@ -122,7 +122,7 @@ func TestKeyWeak(t *testing.T) {
 		}
 	}
 	if token.WeakSecretBytes != 32 {
-		t.Errorf("WeakSecretBytes = %d, want 32 (SPEC §2.1)", token.WeakSecretBytes)
+		t.Errorf("WeakSecretBytes = %d, want 32 (docs/behaviour.md, Tokens)", token.WeakSecretBytes)
 	}
 }
 

@@ -10,7 +10,7 @@ package token
 // with errors.Is or errors.As; only Result.String reaches a client.
 type Result uint8
 
-// The closed set of results (SPEC §2.3).
+// The closed set of results (docs/behaviour.md, Results).
 const (
 	ResultPublic              Result = iota // no protection applies
 	ResultOK                                // a valid token or credentials

@@ -8,7 +8,7 @@ import (
 	"github.com/keyhole-dev/keyhole/token"
 )
 
-// The public text and status of every result, as SPEC §2.3 lists them
+// The public text and status of every result, as docs/behaviour.md lists them
 // (plus the request outcomes refused before authorisation). A
 // change here changes the X-Keyhole-Auth-Result header and metric labels.
 var wantResults = []struct {

@@ -237,7 +237,7 @@ var params = []param{
 
 	// Other.
 	{name: "profile", group: "other", kind: kindName, def: "none",
-		doc: "A named parameter set from the configuration. Merge expands it; parameters given next to it take precedence as described in SPEC §3.",
+		doc: "A named parameter set from the configuration. Merge expands it; parameters given next to it take precedence as described in docs/behaviour.md (Parameters).",
 		set: func(p *Params, v value) { p.Profile = v.str }},
 }
 

@@ -165,7 +165,7 @@ func Definitions() []Definition {
 func Known(name string) bool { return lookup(name) != nil }
 
 // SecureOnly reports whether name is a text or watermark parameter, which
-// the query string may neither add nor change (SPEC §3).
+// the query string may neither add nor change (docs/behaviour.md, Locks).
 func SecureOnly(name string) bool {
 	d := lookup(name)
 	return d != nil && d.secureOnly()

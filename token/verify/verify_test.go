@@ -295,7 +295,7 @@ func TestDefaultClock(t *testing.T) {
 		t.Errorf("old token: %v", err)
 	}
 	if verify.DefaultLeeway != 30*time.Second {
-		t.Errorf("DefaultLeeway = %v, want 30s (SPEC §2.2)", verify.DefaultLeeway)
+		t.Errorf("DefaultLeeway = %v, want 30s (docs/behaviour.md, Tokens)", verify.DefaultLeeway)
 	}
 }
 
