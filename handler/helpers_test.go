@@ -184,20 +184,57 @@ func (e *env) do(t *testing.T, method, target string, hdr ...string) *response {
 
 func (e *env) send(t *testing.T, req *http.Request) *response {
 	t.Helper()
+	r, err := e.trySend(t, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// trySend is send without t.Fatal, for goroutines other than the test's
+// (t.Fatal must not be called from them): a failed exchange is returned
+// as an error for the test's goroutine to report.
+func (e *env) trySend(t *testing.T, req *http.Request) (*response, error) {
+	t.Helper()
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatalf("reading body: %v", err)
+		return nil, fmt.Errorf("%s %s: reading body: %w", req.Method, req.URL, err)
 	}
 	r := &response{Response: res, body: string(b)}
 	if res.StatusCode >= 400 {
 		e.checkErrorBody(t, req, r)
 	}
-	return r
+	return r, nil
+}
+
+// getAsync is get for a goroutine other than the test's: it never calls
+// t.Fatal. The caller reports the error from the test's goroutine.
+func (e *env) getAsync(t *testing.T, target string) (*response, error) {
+	req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/files"+target, nil)
+	if err != nil {
+		return nil, err
+	}
+	return e.trySend(t, req)
+}
+
+// result is one asynchronous exchange.
+type result struct {
+	res *response
+	err error
+}
+
+// must returns the response, or fails the test from the test's goroutine.
+func (r result) must(t *testing.T) *response {
+	t.Helper()
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r.res
 }
 
 // checkErrorBody enforces the Results rule of docs/behaviour.md on every error response of the suite:

@@ -76,12 +76,15 @@ var outcomeCases = map[string]outcomeCase{
 		},
 		eng: &fakeEngine{block: make(chan struct{}), started: make(chan struct{}, 1)},
 		run: func(t *testing.T, e *env, eng *fakeEngine) *response {
-			holder := make(chan *response, 1)
-			go func() { holder <- e.get(t, "/public/img.jpg?w=1") }()
+			holder := make(chan result, 1)
+			go func() {
+				r, err := e.getAsync(t, "/public/img.jpg?w=1")
+				holder <- result{r, err}
+			}()
 			<-eng.started
 			res := e.get(t, "/public/img.jpg?w=2")
 			close(eng.block)
-			if r := <-holder; r.StatusCode != 200 {
+			if r := (<-holder).must(t); r.StatusCode != 200 {
 				t.Errorf("slot holder: %d %q", r.StatusCode, r.body)
 			}
 			return res

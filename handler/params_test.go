@@ -352,9 +352,12 @@ func TestSingleflight(t *testing.T) {
 	e := engineEnv(t, eng)
 	const n = 8
 	var wg sync.WaitGroup
-	results := make([]*response, n)
+	results := make([]result, n)
 	for i := range n {
-		wg.Go(func() { results[i] = e.get(t, "/public/img.jpg?w=64") })
+		wg.Go(func() {
+			r, err := e.getAsync(t, "/public/img.jpg?w=64")
+			results[i] = result{r, err}
+		})
 	}
 	<-eng.started
 	// Every request has missed the cache and is on its way into the
@@ -373,7 +376,8 @@ func TestSingleflight(t *testing.T) {
 	if c := eng.calls.Load(); c != 1 {
 		t.Errorf("engine called %d times for %d identical requests", c, n)
 	}
-	for i, r := range results {
+	for i, res := range results {
+		r := res.must(t)
 		if r.StatusCode != 200 || r.body != "fake jpg Width=64" {
 			t.Errorf("request %d: %d %q", i, r.StatusCode, r.body)
 		}
@@ -398,18 +402,29 @@ func TestOverload(t *testing.T) {
 		c.Limits.MaxConcurrent = 1
 		c.Limits.QueueTimeout = 50 * time.Millisecond
 	})
-	first := make(chan *response, 1)
-	go func() { first <- e.get(t, "/public/img.jpg?w=1") }()
+	first := make(chan result, 1)
+	go func() {
+		r, err := e.getAsync(t, "/public/img.jpg?w=1")
+		first <- result{r, err}
+	}()
 	<-eng.started
 
 	const n = 4
 	var wg sync.WaitGroup
-	busy := make([]*response, n)
+	busy := make([]result, n)
 	for i := range n {
-		wg.Go(func() { busy[i] = e.get(t, "/public/img.jpg?w="+string(rune('2'+i))) })
+		wg.Go(func() {
+			r, err := e.getAsync(t, "/public/img.jpg?w="+string(rune('2'+i)))
+			busy[i] = result{r, err}
+		})
 	}
 	wg.Wait()
-	for i, r := range busy {
+	for i, res := range busy {
+		if res.err != nil {
+			close(eng.block) // let the slot holder finish before failing
+			t.Fatal(res.err)
+		}
+		r := res.res
 		if r.StatusCode != 503 || r.Header.Get("Retry-After") != "1" || r.body != "too many transforms in progress, retry shortly\n" {
 			t.Errorf("request %d: %d %q Retry-After %q", i, r.StatusCode, r.body, r.Header.Get("Retry-After"))
 		}
@@ -424,7 +439,7 @@ func TestOverload(t *testing.T) {
 	e.get(t, "/public/a.txt").expect(t, 200, "public")
 
 	close(eng.block)
-	if r := <-first; r.StatusCode != 200 || r.body != "fake jpg Width=1" {
+	if r := (<-first).must(t); r.StatusCode != 200 || r.body != "fake jpg Width=1" {
 		t.Errorf("slot holder: %d %q", r.StatusCode, r.body)
 	}
 	for _, c := range []string{"500", "504"} {
