@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,6 +127,42 @@ func TestCallerDeadlineStopsEncode(t *testing.T) {
 	}
 	if took > after+slack {
 		t.Errorf("returned after %v, want within %v of the deadline", took, slack)
+	}
+}
+
+// TestConcurrentKills: two attacks at once are both stopped at the
+// deadline while an ordinary transform on the same engine succeeds.
+func TestConcurrentKills(t *testing.T) {
+	const timeout = time.Second
+	e := newEngine(t, transform.Limits{Timeout: timeout, MaxWork: noBudget})
+	src := smallPhoto(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	took := make([]time.Duration, 2)
+	for i, f := range []transform.Format{transform.FormatPNG, transform.FormatWebP} {
+		wg.Go(func() {
+			req := attack(f)
+			req.Source = src
+			start := time.Now()
+			_, errs[i] = e.Process(context.Background(), req)
+			took[i] = time.Since(start)
+		})
+	}
+	out, err := e.Process(context.Background(), transform.Request{Source: src, Params: &transform.Params{Width: px(300)}, Format: transform.FormatJPEG})
+	wg.Wait()
+	if err != nil {
+		t.Errorf("ordinary transform beside two attacks: %v", err)
+	} else if out.Width != 300 || out.Height != 200 {
+		t.Errorf("ordinary transform: %dx%d, want 300x200", out.Width, out.Height)
+	}
+	for i := range errs {
+		t.Logf("attack %d returned after %v", i, took[i].Round(time.Millisecond))
+		if !errors.Is(errs[i], context.DeadlineExceeded) {
+			t.Errorf("attack %d: err = %v, want context.DeadlineExceeded", i, errs[i])
+		}
+		if took[i] > timeout+slack {
+			t.Errorf("attack %d returned after %v, want within %v of the %v timeout", i, took[i], slack, timeout)
+		}
 	}
 }
 
