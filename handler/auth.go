@@ -85,6 +85,9 @@ func (h *Handler) authorize(r *http.Request, prot *protection, p string, queryTo
 		return token.ResultMissingToken, nil, ""
 	}
 	claims, err := prot.verifier.Verify(tok, p)
+	if err == nil && prot.Audience == AudienceExact && !exactAudience(claims.Audience, p) {
+		err = token.ResultAudienceMismatch
+	}
 	if err != nil {
 		var res token.Result
 		if !errors.As(err, &res) {
@@ -94,6 +97,18 @@ func (h *Handler) authorize(r *http.Request, prot *protection, p string, queryTo
 		return res, nil, ""
 	}
 	return token.ResultOK, claims, tok
+}
+
+// exactAudience is the AudienceExact rule: p equals an aud entry, or lies
+// under an entry that ends in "/". The verifier has already applied the
+// prefix rule, which this narrows.
+func exactAudience(aud []string, p string) bool {
+	for _, a := range aud {
+		if a == p || (strings.HasSuffix(a, "/") && strings.HasPrefix(p, a)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *Handler) findToken(r *http.Request, queryTok string) string {

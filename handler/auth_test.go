@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -618,4 +619,40 @@ func TestBasicBusy(t *testing.T) {
 	e.get(t, "/basic/s.txt", "Authorization", basic("alice", "wonderland")).expect(t, 200, "ok")
 	release()
 	e.get(t, "/basic/s.txt", "Authorization", basic("alice", "guess")).expect(t, 401, "credentials invalid")
+}
+
+// TestAudienceExact: under AudienceExact a file audience opens that file
+// only and a prefix that is not a folder opens nothing else; under the
+// default (Sirv's prefix rule) both open more.
+func TestAudienceExact(t *testing.T) {
+	files := testFiles()
+	files["private/doc.txt.orig"] = &fstest.MapFile{Data: []byte("the original\n"), ModTime: mtime}
+	for _, tc := range []struct {
+		aud    handler.Audience
+		tokAud string
+		path   string
+		result string
+	}{
+		{"", "/private/doc.txt", "/private/doc.txt", "ok"},
+		{"", "/private/doc.txt", "/private/doc.txt.orig", "ok"}, // Sirv's rule
+		{"", "/private/d", "/private/doc.txt", "ok"},
+		{handler.AudiencePrefix, "/private/doc.txt", "/private/doc.txt.orig", "ok"},
+		{handler.AudienceExact, "/private/doc.txt", "/private/doc.txt", "ok"},
+		{handler.AudienceExact, "/private/doc.txt", "/private/doc.txt.orig", "audience mismatch"},
+		{handler.AudienceExact, "/private/d", "/private/doc.txt", "audience mismatch"},
+		{handler.AudienceExact, "/private/", "/private/dir/b.txt", "ok"},
+		{handler.AudienceExact, "/", "/private/doc.txt", "ok"},
+	} {
+		t.Run(fmt.Sprintf("%s %s %s", tc.aud, tc.tokAud, tc.path), func(t *testing.T) {
+			e := newEnv(t, handler.Config{Files: files, Protections: []handler.Protection{
+				{Name: "private", Path: "/private/", Keys: []token.Key{keyOne}, Audience: tc.aud},
+			}})
+			tok := e.sign(t, keyOne, claims(tc.tokAud, time.Hour))
+			status := 200
+			if tc.result != "ok" {
+				status = 403
+			}
+			e.get(t, tc.path+"?jwt="+tok).expect(t, status, tc.result)
+		})
+	}
 }

@@ -18,7 +18,12 @@ import (
 	"github.com/keyhole-dev/keyhole/transform"
 )
 
-// Protection kinds (Sirv offers the same three).
+// Kind is how a protection authorises requests. Its values are the
+// constants below (Sirv offers the same three); New refuses any other.
+type Kind string
+
+// Protection kinds, the values of Kind. They are untyped constants so
+// that configuration code may compare them with plain strings.
 const (
 	// KindJWT requires a token signed with one of the protection's keys.
 	KindJWT = "jwt"
@@ -27,6 +32,23 @@ const (
 	// KindStrictProfile requires nothing but applies Profile to every file
 	// below Path; neither the URL nor a token can override it.
 	KindStrictProfile = "strict-profile"
+)
+
+// Audience is how a KindJWT protection matches a token's "aud" entries
+// against the request path. New refuses values other than the constants.
+type Audience string
+
+// Audience rules.
+const (
+	// AudiencePrefix (the default, Sirv's rule): an aud entry opens every
+	// path it prefixes as a string. "/private/" opens the folder, and a
+	// file audience "/private/photo.jpg" also opens
+	// "/private/photo.jpg.orig" and "/private/photo.jpg-large/x.jpg".
+	AudiencePrefix Audience = "prefix"
+	// AudienceExact: the path must equal an aud entry, or lie under an
+	// entry that ends in "/" (a folder). "/private/photo.jpg" opens that
+	// file only, and "/p/t" no longer opens "/p/to/x.jpg".
+	AudienceExact Audience = "exact"
 )
 
 // NoProtection is the protection label of requests that no protection
@@ -133,11 +155,16 @@ type Config struct {
 type Protection struct {
 	// Name labels the protection in metrics and logs. Default: Path.
 	Name string
-	// Path is the prefix guarded, e.g. "/private/". Required; must start
-	// with "/".
+	// Path is the prefix guarded, e.g. "/private/". Required: "/", or a
+	// clean path (the rules of CleanPath) optionally ending in "/". A path
+	// without the final "/" is a string prefix: "/p" guards "/p/x.jpg" and
+	// "/photo.jpg" alike.
 	Path string
 	// Kind is KindJWT, KindBasic or KindStrictProfile. Default KindJWT.
-	Kind string
+	Kind Kind
+	// Audience is how tokens' aud entries match paths (KindJWT only):
+	// AudiencePrefix (default) or AudienceExact.
+	Audience Audience
 	// Keys verify tokens (KindJWT; at least one). Several keys allow
 	// rotation: a token's "kid" picks one; a token without kid tries each.
 	Keys []token.Key
@@ -276,8 +303,8 @@ func (c *Config) fill() error {
 }
 
 func (p *Protection) fill() error {
-	if !strings.HasPrefix(p.Path, "/") {
-		return errors.New("path must start with /")
+	if reason := pathrule.CheckFolder(p.Path, pathrule.MaxBytes); reason != "" {
+		return errors.New("path " + reason)
 	}
 	if p.Name == "" {
 		p.Name = p.Path
@@ -287,6 +314,16 @@ func (p *Protection) fill() error {
 	}
 	if p.Kind == "" {
 		p.Kind = KindJWT
+	}
+	switch p.Audience {
+	case "":
+		p.Audience = AudiencePrefix
+	case AudiencePrefix, AudienceExact:
+	default:
+		return fmt.Errorf("unknown audience %q (want prefix or exact)", p.Audience)
+	}
+	if p.Audience == AudienceExact && p.Kind != KindJWT {
+		return errors.New("audience applies to jwt protections only")
 	}
 	switch p.Kind {
 	case KindJWT:

@@ -26,6 +26,11 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"no files", handler.Config{}, "Files"},
 		{"relative protection path", handler.Config{Files: files, Protections: []handler.Protection{{Path: "private/", Keys: []token.Key{key}}}}, "Protections[0]"},
+		{"protection path with ..", handler.Config{Files: files, Protections: []handler.Protection{{Path: "/a/../b/", Keys: []token.Key{key}}}}, "Protections[0]: path has a . or .. segment"},
+		{"protection path with //", handler.Config{Files: files, Protections: []handler.Protection{{Path: "/a//", Keys: []token.Key{key}}}}, "Protections[0]: path has an empty segment"},
+		{"protection path with a colon", handler.Config{Files: files, Protections: []handler.Protection{{Path: "/a:b/", Keys: []token.Key{key}}}}, "Protections[0]: path contains a colon"},
+		{"unknown audience", handler.Config{Files: files, Protections: []handler.Protection{{Path: "/p/", Keys: []token.Key{key}, Audience: "suffix"}}}, "audience"},
+		{"exact audience on basic", handler.Config{Files: files, Protections: []handler.Protection{{Path: "/p/", Kind: handler.KindBasic, Audience: handler.AudienceExact, Logins: []handler.Login{{User: "a", PasswordHash: bcryptHash}}}}}, "audience"},
 		{"reserved name", handler.Config{Files: files, Protections: []handler.Protection{{Name: "none", Path: "/p/", Keys: []token.Key{key}}}}, "reserved"},
 		{"jwt without keys", handler.Config{Files: files, Protections: []handler.Protection{{Path: "/p/"}}}, "key"},
 		{"empty secret", handler.Config{Files: files, Protections: []handler.Protection{{Path: "/p/", Keys: []token.Key{{ID: "k"}}}}}, "Protections[0]"},

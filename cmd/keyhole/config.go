@@ -64,6 +64,7 @@ type protectionConfig struct {
 	Name      string          `yaml:"name"`
 	Path      string          `yaml:"path"`
 	Type      string          `yaml:"type"`
+	Audience  string          `yaml:"audience"` // prefix (default) or exact: handler.Protection.Audience
 	Keys      []keyConfig     `yaml:"keys"`
 	Logins    []loginConfig   `yaml:"logins"`
 	Realm     string          `yaml:"realm"`
@@ -159,7 +160,7 @@ func (c *fileConfig) handlerConfig() (handler.Config, error) {
 			return hc, fmt.Errorf("protections[%d]: %w", i, err)
 		}
 		hp := handler.Protection{
-			Name: p.Name, Path: p.Path, Kind: p.Type, Keys: keys, Realm: p.Realm,
+			Name: p.Name, Path: p.Path, Kind: handler.Kind(p.Type), Audience: handler.Audience(p.Audience), Keys: keys, Realm: p.Realm,
 			Profile: p.Profile, Lock: p.Lock,
 		}
 		for _, l := range p.Logins {
