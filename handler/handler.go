@@ -1,7 +1,6 @@
 package handler
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -34,7 +33,8 @@ type Handler struct {
 	resolved    *lru.Cache[paramKey, *resolution] // nil when the token cache is off
 	flight      flights
 	slots       *semaphore.Weighted
-	tokenPrefix string // TokenParam + "=", or "" when the name needs escaping
+	tokenPrefix string     // TokenParam + "=", or "" when the name needs escaping
+	life        *lifecycle // Close and Reload, shared by every generation (lifecycle.go)
 	// engineVersion is the engine's Version() (transform.VersionedEngine),
 	// part of every variant's cache key and ETag; "" when it has none.
 	engineVersion string
@@ -126,6 +126,7 @@ func New(cfg Config) (*Handler, error) {
 		}
 		h.resolved, _ = lru.New[paramKey, *resolution](size)
 	}
+	h.life = newLifecycle(h)
 	return h, nil
 }
 
@@ -137,25 +138,6 @@ func (h *Handler) newProtection(p Protection) *protection {
 	return hp
 }
 
-// SetProfiles replaces the profiles and the default profile, for a reload
-// (keyhole serve does it on SIGHUP). Requests in flight finish with the set
-// they started with. Every profile is validated first; on error nothing
-// changes. Profiles named by strict-profile protections must remain.
-func (h *Handler) SetProfiles(profiles map[string]map[string]string, def string) error {
-	if err := checkProfiles(profiles, def, h.cfg.Limits); err != nil {
-		return err
-	}
-	for _, p := range h.protections {
-		if p.Kind == KindStrictProfile {
-			if _, ok := profiles[p.Profile]; !ok {
-				return errors.New("handler: profile " + p.Profile + " is used by a strict-profile protection")
-			}
-		}
-	}
-	h.profiles.Store(&profileSet{profiles: profiles, def: def})
-	return nil
-}
-
 // exchange holds the per-request state, allocated once per request.
 type exchange struct {
 	w   statusWriter
@@ -165,6 +147,7 @@ type exchange struct {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h = h.live() // the configuration of the last Reload, for the whole request
 	x := &exchange{w: statusWriter{ResponseWriter: w}}
 	h.serve(&x.w, r, x)
 	h.metrics.code(x.w.status())

@@ -39,6 +39,7 @@ const (
 	outcomeUnavailable                   // the file store failed or timed out
 	outcomeNoEngine                      // a token or profile locks parameters and there is no engine
 	outcomeInternal                      // anything else the engine returned
+	outcomeClosed                        // the Handler is closed (Close): no transform starts
 	numOutcomes
 )
 
@@ -57,12 +58,13 @@ const (
 	rejectUnavailable = "unavailable"
 	rejectNoEngine    = "no_engine"
 	rejectError       = "error"
+	rejectClosed      = "closed"
 )
 
 // rejectReasons lists every reason label, for pre-creating the series.
 var rejectReasons = []string{
 	rejectBusy, rejectTooLarge, rejectTimeout, rejectCanceled, rejectInvalid,
-	rejectChanged, rejectUnavailable, rejectNoEngine, rejectError,
+	rejectChanged, rejectUnavailable, rejectNoEngine, rejectError, rejectClosed,
 }
 
 // noLog marks a row whose outcome is not logged.
@@ -95,6 +97,7 @@ var outcomeTable = [numOutcomes]outcomeRow{
 	outcomeUnavailable:    {"source unavailable", 503, "source unavailable", rejectUnavailable, true, false, slog.LevelError},
 	outcomeNoEngine:       {"no engine", 503, "image processing is not available", rejectNoEngine, false, false, slog.LevelWarn},
 	outcomeInternal:       {"internal", 500, "transform failed", rejectError, false, false, slog.LevelError},
+	outcomeClosed:         {"shutting down", 503, "shutting down, retry", rejectClosed, true, false, noLog},
 }
 
 // Errors of the handler's own stages, mapped to outcomes by classify.
@@ -118,6 +121,7 @@ var errorOutcomes = []struct {
 	o   outcome
 }{
 	{errNotFound, outcomeNotFound},
+	{ErrClosed, outcomeClosed},
 	{errBusy, outcomeBusy},
 	{errChanged, outcomeChanged},
 	{errUnavailable, outcomeUnavailable},

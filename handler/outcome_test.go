@@ -117,7 +117,7 @@ var outcomeCases = map[string]outcomeCase{
 			return nil
 		},
 	},
-	"file changed": {cfg: func(c *handler.Config) { c.Files = changingFS{testFiles()} }, run: get("/public/img.jpg?w=10")},
+	"file changed":       {cfg: func(c *handler.Config) { c.Files = changingFS{testFiles()} }, run: get("/public/img.jpg?w=10")},
 	"source unavailable": {cfg: func(c *handler.Config) { c.Files = failingFS{} }, run: get("/public/img.jpg")},
 	"no engine": {
 		cfg: func(c *handler.Config) { c.Engine = nil },
@@ -127,6 +127,12 @@ var outcomeCases = map[string]outcomeCase{
 		},
 	},
 	"internal": {eng: &fakeEngine{err: errors.New("vips: open /srv/secret/a.jpg: bad")}, run: get("/public/img.jpg?w=10")},
+	"shutting down": {run: func(t *testing.T, e *env, _ *fakeEngine) *response {
+		if err := e.h.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return e.get(t, "/public/img.jpg?w=10")
+	}},
 }
 
 // TestOutcomes provokes every row of the outcome table through HTTP and

@@ -83,6 +83,12 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 			return out, nil
 		}
 		h.metrics.misses.Inc()
+		// Close waits for this transform; after Close none starts.
+		ctx, done, err := h.life.begin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
 		wait, cancel := context.WithTimeout(ctx, h.cfg.Limits.QueueTimeout)
 		defer cancel()
 		if err := h.slots.Acquire(wait, 1); err != nil {
