@@ -120,6 +120,14 @@ type Config struct {
 	Engine transform.Engine
 	// Limits bound transforms (pixels, dimensions, bytes, text, time,
 	// concurrency). Zero fields take transform.DefaultLimits.
+	//
+	// An engine that reports its limits (a Limits() transform.Limits
+	// method, as vips.Engine has) owns them: parameters are parsed with
+	// the engine's limits, so the handler never accepts what the engine
+	// refuses. Leave Limits zero to use them; New refuses Limits that
+	// differ from the engine's (MaxConcurrent and QueueTimeout aside,
+	// which only the handler uses). Limits.Timeout is applied by the
+	// engine, not by the handler.
 	Limits transform.Limits
 	// Profiles are named parameter sets (name -> parameter -> value).
 	Profiles map[string]map[string]string
@@ -128,6 +136,16 @@ type Config struct {
 	// VariantCacheBytes bounds the in-memory cache of transformed images.
 	// Default 64 MiB; negative disables it.
 	VariantCacheBytes int64
+	// OpenFiles bounds the open-file cache: how many descriptors of
+	// recently served originals stay open while no request uses them, so a
+	// warm request for an original costs no open, stat or close (as nginx's
+	// open_file_cache). A cached file is trusted for OpenFileValid (1 s)
+	// of the clock Now: a file replaced, removed or re-linked in that time
+	// may still be served as it was until then, never longer; then its name
+	// is opened again through Files, so os.Root's rules apply afresh. Only
+	// regular *os.File files (Dir) are cached; transforms always open their
+	// source. Default DefaultOpenFiles (256); negative disables the cache.
+	OpenFiles int
 	// VariantStore, when set, is a store of variants shared by replicas
 	// (source.Store): after the in-memory cache misses, a variant is
 	// looked up there before it is computed, and a computed variant is
@@ -264,8 +282,14 @@ func (c *Config) fill() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.OpenFiles == 0 {
+		c.OpenFiles = DefaultOpenFiles
+	}
 	if c.LogLinesPerSecond == 0 {
 		c.LogLinesPerSecond = 10
+	}
+	if err := c.engineLimits(); err != nil {
+		return err
 	}
 	c.Limits = c.Limits.WithDefaults()
 	if err := c.Limits.Validate(); err != nil {
@@ -359,6 +383,27 @@ func (p *Protection) fill() error {
 			}
 			r.Hosts[j] = strings.ToLower(h)
 		}
+	}
+	return nil
+}
+
+// engineLimits makes an engine's own limits the handler's (see
+// Config.Limits), or fails when the two differ.
+func (c *Config) engineLimits() error {
+	le, ok := c.Engine.(interface{ Limits() transform.Limits })
+	if !ok {
+		return nil
+	}
+	el := le.Limits()
+	if c.Limits == (transform.Limits{}) {
+		c.Limits = el
+		return nil
+	}
+	mine, theirs := c.Limits.WithDefaults(), el.WithDefaults()
+	mine.MaxConcurrent, mine.QueueTimeout = 0, 0
+	theirs.MaxConcurrent, theirs.QueueTimeout = 0, 0
+	if mine != theirs {
+		return errors.New("handler: Config.Limits differ from the engine's limits (Engine.Limits()); leave Config.Limits zero to use the engine's")
 	}
 	return nil
 }

@@ -181,3 +181,35 @@ func TestVariantCacheEviction(t *testing.T) {
 		t.Errorf("an oversized variant was cached")
 	}
 }
+
+// limitedEngine reports its own limits, as vips.Engine does.
+type limitedEngine struct {
+	fakeEngine
+	limits transform.Limits
+}
+
+func (l *limitedEngine) Limits() transform.Limits { return l.limits }
+
+// TestEngineOwnsLimits: with an engine that reports its limits, the
+// handler parses with them (it never accepts what the engine refuses), and
+// New refuses handler limits that differ.
+func TestEngineOwnsLimits(t *testing.T) {
+	engLimits := transform.Limits{MaxOutputWidth: 100}.WithDefaults()
+	eng := &limitedEngine{limits: engLimits}
+	e := newEnv(t, handler.Config{Engine: eng})
+	if r := e.get(t, "/public/img.jpg?w=200"); r.StatusCode != 400 || !strings.Contains(r.body, "w=200") {
+		t.Errorf("w over the engine's limit: %d %q", r.StatusCode, r.body)
+	}
+	if r := e.get(t, "/public/img.jpg?w=100"); r.StatusCode != 200 {
+		t.Errorf("w within the engine's limit: %d %q", r.StatusCode, r.body)
+	}
+	same := engLimits
+	same.MaxConcurrent, same.QueueTimeout = 1, time.Second // the handler's own
+	if _, err := handler.New(handler.Config{Files: testFiles(), Engine: eng, Limits: same}); err != nil {
+		t.Errorf("equal limits refused: %v", err)
+	}
+	_, err := handler.New(handler.Config{Files: testFiles(), Engine: eng, Limits: transform.Limits{MaxOutputWidth: 8192}})
+	if err == nil || !strings.Contains(err.Error(), "Config.Limits") {
+		t.Errorf("differing limits: %v", err)
+	}
+}
