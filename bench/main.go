@@ -62,6 +62,7 @@ func main() {
 	flag.StringVar(&srv.Secret, "secret", "", "internal: token secret")
 	flag.Int64Var(&srv.CacheBytes, "cache", 0, "internal: VariantCacheBytes")
 	flag.IntVar(&srv.MaxConcurrent, "maxconc", 0, "internal: Limits.MaxConcurrent")
+	flag.IntVar(&srv.OpenFiles, "openfiles", 0, "internal: handler.Config.OpenFiles (-1: open-file cache off)")
 	flag.Parse()
 	if srv.Kind != "" {
 		if err := runServer(srv); err != nil {

@@ -97,18 +97,21 @@ func shorten(target string) string {
 // and http.FileServer, all serving the same file, in alternating rounds.
 func scenarioOriginal(e *env) (*scenario, error) {
 	sc := &scenario{ID: "original", Title: "Protected original vs nginx secure_link, caddy and http.FileServer",
-		What: fmt.Sprintf("GET of the %s (%s) through Keyhole on a jwt-protected path, the same token every time (warm verified-token cache), against nginx with `secure_link $arg_md5,$arg_expires; secure_link_md5 \"$secure_link_expires$uri <secret>\"` (%d workers = cores, `sendfile on`, `access_log off`, `keepalive_requests` raised so connections stay open), caddy's `file_server` (no auth; admin, logs and HTTPS off) and `http.FileServer(http.Dir(root))` (no auth), all serving the same file. nginx's CPU and RSS add up its master and workers. %d connections.", e.small.Desc, kib(e.small.Bytes), runtime.NumCPU(), e.conns)}
+		What: fmt.Sprintf("GET of the %s (%s) through Keyhole on a jwt-protected path, the same token every time (warm verified-token cache), against nginx with `secure_link $arg_md5,$arg_expires; secure_link_md5 \"$secure_link_expires$uri <secret>\"` (%d workers = cores, `sendfile on`, `access_log off`, `keepalive_requests` raised so connections stay open), caddy's `file_server` (no auth; admin, logs and HTTPS off) and `http.FileServer(http.Dir(root))` (no auth), all serving the same file. A second Keyhole with `OpenFiles: -1` (open-file cache off, every request opens the file) shows what the cache buys. nginx's CPU and RSS add up its master and workers. %d connections.", e.small.Desc, kib(e.small.Bytes), runtime.NumCPU(), e.conns)}
 	tok, err := e.sign(nil)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := e.start(serverOpts{Kind: serveKeyhole}, serverOpts{Kind: serveFileServer})
+	cs, err := e.start(serverOpts{Kind: serveKeyhole}, serverOpts{Kind: serveFileServer}, serverOpts{Kind: serveKeyhole, OpenFiles: -1})
 	if err != nil {
 		return nil, err
 	}
 	defer stopAll(cs)
 	path := e.small.path(0)
-	sides := []side{{"Keyhole", cs[0], load{cs[0].Base(), []string{path + "?jwt=" + tok}, e.conns, e.threads}}}
+	sides := []side{
+		{"Keyhole", cs[0], load{cs[0].Base(), []string{path + "?jwt=" + tok}, e.conns, e.threads}},
+		{"Keyhole, open-file cache off", cs[2], load{cs[2].Base(), []string{path + "?jwt=" + tok}, e.conns, e.threads}},
+	}
 	type ref struct {
 		label string
 		goal  float64
@@ -154,6 +157,7 @@ func scenarioOriginal(e *env) (*scenario, error) {
 	if err != nil {
 		return nil, err
 	}
+	sc.Checks = append(sc.Checks, ratioCheck("open-file cache on / off (same Keyhole)", sc.Sides[0], sc.Sides[1], 0))
 	for _, r := range refs {
 		label := "protected original / " + r.label
 		if r.side == nil {

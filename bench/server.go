@@ -33,6 +33,7 @@ type serverOpts struct {
 	Secret        string
 	CacheBytes    int64 // handler.Config.VariantCacheBytes; -1 disables
 	MaxConcurrent int   // transform.Limits.MaxConcurrent; 0 = default
+	OpenFiles     int   // handler.Config.OpenFiles; -1 disables the open-file cache
 }
 
 // args returns the command-line flags that make a child run o.
@@ -41,6 +42,7 @@ func (o serverOpts) args() []string {
 		"-serve", o.Kind, "-root", o.Root, "-secret", o.Secret,
 		"-cache", strconv.FormatInt(o.CacheBytes, 10),
 		"-maxconc", strconv.Itoa(o.MaxConcurrent),
+		"-openfiles", strconv.Itoa(o.OpenFiles),
 	}
 }
 
@@ -89,6 +91,7 @@ func runServer(o serverOpts) error {
 			Engine:            engine,
 			Limits:            lim,
 			VariantCacheBytes: o.CacheBytes,
+			OpenFiles:         o.OpenFiles,
 		})
 		if err != nil {
 			return err

@@ -136,6 +136,16 @@ type Config struct {
 	// VariantCacheBytes bounds the in-memory cache of transformed images.
 	// Default 64 MiB; negative disables it.
 	VariantCacheBytes int64
+	// OpenFiles bounds the open-file cache: how many descriptors of
+	// recently served originals stay open while no request uses them, so a
+	// warm request for an original costs no open, stat or close (as nginx's
+	// open_file_cache). A cached file is trusted for OpenFileValid (1 s)
+	// of the clock Now: a file replaced, removed or re-linked in that time
+	// may still be served as it was until then, never longer; then its name
+	// is opened again through Files, so os.Root's rules apply afresh. Only
+	// regular *os.File files (Dir) are cached; transforms always open their
+	// source. Default DefaultOpenFiles (256); negative disables the cache.
+	OpenFiles int
 	// VariantStore, when set, is a store of variants shared by replicas
 	// (source.Store): after the in-memory cache misses, a variant is
 	// looked up there before it is computed, and a computed variant is
@@ -271,6 +281,9 @@ func (c *Config) fill() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.OpenFiles == 0 {
+		c.OpenFiles = DefaultOpenFiles
 	}
 	if c.LogLinesPerSecond == 0 {
 		c.LogLinesPerSecond = 10

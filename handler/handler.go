@@ -30,6 +30,7 @@ type Handler struct {
 	bcrypt      *bcryptGate // bounds Basic credential checks
 	profiles    atomic.Pointer[profileSet]
 	variants    *variantCache
+	opened      *openCache                        // nil when Config.OpenFiles < 0
 	resolved    *lru.Cache[paramKey, *resolution] // nil when the token cache is off
 	flight      flights
 	slots       *semaphore.Weighted
@@ -116,6 +117,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	slices.SortStableFunc(h.protections, func(a, b *protection) int { return len(b.Path) - len(a.Path) })
 	h.profiles.Store(&profileSet{profiles: cfg.Profiles, def: cfg.DefaultProfile})
+	if cfg.OpenFiles > 0 {
+		h.opened = newOpenCache(cfg.Files, cfg.Now, cfg.OpenFiles)
+	}
 	if cfg.VariantCacheBytes > 0 {
 		h.variants = newVariantCache(cfg.VariantCacheBytes)
 	}

@@ -180,6 +180,9 @@ func (h *Handler) reloadWith(change func(cur Config) Config) error {
 		p.results = authCounters(cur.metrics, p.Name)
 	}
 	l.current.Store(next)
+	if cur.opened != nil {
+		cur.opened.retire() // next has a cache of its own
+	}
 	return nil
 }
 

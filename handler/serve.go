@@ -37,7 +37,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req *request
 			return
 		}
 	} else {
-		if err := h.open(req.path, src); err != nil {
+		if err := h.openOriginal(req.path, src); err != nil {
 			h.answer(w, r, req.prot, classify(err), err)
 			return
 		}

@@ -79,7 +79,7 @@ func TestCheckWork(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.p.CheckWork(tt.w, tt.h, transform.Limits{})
+			err := tt.p.CheckWork(tt.w, tt.h, transform.FormatPNG, transform.Limits{})
 			var errs *transform.Errors
 			switch {
 			case tt.bad == "" && err != nil:
@@ -93,7 +93,25 @@ func TestCheckWork(t *testing.T) {
 	}
 	// A tighter budget refuses what the default allows.
 	p := transform.Params{Blur: 100}
-	if err := p.CheckWork(4000, 3000, transform.Limits{MaxWork: 1_000_000_000}); err == nil {
+	if err := p.CheckWork(4000, 3000, transform.FormatJPEG, transform.Limits{MaxWork: 1_000_000_000}); err == nil {
 		t.Error("MaxWork 1e9 allowed a 12 MP blur=100")
+	}
+}
+
+func TestCheckWorkUninterruptibleEncoders(t *testing.T) {
+	big := transform.Params{Width: px(8192), Height: px(8192), ScaleOption: "ignore"}
+	for _, f := range []transform.Format{transform.FormatAVIF, transform.FormatGIF} {
+		err := big.CheckWork(1600, 1200, f, transform.Limits{})
+		var errs *transform.Errors
+		if !errors.As(err, &errs) || errs.List[0].Name != "format" {
+			t.Errorf("%s 8192x8192: err = %v, want a refusal naming format", f, err)
+		}
+		small := transform.Params{Width: px(4096), Height: px(4096), ScaleOption: "ignore"}
+		if err := small.CheckWork(1600, 1200, f, transform.Limits{}); err != nil {
+			t.Errorf("%s 4096x4096: %v", f, err)
+		}
+	}
+	if err := big.CheckWork(1600, 1200, transform.FormatPNG, transform.Limits{}); err != nil {
+		t.Errorf("png 8192x8192: %v", err)
 	}
 }

@@ -32,18 +32,34 @@ func (p *Params) Work(srcW, srcH int) (total, filter int64) {
 
 func area(w, h int) int64 { return int64(max(w, 0)) * int64(max(h, 0)) }
 
-// CheckWork refuses p on a srcW×srcH source when its planned work (see
-// Work) exceeds lim.MaxWork. The error is a *Errors naming the parameter
-// that multiplies the work (blur, else sharpen, else w), safe to send in a
-// 400 response. Engines call it after reading the source's header and
-// before decoding any pixel. Zero fields of lim take their defaults.
-func (p *Params) CheckWork(srcW, srcH int, lim Limits) error {
+// MaxUninterruptiblePixels bounds the output of the AVIF and GIF
+// encoders (16 megapixels): once their pixels are computed, these encoders
+// run to the end and cannot be stopped by the time limit, so their work is
+// bounded by size instead.
+const MaxUninterruptiblePixels = 1 << 24
+
+// CheckWork refuses p on a srcW×srcH source, encoded as out, when its
+// planned work (see Work) exceeds lim.MaxWork, or when out is AVIF or GIF
+// and the output exceeds MaxUninterruptiblePixels. The error is a *Errors
+// naming the parameter to change (blur, else sharpen, else w; format for
+// the encoder bound), safe to send in a 400 response. Engines call it
+// after reading the source's header and before decoding any pixel. Zero
+// fields of lim take their defaults.
+func (p *Params) CheckWork(srcW, srcH int, out Format, lim Limits) error {
 	lim = lim.WithDefaults()
+	var errs Errors
+	if out == FormatAVIF || out == FormatGIF {
+		l := p.Plan(srcW, srcH)
+		if area(l.OutW, l.OutH) > MaxUninterruptiblePixels {
+			errs.add("format", string(out), "AVIF and GIF outputs are limited to "+
+				strconv.Itoa(MaxUninterruptiblePixels/1_000_000)+" megapixels; use a smaller size or another format")
+			return errs.err()
+		}
+	}
 	total, filter := p.Work(srcW, srcH)
 	if total <= lim.MaxWork {
 		return nil
 	}
-	var errs Errors
 	reason := "too much work for this image: " + strconv.FormatInt(total/1_000_000, 10) +
 		" million pixel operations planned, at most " + strconv.FormatInt(lim.MaxWork/1_000_000, 10) +
 		" million allowed; use a smaller size or a weaker filter"

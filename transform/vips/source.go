@@ -111,7 +111,7 @@ func (j *job) readHeader() error {
 	j.srcW, j.srcH = hd.w, hd.h
 	// Refuse disproportionate work (w=8192&h=8192&blur=100) before any
 	// pixel is decoded; the error is a *transform.Errors naming blur.
-	return j.p.CheckWork(j.srcW, j.srcH, j.e.limits)
+	return j.p.CheckWork(j.srcW, j.srcH, j.req.Format, j.e.limits)
 }
 
 // load decodes the source. For JPEG it picks the largest shrink-on-load
