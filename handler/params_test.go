@@ -565,3 +565,32 @@ func TestResolutionCache(t *testing.T) {
 		t.Errorf("after SetProfiles: body %q, before %q", after.body, first.body)
 	}
 }
+
+// versionedEngine is a fakeEngine that names its version.
+type versionedEngine struct {
+	fakeEngine
+	version string
+}
+
+func (v *versionedEngine) Version() string { return v.version }
+
+// TestVariantETagFollowsEngine: the same file and parameters get another
+// strong ETag under another engine version (its bytes may differ), and the
+// same one under the same version.
+func TestVariantETagFollowsEngine(t *testing.T) {
+	etag := func(version string) string {
+		e := newEnv(t, handler.Config{Engine: &versionedEngine{version: version}})
+		res := e.get(t, "/public/img.jpg?w=10")
+		if res.StatusCode != 200 || res.Header.Get("ETag") == "" {
+			t.Fatalf("%d ETag %q", res.StatusCode, res.Header.Get("ETag"))
+		}
+		return res.Header.Get("ETag")
+	}
+	a, a2, b := etag("libvips 8.15.1; keyhole-vips 1"), etag("libvips 8.15.1; keyhole-vips 1"), etag("libvips 8.16.0; keyhole-vips 1")
+	if a != a2 {
+		t.Errorf("same engine, ETags %s and %s", a, a2)
+	}
+	if a == b {
+		t.Errorf("another engine version kept the ETag %s", a)
+	}
+}

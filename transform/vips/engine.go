@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 
 	govips "github.com/davidbyttow/govips/v2/vips"
 
@@ -81,6 +82,19 @@ func New(cfg Config) (*Engine, error) {
 
 // Limits returns the effective limits (defaults filled in).
 func (e *Engine) Limits() transform.Limits { return e.limits }
+
+// Revision numbers this package's image pipeline: raise it with every
+// change that alters output bytes for the same parameters (an operation's
+// order, an encoder option, the text renderer).
+const Revision = 1
+
+// Version identifies what the engine's output bytes depend on: the libvips
+// version and Revision, e.g. "libvips 8.15.1; keyhole-vips 1". A handler
+// puts it in every variant's cache key and ETag, so an upgrade never
+// serves bytes cached under another engine as current.
+func (e *Engine) Version() string {
+	return "libvips " + govips.Version + "; keyhole-vips " + strconv.Itoa(Revision)
+}
 
 // Process decodes req.Source, applies req.Params in the fixed order of the
 // package documentation and encodes the result in req.Format.
