@@ -14,20 +14,29 @@
 //
 // # One request's path through the files
 //
-//	handler.go  ServeHTTP: method, CleanPath (path.go), longest-prefix
-//	            protection, query parsing
-//	auth.go     authorize: referrer, then token (verify), Basic
-//	            credentials (bcrypt) or strict profile → one token.Result
-//	serve.go    serveFile: the authorised request's parameters, headers
-//	            and the choice between original and variant
-//	params.go   params: merge of profile, token args and query under the
-//	            protection's locks → a resolution (cached)
-//	files.go    open/stat through Config.Files; originals via
-//	            http.ServeContent; source and watermark reads
-//	variant.go  variant cache (cache.go), singleflight, transform slots,
-//	            the engine call
-//	outcome.go  fixed error bodies after authorisation
-//	metrics.go  the Prometheus collectors
-//	config.go   Config, Protection and their validation
-//	signing.go  the optional signing endpoint (NewSigning)
+//	handler.go   ServeHTTP: the live configuration (lifecycle.go),
+//	             method, CleanPath (path.go), longest-prefix protection,
+//	             query parsing
+//	auth.go      authorize: referrer, then a token (token/verify, with
+//	             the protection's audience rule), Basic credentials
+//	             (bcrypt behind a gate) or a strict profile → one
+//	             token.Result; refusals end here
+//	serve.go     serveFile: the authorised request's parameters, headers
+//	             and the choice between original and variant
+//	params.go    params: merge of profile, token args and query under the
+//	             protection's locks → a resolution (cached)
+//	files.go     open/stat through Config.Files (opencache.go keeps hot
+//	             originals open); originals via http.ServeContent with the
+//	             sandbox CSP for active types; source and watermark reads
+//	variant.go   variant cache (cache.go), the shared store (store.go),
+//	             flights that stop when their last client leaves, slots,
+//	             the engine call
+//	outcome.go   the closed table of outcomes after authorisation: status,
+//	             text, reject reason, Retry-After and log level
+//	logs.go      rate-limited log lines of refusals and failures
+//	metrics.go   the Prometheus collectors
+//	config.go    Config, Protection and their validation
+//	lifecycle.go Close and Reload
+//	signing.go   the optional signing endpoint (NewSigning)
+//	redact.go    tokens kept out of request logs
 package handler
