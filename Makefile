@@ -4,7 +4,7 @@
 GO ?= go
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all deps demo build test test-go test-interop test-wasm wasm fuzz bench bench-quick generate
+.PHONY: all deps demo build seaweedfs test test-go test-interop test-wasm wasm fuzz bench bench-quick generate
 
 all: build
 
@@ -19,7 +19,13 @@ build: deps
 
 test: 
 	@scripts/deps.sh test
+	@scripts/seaweedfs.sh >/dev/null
 	$(MAKE) test-go test-interop test-wasm
+
+# The S3 server (SeaweedFS) of the object-storage tests, built once into
+# ~/.cache/keyhole (minutes on 2 cores the first time; later runs reuse it).
+seaweedfs:
+	@scripts/seaweedfs.sh
 
 test-go:
 	$(GO) vet ./...
