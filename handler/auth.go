@@ -193,7 +193,9 @@ type loginCheck struct {
 }
 
 func (h *Handler) compareLogin(ctx context.Context, p *protection, id [32]byte, user, pass string) loginCheck {
-	wait, cancel := context.WithTimeout(ctx, h.bcrypt.wait)
+	// The comparison is shared by identical requests (checkBasic): it
+	// does not end with the first one's connection, only with the wait.
+	wait, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.bcrypt.wait)
 	defer cancel()
 	if h.bcrypt.slots.Acquire(wait, 1) != nil {
 		return loginCheck{res: token.ResultLoginsBusy}

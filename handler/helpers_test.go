@@ -358,6 +358,7 @@ type fakeEngine struct {
 	block   chan struct{}
 	started chan struct{}
 	err     error
+	panics  bool                            // Process panics
 	lastCtx atomic.Pointer[context.Context] // the context of the latest call
 }
 
@@ -378,6 +379,9 @@ func (f *fakeEngine) Process(ctx context.Context, req transform.Request) (*trans
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	if f.panics {
+		panic("engine bug at /srv/secret")
 	}
 	if f.err != nil {
 		return nil, f.err

@@ -217,7 +217,7 @@ func (h *Handler) fail(w http.ResponseWriter, status int, msg string) {
 // knownErrors are the errors whose text errorKind may repeat: fixed
 // sentinel texts that name a stage or a cause, never a path.
 var knownErrors = []error{
-	errNotFound, errBusy, errChanged, errUnavailable, errNoEngine,
+	errNotFound, errBusy, errChanged, errUnavailable, errNoEngine, errPanic,
 	transform.ErrWatermarkNotFound, transform.ErrNotImage, transform.ErrSourceTooLarge, transform.ErrOutputTooLarge,
 	context.DeadlineExceeded, context.Canceled,
 	fs.ErrNotExist, fs.ErrPermission, fs.ErrInvalid, fs.ErrClosed,

@@ -301,3 +301,19 @@ func TestFlightCancelledWhenClientsLeave(t *testing.T) {
 		t.Errorf("engine calls %d, want 2 (the cancelled flight and a fresh one)", c)
 	}
 }
+
+// TestEnginePanic: a panicking engine costs one 500, not the process; the
+// flight ends and the next request is answered too.
+func TestEnginePanic(t *testing.T) {
+	var logs syncBuffer
+	e := newEnv(t, handler.Config{Engine: &fakeEngine{panics: true}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e.forbid("/srv/secret", "engine bug")
+	for range 2 {
+		if r := e.get(t, "/public/img.jpg?w=10"); r.StatusCode != 500 || r.body != "transform failed\n" {
+			t.Errorf("%d %q", r.StatusCode, r.body)
+		}
+	}
+	if l := logs.String(); !strings.Contains(l, "transform panicked") || strings.Contains(l, "/srv/secret") {
+		t.Errorf("log %q", l)
+	}
+}
