@@ -4,7 +4,7 @@
 GO ?= go
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all deps demo build seaweedfs test test-go test-interop test-wasm wasm fuzz bench bench-quick generate
+.PHONY: all deps demo build seaweedfs test test-go lint test-interop test-wasm wasm fuzz bench bench-quick generate
 
 all: build
 
@@ -31,6 +31,13 @@ test-go:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./token ./transform
 	$(GO) test -race ./...
+	$(MAKE) lint
+
+# Static checks, pinned (scripts/lint.sh): staticcheck, and govulncheck
+# against a vulnerability database snapshot fetched through the Go module
+# proxy (KEYHOLE_VULNDB=https://vuln.go.dev for the live one).
+lint:
+	@scripts/lint.sh
 
 # npm jsonwebtoken <-> keyhole serve, both ways.
 test-interop:
@@ -52,6 +59,7 @@ fuzz:
 	$(GO) test -run ^$$ -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./token/verify
 	$(GO) test -run ^$$ -fuzz '^FuzzParseClaims$$' -fuzztime $(FUZZTIME) ./token
 	$(GO) test -run ^$$ -fuzz '^FuzzCleanPath$$' -fuzztime $(FUZZTIME) ./handler
+	$(GO) test -run ^$$ -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./internal/pathrule
 	$(GO) test -run ^$$ -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./transform
 	$(GO) test -run ^$$ -fuzz '^FuzzCanonicalRoundTrip$$' -fuzztime $(FUZZTIME) ./transform
 	$(GO) test -run ^$$ -fuzz '^FuzzSniff$$' -fuzztime $(FUZZTIME) ./transform

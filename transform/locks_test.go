@@ -27,9 +27,8 @@ import (
 
 // lockSetup is a secure configuration under attack.
 type lockSetup struct {
-	name     string
-	layers   transform.Layers
-	profiles map[string]map[string]string
+	name   string
+	layers transform.Layers
 }
 
 var lockSetups = []lockSetup{

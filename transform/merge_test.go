@@ -102,12 +102,12 @@ func TestMergeEveryParameter(t *testing.T) {
 			continue
 		}
 		t.Run(d.Name, func(t *testing.T) {
-			merged, ignored, err := transform.Merge(transform.Layers{
+			merged, _, err := transform.Merge(transform.Layers{
 				Secure: m{d.Name: "secure"}, Insecure: m{d.Name: "insecure"}}, nil)
 			if err != nil || merged[d.Name] != "secure" {
 				t.Errorf("secure vs insecure: merged = %v, err = %v", merged, err)
 			}
-			merged, ignored, err = transform.Merge(transform.Layers{Insecure: m{d.Name: "insecure"}}, nil)
+			merged, ignored, err := transform.Merge(transform.Layers{Insecure: m{d.Name: "insecure"}}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
