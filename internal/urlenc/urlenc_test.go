@@ -3,6 +3,8 @@ package urlenc_test
 import (
 	"fmt"
 	"net/url"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/keyhole-dev/keyhole/internal/urlenc"
@@ -31,6 +33,10 @@ func TestMatchesNetURL(t *testing.T) {
 	}
 }
 
+// FuzzMatchesNetURL compares all four functions with net/url on arbitrary
+// input: the two escapings byte for byte, AppendPath with PathEscape of
+// each "/"-separated segment, and AppendValues with url.Values.Encode on
+// values built from the input (and parsed back by url.ParseQuery).
 func FuzzMatchesNetURL(f *testing.F) {
 	for _, s := range samples {
 		f.Add(s)
@@ -41,6 +47,28 @@ func FuzzMatchesNetURL(f *testing.F) {
 		}
 		if got, want := string(urlenc.AppendPathSegment(nil, s)), url.PathEscape(s); got != want {
 			t.Errorf("AppendPathSegment(%q) = %q, want %q", s, got, want)
+		}
+		segs := strings.Split(s, "/")
+		for i, seg := range segs {
+			segs[i] = url.PathEscape(seg)
+		}
+		if got, want := string(urlenc.AppendPath(nil, s)), strings.Join(segs, "/"); got != want {
+			t.Errorf("AppendPath(%q) = %q, want %q", s, got, want)
+		}
+		// Names and values from the input: "k=v&k2=v2" split by hand, so
+		// every byte (also "%", "+", ";") is a literal.
+		q := url.Values{}
+		for pair := range strings.SplitSeq(s, "&") {
+			k, v, _ := strings.Cut(pair, "=")
+			q[k] = append(q[k], v)
+		}
+		got := string(urlenc.AppendValues(nil, q))
+		if want := q.Encode(); got != want {
+			t.Fatalf("AppendValues(%q) = %q, want %q", q, got, want)
+		}
+		back, err := url.ParseQuery(got)
+		if err != nil || !reflect.DeepEqual(back, q) {
+			t.Errorf("ParseQuery(AppendValues(%q)) = %q, %v", q, back, err)
 		}
 	})
 }
