@@ -174,7 +174,7 @@ type Protection struct {
 	// Name labels the protection in metrics and logs. Default: Path.
 	Name string
 	// Path is the prefix guarded, e.g. "/private/". Required: "/", or a
-	// clean path (the rules of CleanPath) optionally ending in "/". A path
+	// clean path (the rules of token.CleanPath) optionally ending in "/". A path
 	// without the final "/" is a string prefix: "/p" guards "/p/x.jpg" and
 	// "/photo.jpg" alike.
 	Path string

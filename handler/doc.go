@@ -15,7 +15,7 @@
 // # One request's path through the files
 //
 //	handler.go   ServeHTTP: the live configuration (lifecycle.go),
-//	             method, CleanPath (path.go), longest-prefix protection,
+//	             method, token.CleanPath (internal/pathrule), longest-prefix protection,
 //	             query parsing
 //	auth.go      authorize: referrer, then a token (token/verify, with
 //	             the protection's audience rule), Basic credentials

@@ -101,20 +101,6 @@ func ExampleDir() {
 	// /../secret.txt 400 "bad path\n"
 }
 
-// ExampleCleanPath shows which request paths are accepted.
-func ExampleCleanPath() {
-	for _, p := range []string{"/a/b.jpg", "a.jpg", "/a/../b.jpg", "/a//b.jpg", `/a\b.jpg`} {
-		clean, err := handler.CleanPath(p, 1024)
-		fmt.Printf("%-12q %q %v\n", p, clean, err)
-	}
-	// Output:
-	// "/a/b.jpg"   "/a/b.jpg" <nil>
-	// "a.jpg"      "/a.jpg" <nil>
-	// "/a/../b.jpg" "" bad path: has a . or .. segment
-	// "/a//b.jpg"  "" bad path: has an empty segment (// or a trailing /)
-	// "/a\\b.jpg"  "" bad path: contains a backslash
-}
-
 // ExampleHandler_SetProfiles swaps the named parameter sets at run time,
 // as a configuration reload does.
 func ExampleHandler_SetProfiles() {

@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/keyhole-dev/keyhole/internal/pathrule"
+	"github.com/keyhole-dev/keyhole/token"
 	"github.com/keyhole-dev/keyhole/transform"
 )
 
@@ -208,7 +209,7 @@ func (h *Handler) readAll(src *file) ([]byte, error) {
 // stay hidden unless enabled. A path outside the folders is refused as a
 // missing watermark, so the answer does not tell which files exist.
 func (h *Handler) readWatermark(name string) ([]byte, error) {
-	p, err := CleanPath(name, h.cfg.MaxPathBytes)
+	p, err := token.CleanPath(name, h.cfg.MaxPathBytes)
 	if err != nil || (!h.cfg.AllowDotFiles && hasDotSegment(p)) || !pathrule.InFolders(p, h.cfg.Watermarks) {
 		return nil, transform.ErrWatermarkNotFound
 	}

@@ -163,7 +163,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 		h.refuse(w, h.public, token.ResultMethodNotAllowed)
 		return
 	}
-	p, err := CleanPath(r.URL.Path, h.cfg.MaxPathBytes)
+	p, err := token.CleanPath(r.URL.Path, h.cfg.MaxPathBytes)
 	if err != nil {
 		h.refuse(w, h.public, token.ResultBadPath)
 		return

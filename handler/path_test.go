@@ -249,9 +249,9 @@ func TestCleanPath(t *testing.T) {
 		{strings.Repeat("x", 16), ""}, // 17 bytes once rooted
 	}
 	for _, tc := range tests {
-		got, err := handler.CleanPath(tc.in, 16)
+		got, err := token.CleanPath(tc.in, 16)
 		if tc.want == "" {
-			if !errors.Is(err, handler.ErrBadPath) {
+			if !errors.Is(err, token.ErrBadPath) {
 				t.Errorf("CleanPath(%q) = %q, %v; want ErrBadPath", tc.in, got, err)
 			}
 			continue
@@ -272,9 +272,9 @@ func FuzzCleanPath(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		for _, max := range []int{16, 1024} {
-			out, err := handler.CleanPath(in, max)
+			out, err := token.CleanPath(in, max)
 			if err != nil {
-				if !errors.Is(err, handler.ErrBadPath) || out != "" {
+				if !errors.Is(err, token.ErrBadPath) || out != "" {
 					t.Fatalf("CleanPath(%q) = %q, %v", in, out, err)
 				}
 				continue
@@ -296,7 +296,7 @@ func FuzzCleanPath(f *testing.F) {
 					}
 				}
 			}
-			again, err := handler.CleanPath(out, max)
+			again, err := token.CleanPath(out, max)
 			if err != nil || again != out {
 				t.Fatalf("CleanPath not idempotent: %q -> %q -> %q, %v", in, out, again, err)
 			}

@@ -73,3 +73,19 @@ func ExampleDecode() {
 	// {"args":{"text":"Hello"},"iat":1700000000,"exp":1700000300,"aud":"/example-image.jpg"}
 	// [/example-image.jpg] 2023-11-14 22:18:20 +0000 UTC map[text:Hello]
 }
+
+// ExampleCleanPath shows which request paths the server and the signers
+// accept.
+func ExampleCleanPath() {
+	for _, p := range []string{"/a/b.jpg", "a.jpg", "/a/../b.jpg", "/a//b.jpg", `/a\b.jpg`, "/a:b.jpg"} {
+		clean, err := token.CleanPath(p, token.DefaultMaxPathBytes)
+		fmt.Printf("%-13q %q %v\n", p, clean, err)
+	}
+	// Output:
+	// "/a/b.jpg"    "/a/b.jpg" <nil>
+	// "a.jpg"       "/a.jpg" <nil>
+	// "/a/../b.jpg" "" bad path: has a . or .. segment
+	// "/a//b.jpg"   "" bad path: has an empty segment (// or a trailing /)
+	// "/a\\b.jpg"   "" bad path: contains a backslash
+	// "/a:b.jpg"    "" bad path: contains a colon
+}
