@@ -28,8 +28,6 @@ import (
 	"time"
 
 	govips "github.com/davidbyttow/govips/v2/vips"
-
-	"github.com/keyhole-dev/keyhole/transform"
 )
 
 // scenarios in run order. IDs are what -only takes.
@@ -42,7 +40,7 @@ var scenarios = []struct {
 	{"token", "Token sign and verify (Go benchmarks)", scenarioTokens},
 	{"transform", "Transforms vs a naive govips handler (and imgproxy)", scenarioTransforms},
 	{"cache", "Variant-cache hit vs http.FileServer", scenarioCache},
-	{"overload", "Overload: 4× Limits.MaxConcurrent", scenarioOverload},
+	{"overload", "Overload: 4× MaxConcurrent", scenarioOverload},
 	{"scale", "How cost grows: connections and file sizes", scenarioScale},
 	{"wasm", "WASM signer vs npm jsonwebtoken and jose", scenarioWasm},
 }
@@ -61,7 +59,7 @@ func main() {
 	flag.StringVar(&srv.Root, "root", "", "internal: served directory")
 	flag.StringVar(&srv.Secret, "secret", "", "internal: token secret")
 	flag.Int64Var(&srv.CacheBytes, "cache", 0, "internal: VariantCacheBytes")
-	flag.IntVar(&srv.MaxConcurrent, "maxconc", 0, "internal: Limits.MaxConcurrent")
+	flag.IntVar(&srv.MaxConcurrent, "maxconc", 0, "internal: MaxConcurrent")
 	flag.IntVar(&srv.OpenFiles, "openfiles", 0, "internal: handler.Config.OpenFiles (-1: open-file cache off)")
 	flag.Parse()
 	if srv.Kind != "" {
@@ -127,7 +125,7 @@ func run(quick bool, outDir, imgproxyFlag, only string, sched schedule) error {
 	e := &env{
 		ctx: ctx, repo: repo, tmp: tmp, root: filepath.Join(tmp, "root"), secret: hex.EncodeToString(secret),
 		sched: sched, quick: quick, threads: max(1, runtime.NumCPU()/2), conns: 16,
-		maxConc: transform.DefaultLimits().MaxConcurrent, imgproxy: ip,
+		maxConc: 2 * runtime.NumCPU(), imgproxy: ip, // maxConc: handler.Config.MaxConcurrent's default
 		nginx: findBinary("nginx", "/usr/sbin/nginx"), caddy: findBinary("caddy", "/usr/bin/caddy"),
 	}
 	logf("generating inputs in %s", e.root)
@@ -295,7 +293,7 @@ func machine(mode string, e *env) [][2]string {
 		{"nginx", refVersion(e.nginx, "-v")},
 		{"caddy", refVersion(e.caddy, "version")},
 		{"mode", mode},
-		{"load", fmt.Sprintf("wrk -t%d on 127.0.0.1; %d connections for file scenarios, %d (Limits.MaxConcurrent) for transforms", e.threads, e.conns, e.maxConc)},
+		{"load", fmt.Sprintf("wrk -t%d on 127.0.0.1; %d connections for file scenarios, %d (MaxConcurrent) for transforms", e.threads, e.conns, e.maxConc)},
 		{"load average at start (1, 5, 15 min)", loadAvg()},
 	}
 }

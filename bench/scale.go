@@ -48,7 +48,7 @@ func scenarioScale(e *env) (*scenario, error) {
 	}
 	sched := schedule{Rounds: 1, Round: round, Warmup: time.Second}
 	sc := &scenario{ID: "scale", Title: "How cost grows: connections and file sizes",
-		What: fmt.Sprintf("Keyhole alone, one configuration at a time: protected originals of random bytes (%s) and the 1 MP JPEG → w=300 transform (variant cache off, rotating names, Limits.MaxConcurrent = %d, so above %d connections requests queue and may get 503 after the 2 s queue timeout), at %v connections. Each point is one %s wrk run after a 1 s warm-up; peak RSS is reset after the warm-up. Absolute figures depend on the machine; read the shape: where req/s stops growing (saturation), how p99 grows with queueing, and that RSS stays flat.", sizeList(), e.maxConc, e.maxConc, scaleConns, round)}
+		What: fmt.Sprintf("Keyhole alone, one configuration at a time: protected originals of random bytes (%s) and the 1 MP JPEG → w=300 transform (variant cache off, rotating names, MaxConcurrent = %d, so above %d connections requests queue and may get 503 after the 2 s queue timeout), at %v connections. Each point is one %s wrk run after a 1 s warm-up; peak RSS is reset after the warm-up. Absolute figures depend on the machine; read the shape: where req/s stops growing (saturation), how p99 grows with queueing, and that RSS stays flat.", sizeList(), e.maxConc, e.maxConc, scaleConns, round)}
 	dir := filepath.Join(e.root, "private")
 	for _, s := range scaleSizes {
 		data := make([]byte, s.Bytes)

@@ -26,7 +26,7 @@ type env struct {
 	quick    bool
 	threads  int // wrk threads
 	conns    int // connections for the file-serving scenarios
-	maxConc  int // Keyhole's Limits.MaxConcurrent (the default)
+	maxConc  int // Keyhole's MaxConcurrent (the default)
 	imgproxy string
 	nginx    string // nginx binary, "" when not installed
 	caddy    string // caddy binary, "" when not installed
@@ -216,7 +216,7 @@ func (e *env) transformCases() []transformCase {
 // when present.
 func scenarioTransforms(e *env) (*scenario, error) {
 	sc := &scenario{ID: "transform", Title: "Transforms vs a naive govips handler (and imgproxy)",
-		What: fmt.Sprintf("Each request transforms: Keyhole runs with the vips engine and `VariantCacheBytes: -1`, and requests rotate over %d hard-linked names of the source so singleflight never merges them. The reference is a naive handler in this suite (read file, `NewThumbnailFromBuffer`, optional `Label`, export q80 with govips defaults). %d connections (= Limits.MaxConcurrent, so Keyhole never queues).", copies, e.maxConc)}
+		What: fmt.Sprintf("Each request transforms: Keyhole runs with the vips engine and `VariantCacheBytes: -1`, and requests rotate over %d hard-linked names of the source so singleflight never merges them. The reference is a naive handler in this suite (read file, `NewThumbnailFromBuffer`, optional `Label`, export q80 with govips defaults). %d connections (= MaxConcurrent, so Keyhole never queues).", copies, e.maxConc)}
 	if e.imgproxy == "" {
 		sc.Notes = append(sc.Notes, "imgproxy: skipped: imgproxy not on PATH (give -imgproxy PATH)")
 	}
@@ -319,12 +319,12 @@ func scenarioCache(e *env) (*scenario, error) {
 }
 
 // scenarioOverload: four times more concurrent 12 MP transforms than
-// Limits.MaxConcurrent, Keyhole against the naive handler (which has no
+// MaxConcurrent, Keyhole against the naive handler (which has no
 // limit), and Keyhole's peak RSS with 16 concurrent 12 MP requests.
 func scenarioOverload(e *env) (*scenario, error) {
 	conns := 4 * e.maxConc
-	sc := &scenario{ID: "overload", Title: "Overload: 4× Limits.MaxConcurrent",
-		What: fmt.Sprintf("%d connections of 12 MP JPEG → w=300 (variant cache disabled, rotating names) against Limits.MaxConcurrent = %d and the default 2 s queue timeout; excess requests wait for a slot, then get 503. The naive handler has no limit. Accepted = 2xx per second.", conns, e.maxConc)}
+	sc := &scenario{ID: "overload", Title: "Overload: 4× MaxConcurrent",
+		What: fmt.Sprintf("%d connections of 12 MP JPEG → w=300 (variant cache disabled, rotating names) against MaxConcurrent = %d and the default 2 s queue timeout; excess requests wait for a slot, then get 503. The naive handler has no limit. Accepted = 2xx per second.", conns, e.maxConc)}
 	tok, err := e.sign(nil)
 	if err != nil {
 		return nil, err

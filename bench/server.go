@@ -14,7 +14,6 @@ import (
 
 	"github.com/keyhole-dev/keyhole/handler"
 	"github.com/keyhole-dev/keyhole/token"
-	"github.com/keyhole-dev/keyhole/transform"
 	"github.com/keyhole-dev/keyhole/transform/vips"
 )
 
@@ -32,7 +31,7 @@ type serverOpts struct {
 	Root          string
 	Secret        string
 	CacheBytes    int64 // handler.Config.VariantCacheBytes; -1 disables
-	MaxConcurrent int   // transform.Limits.MaxConcurrent; 0 = default
+	MaxConcurrent int   // handler.Config.MaxConcurrent; 0 = default
 	OpenFiles     int   // handler.Config.OpenFiles; -1 disables the open-file cache
 }
 
@@ -73,8 +72,7 @@ func runServer(o serverOpts) error {
 			h = naiveHandler{root}
 			break
 		}
-		lim := transform.Limits{MaxConcurrent: o.MaxConcurrent}
-		engine, err := vips.New(vips.Config{Limits: lim})
+		engine, err := vips.New(vips.Config{})
 		if err != nil {
 			return err
 		}
@@ -89,7 +87,7 @@ func runServer(o serverOpts) error {
 				Keys: []token.Key{token.KeyFromString("bench", o.Secret)},
 			}},
 			Engine:            engine,
-			Limits:            lim,
+			MaxConcurrent:     o.MaxConcurrent,
 			VariantCacheBytes: o.CacheBytes,
 			OpenFiles:         o.OpenFiles,
 		})

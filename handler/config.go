@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -50,6 +51,9 @@ const (
 	// file only, and "/p/t" no longer opens "/p/to/x.jpg".
 	AudienceExact Audience = "exact"
 )
+
+// DefaultQueueTimeout is the default Config.QueueTimeout.
+const DefaultQueueTimeout = 2 * time.Second
 
 // NoProtection is the protection label of requests that no protection
 // covers (metrics and logs). It cannot be used as a protection name.
@@ -125,10 +129,15 @@ type Config struct {
 	// method, as vips.Engine has) owns them: parameters are parsed with
 	// the engine's limits, so the handler never accepts what the engine
 	// refuses. Leave Limits zero to use them; New refuses Limits that
-	// differ from the engine's (MaxConcurrent and QueueTimeout aside,
-	// which only the handler uses). Limits.Timeout is applied by the
-	// engine, not by the handler.
+	// differ from the engine's. Limits.Timeout is applied by the engine,
+	// not by the handler.
 	Limits transform.Limits
+	// MaxConcurrent bounds the transforms running at once. Default 2 per
+	// CPU. Requests beyond it wait up to QueueTimeout for a slot, then get
+	// 503 with Retry-After. Originals and cached variants need no slot.
+	MaxConcurrent int
+	// QueueTimeout is how long a transform waits for a slot. Default 2s.
+	QueueTimeout time.Duration
 	// Profiles are named parameter sets (name -> parameter -> value).
 	Profiles map[string]map[string]string
 	// DefaultProfile applies to every request, below all other parameters.
@@ -288,6 +297,15 @@ func (c *Config) fill() error {
 	if c.LogLinesPerSecond == 0 {
 		c.LogLinesPerSecond = 10
 	}
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = 2 * runtime.NumCPU()
+	}
+	if c.QueueTimeout == 0 {
+		c.QueueTimeout = DefaultQueueTimeout
+	}
+	if c.MaxConcurrent < 0 || c.QueueTimeout < 0 {
+		return errors.New("handler: Config.MaxConcurrent and Config.QueueTimeout must not be negative")
+	}
 	if err := c.engineLimits(); err != nil {
 		return err
 	}
@@ -399,10 +417,7 @@ func (c *Config) engineLimits() error {
 		c.Limits = el
 		return nil
 	}
-	mine, theirs := c.Limits.WithDefaults(), el.WithDefaults()
-	mine.MaxConcurrent, mine.QueueTimeout = 0, 0
-	theirs.MaxConcurrent, theirs.QueueTimeout = 0, 0
-	if mine != theirs {
+	if c.Limits.WithDefaults() != el.WithDefaults() {
 		return errors.New("handler: Config.Limits differ from the engine's limits (Engine.Limits()); leave Config.Limits zero to use the engine's")
 	}
 	return nil

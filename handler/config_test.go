@@ -49,7 +49,8 @@ func TestNewErrors(t *testing.T) {
 		{"referrer with scheme", handler.Config{Files: files, Protections: []handler.Protection{{Path: "/p/", Keys: []token.Key{key}, Referrers: &handler.Referrers{Hosts: []string{"https://a.test"}}}}}, "referrers"},
 		{"negative MaxPathBytes", handler.Config{Files: files, MaxPathBytes: -1}, "MaxPathBytes"},
 		{"negative PublicMaxAge", handler.Config{Files: files, PublicMaxAge: -time.Second}, "PublicMaxAge"},
-		{"negative limit", handler.Config{Files: files, Limits: transform.Limits{MaxConcurrent: -1}}, "MaxConcurrent"},
+		{"negative limit", handler.Config{Files: files, Limits: transform.Limits{MaxOutputWidth: -1}}, "MaxOutputWidth"},
+		{"negative MaxConcurrent", handler.Config{Files: files, MaxConcurrent: -1}, "MaxConcurrent"},
 		{"invalid profile", handler.Config{Files: files, Profiles: map[string]map[string]string{"p": {"w": "wide"}}}, "profile"},
 		{"undefined default profile", handler.Config{Files: files, Engine: &fakeEngine{}, DefaultProfile: "x"}, "default profile"},
 		{"default profile without engine", handler.Config{Files: files, DefaultProfile: "x", Profiles: map[string]map[string]string{"x": {"w": "10"}}}, "Engine"},
@@ -203,9 +204,7 @@ func TestEngineOwnsLimits(t *testing.T) {
 	if r := e.get(t, "/public/img.jpg?w=100"); r.StatusCode != 200 {
 		t.Errorf("w within the engine's limit: %d %q", r.StatusCode, r.body)
 	}
-	same := engLimits
-	same.MaxConcurrent, same.QueueTimeout = 1, time.Second // the handler's own
-	if _, err := handler.New(handler.Config{Files: testFiles(), Engine: eng, Limits: same}); err != nil {
+	if _, err := handler.New(handler.Config{Files: testFiles(), Engine: eng, Limits: engLimits}); err != nil {
 		t.Errorf("equal limits refused: %v", err)
 	}
 	_, err := handler.New(handler.Config{Files: testFiles(), Engine: eng, Limits: transform.Limits{MaxOutputWidth: 8192}})

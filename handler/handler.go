@@ -78,7 +78,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg:         cfg,
 		metrics:     m,
 		log:         cfg.Logger,
-		slots:       semaphore.NewWeighted(int64(cfg.Limits.MaxConcurrent)),
+		slots:       semaphore.NewWeighted(int64(cfg.MaxConcurrent)),
 		resultKey:   textproto.CanonicalMIMEHeaderKey(cfg.ResultHeader),
 		publicCache: []string{"public, max-age=" + strconv.Itoa(int(cfg.PublicMaxAge/time.Second))},
 	}

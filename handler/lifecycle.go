@@ -127,7 +127,7 @@ func (h *Handler) Close(ctx context.Context) error {
 //
 // Some settings belong to the Handler for its whole life and keep the
 // values New gave them: Registerer (the metrics stay registered once),
-// VariantCacheBytes and Limits.MaxConcurrent (the cache and the transform
+// VariantCacheBytes and MaxConcurrent (the cache and the transform
 // semaphore are shared by every request). A warning is logged for each
 // one that cfg changes. After Close, Reload still swaps the
 // configuration, but no transform starts.
@@ -165,12 +165,12 @@ func (h *Handler) reloadWith(change func(cur Config) Config) error {
 	if cfg.VariantCacheBytes != cur.cfg.VariantCacheBytes && cfg.VariantCacheBytes != 0 {
 		next.log.Warn("reload: Config.VariantCacheBytes needs a restart; keeping the current value")
 	}
-	if next.cfg.Limits.MaxConcurrent != cur.cfg.Limits.MaxConcurrent {
-		next.log.Warn("reload: Config.Limits.MaxConcurrent needs a restart; keeping the current value")
+	if next.cfg.MaxConcurrent != cur.cfg.MaxConcurrent {
+		next.log.Warn("reload: Config.MaxConcurrent needs a restart; keeping the current value")
 	}
 	next.cfg.Registerer = cur.cfg.Registerer
 	next.cfg.VariantCacheBytes = cur.cfg.VariantCacheBytes
-	next.cfg.Limits.MaxConcurrent = cur.cfg.Limits.MaxConcurrent
+	next.cfg.MaxConcurrent = cur.cfg.MaxConcurrent
 	next.metrics = cur.metrics
 	next.logs = newLogLimiter(next.cfg.Logger, next.cfg.Now, next.cfg.LogLinesPerSecond, cur.metrics.suppressed)
 	next.variants = cur.variants

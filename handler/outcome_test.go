@@ -71,8 +71,8 @@ var outcomeCases = map[string]outcomeCase{
 	},
 	"busy": {
 		cfg: func(c *handler.Config) {
-			c.Limits.MaxConcurrent = 1
-			c.Limits.QueueTimeout = 20 * time.Millisecond
+			c.MaxConcurrent = 1
+			c.QueueTimeout = 20 * time.Millisecond
 		},
 		eng: &fakeEngine{block: make(chan struct{}), started: make(chan struct{}, 1)},
 		run: func(t *testing.T, e *env, eng *fakeEngine) *response {

@@ -399,8 +399,8 @@ func TestSingleflight(t *testing.T) {
 func TestOverload(t *testing.T) {
 	eng := &fakeEngine{block: make(chan struct{}), started: make(chan struct{}, 1)}
 	e := engineEnv(t, eng, func(c *handler.Config) {
-		c.Limits.MaxConcurrent = 1
-		c.Limits.QueueTimeout = 50 * time.Millisecond
+		c.MaxConcurrent = 1
+		c.QueueTimeout = 50 * time.Millisecond
 	})
 	first := make(chan result, 1)
 	go func() {

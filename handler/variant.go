@@ -89,7 +89,7 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 			return nil, err
 		}
 		defer done()
-		wait, cancel := context.WithTimeout(ctx, h.cfg.Limits.QueueTimeout)
+		wait, cancel := context.WithTimeout(ctx, h.cfg.QueueTimeout)
 		defer cancel()
 		if err := h.slots.Acquire(wait, 1); err != nil {
 			if ctx.Err() != nil {

@@ -2,7 +2,6 @@ package transform
 
 import (
 	"errors"
-	"runtime"
 	"time"
 )
 
@@ -16,13 +15,12 @@ const (
 	DefaultMaxTextRunes    = 256
 	DefaultMaxWork         = 4_000_000_000
 	DefaultTimeout         = 10 * time.Second
-	DefaultQueueTimeout    = 2 * time.Second
 )
 
 // DefaultLimits returns the safe defaults: 50 megapixels of source, outputs
 // up to 8192x8192, 64 MiB source files, 256 characters of text, 4e9 pixel operations, 10 s per
-// transform, two concurrent transforms per CPU and a 2 s wait for a slot.
-// AllowVector is false.
+// transform. AllowVector is false. (How many transforms run at once is the
+// caller's choice: handler.Config.MaxConcurrent.)
 func DefaultLimits() Limits {
 	return Limits{
 		MaxSourcePixels: DefaultMaxSourcePixels,
@@ -32,8 +30,6 @@ func DefaultLimits() Limits {
 		MaxTextRunes:    DefaultMaxTextRunes,
 		MaxWork:         DefaultMaxWork,
 		Timeout:         DefaultTimeout,
-		MaxConcurrent:   2 * runtime.NumCPU(),
-		QueueTimeout:    DefaultQueueTimeout,
 	}
 }
 
@@ -48,8 +44,6 @@ func (l Limits) WithDefaults() Limits {
 	fill(&l.MaxTextRunes, d.MaxTextRunes)
 	fill(&l.MaxWork, d.MaxWork)
 	fill(&l.Timeout, d.Timeout)
-	fill(&l.MaxConcurrent, d.MaxConcurrent)
-	fill(&l.QueueTimeout, d.QueueTimeout)
 	return l
 }
 
@@ -74,8 +68,6 @@ func (l Limits) Validate() error {
 		{"MaxTextRunes", l.MaxTextRunes < 0},
 		{"MaxWork", l.MaxWork < 0},
 		{"Timeout", l.Timeout < 0},
-		{"MaxConcurrent", l.MaxConcurrent < 0},
-		{"QueueTimeout", l.QueueTimeout < 0},
 	}
 	for _, c := range checks {
 		if c.negative {

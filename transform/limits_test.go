@@ -2,7 +2,6 @@ package transform_test
 
 import (
 	"errors"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 func TestDefaultLimits(t *testing.T) {
 	want := transform.Limits{
 		MaxSourcePixels: 50_000_000, MaxOutputWidth: 8192, MaxOutputHeight: 8192, MaxSourceBytes: 64 << 20,
-		MaxTextRunes: 256, MaxWork: 4_000_000_000, Timeout: 10 * time.Second, MaxConcurrent: 2 * runtime.NumCPU(), QueueTimeout: 2 * time.Second,
+		MaxTextRunes: 256, MaxWork: 4_000_000_000, Timeout: 10 * time.Second,
 	}
 	if got := transform.DefaultLimits(); got != want {
 		t.Errorf("DefaultLimits = %+v, want %+v", got, want)
@@ -47,8 +46,6 @@ func TestLimitsValidate(t *testing.T) {
 		{"MaxSourceBytes", transform.Limits{MaxSourceBytes: -1}},
 		{"MaxTextRunes", transform.Limits{MaxTextRunes: -1}},
 		{"Timeout", transform.Limits{Timeout: -time.Second}},
-		{"MaxConcurrent", transform.Limits{MaxConcurrent: -1}},
-		{"QueueTimeout", transform.Limits{QueueTimeout: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {

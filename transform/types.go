@@ -201,11 +201,6 @@ type Limits struct {
 	// Timeout bounds one transform; the engine checks the context between
 	// stages. Default 10s.
 	Timeout time.Duration
-	// MaxConcurrent bounds transforms running at once. Default 2 per CPU.
-	MaxConcurrent int
-	// QueueTimeout is how long a request waits for a transform slot before
-	// it is refused with 503. Default 2s.
-	QueueTimeout time.Duration
 	// AllowVector enables SVG and PDF sources. Default false: such sources
 	// are refused as "not an image" when parameters apply.
 	AllowVector bool

@@ -66,5 +66,5 @@
 // host's environment) to a temporary file in TMPDIR instead: at the default
 // 50 MP limit one call holds at most about 100 MB of decoded pixels plus
 // small working buffers. The operation cache is off, so nothing is kept
-// between calls. Bound concurrent calls with Limits.MaxConcurrent.
+// between calls. Bound concurrent calls (handler.Config.MaxConcurrent does).
 package vips

@@ -25,8 +25,9 @@ type Config struct {
 	// transform.DefaultLimits (50 MP source, 8192×8192 output, 64 MiB
 	// source, 256 runes of text, 4 billion pixel operations of work, 10 s).
 	// The engine uses MaxSourcePixels, MaxOutputWidth/Height,
-	// MaxSourceBytes, MaxTextRunes, MaxWork, Timeout and AllowVector;
-	// MaxConcurrent and QueueTimeout are for the caller's semaphore.
+	// MaxSourceBytes, MaxTextRunes, MaxWork, Timeout and AllowVector.
+	// How many calls run at once is the caller's choice
+	// (handler.Config.MaxConcurrent).
 	//
 	// Timeout is enforced by the engine itself, inside libvips: when it
 	// passes, the running computation is stopped (see Process), so a
@@ -49,7 +50,7 @@ type Config struct {
 // Engine is the libvips implementation of transform.Engine. It is
 // immutable after New and safe for concurrent use: every Process call works
 // on its own images. Bound the number of concurrent calls with a semaphore
-// (Limits.MaxConcurrent); each call holds up to a few decoded copies of the
+// (handler.Config.MaxConcurrent); each call holds up to a few decoded copies of the
 // (shrunk) source in memory.
 type Engine struct {
 	limits transform.Limits

@@ -18,7 +18,7 @@ type StartupConfig struct {
 	Logger *slog.Logger
 	// Concurrency is the number of worker threads libvips may use for one
 	// operation. Default 1: Keyhole gets its parallelism from running several
-	// requests at once (Limits.MaxConcurrent), so one thread per operation
+	// requests at once (handler.Config.MaxConcurrent), so one thread per operation
 	// keeps the CPU and memory used by one request predictable.
 	Concurrency int
 }
