@@ -1,6 +1,16 @@
-package transform
+// Package paramdoc renders the parameter table of the README and
+// transform/PARAMS.md from transform.Definitions, the same table the
+// parser uses, so the documents cannot drift from the code. Its test
+// checks both documents and rewrites them with -update:
+//
+//	go test ./internal/paramdoc -run TestParamsTableUpToDate -update
+package paramdoc
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/keyhole-dev/keyhole/transform"
+)
 
 // Markers around the generated parameter table in PARAMS.md and README.md.
 const (
@@ -10,13 +20,13 @@ const (
 
 // MarkdownTable renders the parameter table as GitHub-flavoured Markdown
 // with the columns parameter, group, values, default and notes. Values are
-// shown under DefaultLimits. Text and watermark rows are marked "token
-// only" because Merge ignores them in the query string.
+// shown under transform.DefaultLimits. Text and watermark rows are marked "token
+// only" because transform.Merge ignores them in the query string.
 func MarkdownTable() string {
 	var b strings.Builder
 	b.WriteString("| parameter | group | values | default | notes |\n")
 	b.WriteString("|---|---|---|---|---|\n")
-	for _, d := range Definitions() {
+	for _, d := range transform.Definitions() {
 		notes := d.Doc
 		if d.SecureOnly {
 			notes = "**token only**: ignored in the query string. " + notes

@@ -1,4 +1,4 @@
-package transform_test
+package paramdoc_test
 
 import (
 	"flag"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyhole-dev/keyhole/internal/paramdoc"
 	"github.com/keyhole-dev/keyhole/transform"
 )
 
@@ -16,15 +17,15 @@ var update = flag.Bool("update", false, "rewrite the parameter table in PARAMS.m
 // exactly MarkdownTable(). Run it with -update to
 // rewrite them.
 func TestParamsTableUpToDate(t *testing.T) {
-	for _, path := range []string{"PARAMS.md", "../README.md"} {
+	for _, path := range []string{"../../transform/PARAMS.md", "../../README.md"} {
 		t.Run(path, func(t *testing.T) {
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, ok := transform.ReplaceTable(string(data))
+			want, ok := paramdoc.ReplaceTable(string(data))
 			if !ok {
-				t.Fatalf("%s lacks the %s … %s markers", path, transform.TableStart, transform.TableEnd)
+				t.Fatalf("%s lacks the %s … %s markers", path, paramdoc.TableStart, paramdoc.TableEnd)
 			}
 			if want == string(data) {
 				return
@@ -35,13 +36,13 @@ func TestParamsTableUpToDate(t *testing.T) {
 				}
 				return
 			}
-			t.Errorf("%s is out of date; run: go test ./transform -run TestParamsTableUpToDate -update", path)
+			t.Errorf("%s is out of date; run: go test ./internal/paramdoc -run TestParamsTableUpToDate -update", path)
 		})
 	}
 }
 
 func TestMarkdownTable(t *testing.T) {
-	table := transform.MarkdownTable()
+	table := paramdoc.MarkdownTable()
 	lines := strings.Split(strings.TrimSuffix(table, "\n"), "\n")
 	defs := transform.Definitions()
 	if len(lines) != len(defs)+2 {
@@ -62,14 +63,14 @@ func TestMarkdownTable(t *testing.T) {
 }
 
 func TestReplaceTable(t *testing.T) {
-	doc := "intro\n" + transform.TableStart + "\nold\n" + transform.TableEnd + "\noutro\n"
-	got, ok := transform.ReplaceTable(doc)
-	want := "intro\n" + transform.TableStart + "\n" + transform.MarkdownTable() + transform.TableEnd + "\noutro\n"
+	doc := "intro\n" + paramdoc.TableStart + "\nold\n" + paramdoc.TableEnd + "\noutro\n"
+	got, ok := paramdoc.ReplaceTable(doc)
+	want := "intro\n" + paramdoc.TableStart + "\n" + paramdoc.MarkdownTable() + paramdoc.TableEnd + "\noutro\n"
 	if !ok || got != want {
 		t.Errorf("ReplaceTable = %q, %v", got, ok)
 	}
-	for _, bad := range []string{"no markers", transform.TableEnd + transform.TableStart, transform.TableStart + " only start"} {
-		if got, ok := transform.ReplaceTable(bad); ok || got != bad {
+	for _, bad := range []string{"no markers", paramdoc.TableEnd + paramdoc.TableStart, paramdoc.TableStart + " only start"} {
+		if got, ok := paramdoc.ReplaceTable(bad); ok || got != bad {
 			t.Errorf("ReplaceTable(%q) = %q, %v; want it unchanged and false", bad, got, ok)
 		}
 	}
