@@ -24,5 +24,6 @@
 // query string compares names, so there must be only one spelling of each.
 //
 // Every supported parameter is described once, in the table that Parse,
-// Canonical, Merge and MarkdownTable all read; PARAMS.md shows it.
+// Canonical, Merge and Definitions all read; PARAMS.md and the README
+// show it, rendered from Definitions by a test that fails when they drift.
 package transform
