@@ -57,6 +57,11 @@ type Decoded struct {
 // another. The signature may be empty (an unsecured "alg":"none" token is
 // "header.payload."), so that such a token reaches the algorithm check and
 // is refused as ResultAlgorithmNotAllowed rather than as malformed.
+//
+// Split, ParseHeader and ParseClaims are the steps token/verify runs
+// around its signature check, so that the verifier and Decode share one
+// parser; programs inspect a token with Decode and verify it with
+// token/verify.
 func Split(tok string) (header, payload, signature string, err error) {
 	if len(tok) == 0 || len(tok) > MaxTokenBytes {
 		return "", "", "", ResultMalformedToken
