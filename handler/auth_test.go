@@ -242,7 +242,9 @@ func TestSirvReferenceToken(t *testing.T) {
 				return
 			}
 			res.expect(t, 200, "ok")
-			want := "fake jpg Width=10% Height=25% Text=Hello"
+			// The token sets only text: the URL keeps its responsive
+			// size, but may not enlarge (the lock rule adds noup).
+			want := "fake jpg Width=10% Height=25% ScaleOption=noup Text=Hello"
 			if res.body != want || eng.calls.Load() != 1 {
 				t.Errorf("body %q (engine calls %d), want %q", res.body, eng.calls.Load(), want)
 			}
@@ -437,8 +439,8 @@ func TestStrictProfileAndUnprotected(t *testing.T) {
 	if want := "fake jpg Width=50 Text=(c) Keyhole"; res.body != want {
 		t.Errorf("body %q, want %q (the profile wins over the query)", res.body, want)
 	}
-	if got := res.Header.Get("X-Keyhole-Ignored-Params"); got != "text" {
-		t.Errorf("X-Keyhole-Ignored-Params = %q, want text", got)
+	if got := res.Header.Get("X-Keyhole-Ignored-Params"); got != "text, w" {
+		t.Errorf("X-Keyhole-Ignored-Params = %q, want text, w", got)
 	}
 	// Unprotected paths are public by default.
 	e.counted(t, handler.NoProtection, "public", func() { res = e.get(t, "/public/a.txt") })

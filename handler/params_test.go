@@ -102,9 +102,11 @@ func TestParamPrecedence(t *testing.T) {
 		{"insecure watermark is ignored", "/public/img.jpg?w=300&watermark=/public/other.jpg", "fake jpg Width=300", "watermark"},
 		{"utm_source is harmless", "/public/img.jpg?w=300&utm_source=newsletter&fbclid=1", "fake jpg Width=300", ""},
 		{"query profile", "/public/img.jpg?profile=thumb", "fake jpg Width=100 Height=100", ""},
-		{"token args win over the query", "/private/a.jpg?w=300&h=50&jwt=" + argsTok("/private/", map[string]any{"w": 100}), "fake jpg Width=100 Height=50", ""},
+		// The token touches geometry, so the whole geometry group is
+		// closed to the query (the lock rule): h is ignored too.
+		{"token args win over the query", "/private/a.jpg?w=300&h=50&jwt=" + argsTok("/private/", map[string]any{"w": 100}), "fake jpg Width=100", "h, w"},
 		{"token args text is applied", "/private/a.jpg?text=mine&jwt=" + argsTok("/private/", map[string]any{"text": map[string]any{"text": "Hello", "size": 20}}), "fake jpg Text=Hello TextSize=20", "text"},
-		{"token profile is locked", "/private/a.jpg?w=300&jwt=" + argsTok("/private/", map[string]any{"profile": "thumb"}), "fake jpg Width=100 Height=100", ""},
+		{"token profile is locked", "/private/a.jpg?w=300&jwt=" + argsTok("/private/", map[string]any{"profile": "thumb"}), "fake jpg Width=100 Height=100", "w"},
 		{"lock ignores every query param", "/lock/img.jpg?w=300&q=20&profile=thumb&utm_source=x&jwt=" + argsTok("/lock/", map[string]any{"h": 40}), "fake jpg Height=40", "profile, q, w"},
 	}
 	for _, tc := range tests {
