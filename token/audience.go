@@ -9,7 +9,10 @@ import "strings"
 //	"/"                 every file
 //	"/path/t"           /path/to/x, /path/t1/y, …
 //	"/path/to/"         everything in that folder
-//	"/path/to/file.jpg" that file only
+//	"/path/to/file.jpg" that file, and any path it is a prefix of
+//	                    (/path/to/file.jpg.orig): Sirv's rule is a prefix
+//	                    match; a handler protection with the exact audience
+//	                    rule (handler.AudienceExact) opens that file only
 //
 // path must already be cleaned (the handler rejects "..", "." and empty
 // segments before calling this), so a token for "/a/" never opens

@@ -138,7 +138,7 @@ var params = []param{
 		doc: "Encoding quality for lossy formats.",
 		set: func(p *Params, v value) { p.Quality = int(v.num) }},
 	{name: "dl", group: "output", kind: kindDownload, def: "off",
-		doc: "Download instead of display (Content-Disposition: attachment). Empty or true keeps the file's name; any other value is the file name to save as (no slashes or control characters, at most 255 bytes).",
+		doc: "Download instead of display (Content-Disposition: attachment). Empty or true keeps the file's name; any other value is the file name to save as (no slashes, control or bidirectional-override characters, at most 255 bytes).",
 		set: func(p *Params, v value) { p.Download, p.DownloadName = v.on, v.str }},
 
 	// Orientation.
@@ -425,7 +425,7 @@ func (d *param) values(lim Limits) string {
 	case kindBool:
 		return "empty, true or 1, or false or 0"
 	case kindDownload:
-		return "empty, true or 1 (keep the name), false or 0, or a file name of at most " + strconv.Itoa(maxFileNameBytes) + " bytes without slashes or control characters"
+		return "empty, true or 1 (keep the name), false or 0, or a file name of at most " + strconv.Itoa(maxFileNameBytes) + " bytes without slashes, control or bidirectional-override characters"
 	case kindEnum:
 		names := slices.Clone(d.enum)
 		for _, alias := range slices.Sorted(maps.Keys(d.alias)) {
