@@ -124,3 +124,21 @@ func TestExpiryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestShownValues: a refused value is repeated cut to 64 characters and
+// without control characters or invalid UTF-8.
+func TestShownValues(t *testing.T) {
+	rules := &signreq.Rules{Watermarks: []string{"/wm/"}}
+	long := "/x/" + strings.Repeat("é", 100) + ".png"
+	err := signreq.CheckQuery(url.Values{"text": {"a\x00b\xff" + strings.Repeat("z", 100)}}, rules)
+	if err == nil || len(err.Query) != 1 {
+		t.Fatalf("CheckQuery: %v", err)
+	}
+	if v := err.Query[0].Value; v != "a\uFFFDb\uFFFD"+strings.Repeat("z", 60)+"…" {
+		t.Errorf("shown query value %q", v)
+	}
+	aerr := signreq.CheckArgs(map[string]any{"watermark": long}, rules)
+	if aerr == nil || len(aerr.Args) != 1 || aerr.Args[0].Value != long[:3]+strings.Repeat("é", 61)+"…" {
+		t.Errorf("shown watermark: %+v", aerr)
+	}
+}
