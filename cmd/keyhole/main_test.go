@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	_ "image/jpeg"
 	"image/png"
@@ -69,7 +70,19 @@ func TestDemoCases(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the image does not decode: %v", err)
 			}
-			if w := widthOf(c.URL); w > 0 && cfg.Width != w {
+			if c.Group == "Locks" {
+				// The URL's own parameters are ignored and reported; the
+				// token's size stands.
+				if res.Header.Get("X-Keyhole-Ignored-Params") == "" {
+					t.Error("no X-Keyhole-Ignored-Params on a lock case")
+				}
+				if cfg.Width > 400 {
+					t.Errorf("width %d: the URL widened a locked size", cfg.Width)
+				}
+				return
+			}
+			// The URL's w is the output width, except where a lock ignores it.
+			if w := widthOf(c.URL); w > 0 && c.Group != "Locks" && cfg.Width != w {
 				t.Errorf("width %d, want %d", cfg.Width, w)
 			}
 		})
@@ -181,7 +194,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"unknown field", "root: x\nprotectoins: []\n", []string{"line 2", "protectoins"}},
 		{"ill-typed field", "root: x\nleeway: soon\n", []string{"line 2", "soon"}},
 		{"nested unknown field", "root: x\nprotections:\n  - path: /p/\n    kyes: []\n", []string{"line 4", "kyes"}},
-		{"missing root", "addr: 127.0.0.1:0\n", []string{"root is required"}},
+		{"missing root", "addr: 127.0.0.1:0\n", []string{"root: is required"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,11 +214,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		})
 	}
 	_, name := writeConfig(t, "root: x\nprotections:\n  - path: /p/\n    keys:\n      - id: a\n        secret: s\n        secret_base64: cw\n")
-	c, err := loadConfig(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.handlerConfig(); err == nil || !strings.Contains(err.Error(), "not both") {
+	if _, err := loadConfig(name); err == nil || !strings.Contains(err.Error(), "protections[0].keys[0] at line 5: set one of secret, secret_base64, secret_env and secret_file, not several") {
 		t.Errorf("secret and secret_base64 together: err = %v", err)
 	}
 }
@@ -231,8 +240,9 @@ func TestSignAndInspect(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"inspect", "-config", name, "-path", "/private/b.txt", u}, &out, &errb); err != nil {
-		t.Fatal(err)
+	err = run(context.Background(), []string{"inspect", "-config", name, "-path", "/private/b.txt", u}, &out, &errb)
+	if exitCode(err, io.Discard) != 1 {
+		t.Errorf("inspect of a refused token: err = %v, want exit status 1", err)
 	}
 	if !strings.Contains(out.String(), "result:  audience mismatch") {
 		t.Errorf("inspect with another path:\n%s", out.String())
@@ -327,7 +337,9 @@ func TestServe(t *testing.T) {
 }
 
 // TestReloadProfilesOnHUP changes a profile in the config file, sends the
-// process SIGHUP and waits (bounded) until the served image follows.
+// process SIGHUP and waits for the reload to be counted before it checks
+// the served image; a broken file is counted as a failed reload and
+// changes nothing.
 func TestReloadProfilesOnHUP(t *testing.T) {
 	dir, name := writeConfig(t, testConfig)
 	img := image.NewRGBA(image.Rect(0, 0, 600, 400))
@@ -361,22 +373,15 @@ func TestReloadProfilesOnHUP(t *testing.T) {
 	if err := os.WriteFile(name, []byte(updated), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for width() != 120 {
-		if time.Now().After(deadline) {
-			t.Fatal("the profile was not reloaded within 10 s")
-		}
-		time.Sleep(50 * time.Millisecond)
+	hup(t, base, "ok", 1)
+	if w := width(); w != 120 {
+		t.Errorf("width %d after the reload, want 120", w)
 	}
 	// A broken file changes nothing.
 	if err := os.WriteFile(name, []byte("root: x\nprofiles: [\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	syscall.Kill(os.Getpid(), syscall.SIGHUP)
-	time.Sleep(200 * time.Millisecond)
+	hup(t, base, "failed", 1)
 	if w := width(); w != 120 {
 		t.Errorf("width %d after a bad reload, want 120", w)
 	}
@@ -386,13 +391,47 @@ func TestReloadProfilesOnHUP(t *testing.T) {
 	}
 }
 
+// hup sends the process SIGHUP and waits (bounded) until
+// keyhole_config_reloads_total{result} at base reaches want: the reload
+// has then finished, whatever its result.
+func hup(t *testing.T, base, result string, want int) {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	series := fmt.Sprintf("keyhole_config_reloads_total{result=%q} %d\n", result, want)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(body), series) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within 20 s", strings.TrimSpace(series))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // startServe runs "keyhole serve -config name" until ctx ends and returns
 // its base URL and the channel that receives run's result.
 func startServe(t *testing.T, ctx context.Context, name string) (string, chan error) {
 	t.Helper()
+	return startServeArgs(t, ctx, io.Discard, "serve", "-config", name)
+}
+
+// startServeArgs runs the command line args (logs to stderr) until ctx
+// ends, and returns the base URL it prints once ready.
+func startServeArgs(t *testing.T, ctx context.Context, stderr io.Writer, args ...string) (string, chan error) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "-config", name}, pw, io.Discard); pw.Close() }()
+	go func() { done <- run(ctx, args, pw, stderr); pw.Close() }()
 	lines := bufio.NewScanner(pr)
 	for lines.Scan() {
 		if b, ok := strings.CutPrefix(lines.Text(), "keyhole: listening on "); ok {
