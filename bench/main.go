@@ -53,6 +53,7 @@ func main() {
 		only     = flag.String("only", "", "comma-separated scenarios to run (default all): original,token,transform,cache,overload,scale,wasm")
 		rounds   = flag.Int("rounds", 0, "measured rounds per side (default 5, quick 2)")
 		roundDur = flag.Duration("d", 0, "length of one round, whole seconds (default 5s, quick 2s)")
+		chart    = flag.String("chart", "", "draw the chart of an existing report (its .md) again into the .svg beside it, and exit")
 		srv      serverOpts
 	)
 	flag.StringVar(&srv.Kind, "serve", "", "internal: run one server (keyhole, fileserver, naive) in this process")
@@ -65,6 +66,13 @@ func main() {
 	if srv.Kind != "" {
 		if err := runServer(srv); err != nil {
 			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *chart != "" {
+		if err := redrawChart(*chart); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
 		return
@@ -212,6 +220,28 @@ func run(quick bool, outDir, imgproxyFlag, only string, sched schedule) error {
 	fmt.Printf("\n%s\n\n%s\n", rep.Title, rep.summary())
 	fmt.Printf("report: %s.md\nchart:  %s.svg\n", base, base)
 	return nil
+}
+
+// redrawChart draws the ratio chart of the report md again, from its
+// summary table, into the .svg of the same name.
+func redrawChart(md string) error {
+	b, err := os.ReadFile(md)
+	if err != nil {
+		return err
+	}
+	title, checks, err := checksFromMarkdown(string(b))
+	if err != nil {
+		return fmt.Errorf("%s: %w", md, err)
+	}
+	f, err := os.Create(strings.TrimSuffix(md, ".md") + ".svg")
+	if err != nil {
+		return err
+	}
+	if err := writeSVG(f, title, checks); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func knownScenario(id string) bool {

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"io"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -248,5 +249,30 @@ func TestWriteSVG(t *testing.T) {
 func TestWriteSVGEmpty(t *testing.T) {
 	if err := writeSVG(io.Discard, "none", nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChecksFromMarkdown reads a summary table back (-chart): ratio rows
+// with their range and goal; other units are left out.
+func TestChecksFromMarkdown(t *testing.T) {
+	rep := &report{Title: "T", Scenarios: []*scenario{{Num: 1, ID: "original", Checks: []check{
+		{Label: "a / b", Value: 1.25, Unit: "x", Goal: 0.85, Lo: 0.5, Hi: 2.5},
+		{Label: "cold / jwt", Value: 3.2, Unit: "x", Goal: 1, AtMost: true},
+		{Label: "rss", Value: 90, Unit: "MiB", Goal: 128, AtMost: true},
+	}}}}
+	var b strings.Builder
+	if err := rep.writeMarkdown(&b, "x.svg"); err != nil {
+		t.Fatal(err)
+	}
+	title, got, err := checksFromMarkdown(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []check{
+		{Scenario: "1. original", Label: "a / b", Value: 1.25, Unit: "x", Goal: 0.85, Lo: 0.5, Hi: 2.5},
+		{Scenario: "1. original", Label: "cold / jwt", Value: 3.2, Unit: "x", Goal: 1, AtMost: true},
+	}
+	if title != "T" || !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q %+v, want %+v", title, got, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -267,6 +268,9 @@ func writeSVG(w io.Writer, title string, checks []check) error {
 	for _, c := range rows {
 		lo = min(lo, c.Value/1.2)
 		hi = max(hi, c.Value*1.25)
+		if c.Lo > 0 && c.Hi > 0 {
+			lo, hi = min(lo, c.Lo/1.1), max(hi, c.Hi*1.1)
+		}
 		if c.Goal > 0 {
 			lo, hi = min(lo, c.Goal/1.2), max(hi, c.Goal*1.25)
 		}
@@ -280,7 +284,7 @@ func writeSVG(w io.Writer, title string, checks []check) error {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`+"\n", chartWidth, height, chartWidth, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartWidth, height)
 	fmt.Fprintf(&b, `<text x="10" y="22" font-size="15" font-weight="bold">%s</text>`+"\n", html.EscapeString(title))
-	b.WriteString(`<text x="10" y="42" fill="#555">Keyhole / reference (log scale; right of the grey 1.0x line Keyhole is faster) · dashed: goal · green: meets goal · red: misses · blue: no goal</text>` + "\n")
+	b.WriteString(`<text x="10" y="42" fill="#555">Keyhole / reference, log scale; right of 1.0x Keyhole is faster · whiskers: per-round range · dashed: goal · green/red: meets/misses</text>` + "\n")
 	for _, v := range chartTicks {
 		if v < lo || v > hi {
 			continue
@@ -306,6 +310,14 @@ func writeSVG(w io.Writer, title string, checks []check) error {
 		x0, x1 := x(1), x(c.Value)
 		fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", min(x0, x1), y+3, math.Abs(x1-x0), chartRow-8, color)
 		tx := max(x0, x1) + 4
+		if c.Lo > 0 && c.Hi > 0 {
+			// The per-round range: a whisker from the lowest to the highest
+			// round's ratio.
+			rl, rh, ym := x(c.Lo), x(c.Hi), float64(y)+float64(chartRow)/2-1
+			fmt.Fprintf(&b, `<line class="range" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#222" stroke-width="1"><title>rounds %s</title></line>`+"\n", rl, ym, rh, ym, c.spread())
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#222"/><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#222"/>`+"\n", rl, ym-4, rl, ym+4, rh, ym-4, rh, ym+4)
+			tx = max(tx, rh+4)
+		}
 		if c.Goal > 0 {
 			tx = max(tx, x(c.Goal)+4) // keep the value clear of the goal line
 		}
@@ -341,4 +353,47 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.SortFunc(keys, cmp.Compare[string])
 	return keys
+}
+
+// checksFromMarkdown reads the title and the ratio rows of a report's
+// summary table back, so its chart can be drawn again (-chart).
+func checksFromMarkdown(md string) (string, []check, error) {
+	var title string
+	var out []check
+	for line := range strings.SplitSeq(md, "\n") {
+		if t, ok := strings.CutPrefix(line, "# "); ok && title == "" {
+			title = t
+		}
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		if len(cells) != 6 {
+			continue
+		}
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		v, ok := strings.CutSuffix(cells[2], "x")
+		if !ok {
+			continue
+		}
+		c := check{Scenario: cells[0], Label: cells[1], Unit: "x"}
+		var err error
+		if c.Value, err = strconv.ParseFloat(v, 64); err != nil {
+			continue
+		}
+		if lo, hi, ok := strings.Cut(cells[3], "–"); ok {
+			c.Lo, _ = strconv.ParseFloat(lo, 64)
+			c.Hi, _ = strconv.ParseFloat(hi, 64)
+		}
+		if g, ok := strings.CutPrefix(cells[4], "≤ "); ok {
+			c.AtMost = true
+			c.Goal, _ = strconv.ParseFloat(strings.TrimSuffix(g, "x"), 64)
+		} else if g, ok := strings.CutPrefix(cells[4], "≥ "); ok {
+			c.Goal, _ = strconv.ParseFloat(strings.TrimSuffix(g, "x"), 64)
+		}
+		out = append(out, c)
+	}
+	if title == "" || len(out) == 0 {
+		return "", nil, fmt.Errorf("no title or no ratio rows in the summary table")
+	}
+	return title, out, nil
 }
