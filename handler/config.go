@@ -316,6 +316,7 @@ func (c *Config) fill() error {
 	// Defaults are filled in copies: the caller's slice and Referrers stay
 	// as written (they may be shared, or reused for another handler).
 	c.Protections = slices.Clone(c.Protections)
+	c.Profiles = cloneProfiles(c.Profiles) // lifecycle.go
 	seen := map[string]bool{}
 	for i := range c.Protections {
 		p := &c.Protections[i]

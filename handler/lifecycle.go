@@ -157,7 +157,6 @@ func (h *Handler) reloadWith(change func(cur Config) Config) error {
 	cur := l.current.Load()
 	cfg := change(cur.cfg)
 	cfg.Registerer = nil // the metrics of New stay; nothing is registered twice
-	cfg.Profiles = cloneProfiles(cfg.Profiles)
 	next, err := New(cfg)
 	if err != nil {
 		return err
@@ -197,7 +196,8 @@ func authCounters(m *metrics, name string) []prometheus.Counter {
 }
 
 // cloneProfiles copies profiles two levels deep, so a caller that reuses
-// or edits its maps after New, Reload or SetProfiles changes nothing.
+// or edits its maps after New, Reload or SetProfiles changes nothing
+// (Config.fill calls it).
 func cloneProfiles(p map[string]map[string]string) map[string]map[string]string {
 	if p == nil {
 		return nil
