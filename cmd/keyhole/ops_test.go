@@ -83,7 +83,7 @@ func TestCheck(t *testing.T) {
 	if !strings.Contains(out.String(), good+": ok") {
 		t.Errorf("check printed %q", out.String())
 	}
-	dir, bad := writeConfig(t, "root: ./missing\nleeway: -1s\nmetrics_path: m\n")
+	_, bad := writeConfig(t, "root: ./missing\nleeway: -1s\nmetrics_path: m\n")
 	errb.Reset()
 	err := run(context.Background(), []string{"check", "-config", bad}, io.Discard, &errb)
 	if exitCode(err, io.Discard) != 1 {
@@ -101,7 +101,6 @@ func TestCheck(t *testing.T) {
 	if exitCode(err, io.Discard) != 1 || !strings.Contains(errb.String(), want) {
 		t.Errorf("check with a missing root: %v\n%s\nwant %q", err, errb.String(), want)
 	}
-	_ = dir
 }
 
 // TestSecretsFromEnvAndFile: keys (and the admin token) come from the
