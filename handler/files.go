@@ -128,7 +128,11 @@ func fileError(err error) error {
 }
 
 func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, prot *protection, src *file) {
-	w.Header()["Etag"] = []string{src.originalETag()}
+	if cf, ok := src.f.(*cachedFile); ok {
+		w.Header()["Etag"] = cf.e.etag // built once per cached file
+	} else {
+		w.Header()["Etag"] = []string{src.originalETag()}
+	}
 	rs, ok := src.f.(io.ReadSeeker)
 	if !ok {
 		// An fs.FS whose files cannot seek: read it whole, within the

@@ -59,6 +59,7 @@ type openEntry struct {
 	name   string
 	info   fs.FileInfo
 	opened time.Time // when the identity was read; trusted until opened+valid
+	etag   []string  // the ETag header value of info, built once and shared read-only
 	idle   []*cachedFile
 	elem   *list.Element
 	gone   bool // dropped from the cache: handles close when released
@@ -138,7 +139,7 @@ func (c *openCache) open(name string) (fs.File, fs.FileInfo, error) {
 		e = nil
 	}
 	if e == nil {
-		e = &openEntry{name: name, info: info, opened: now}
+		e = &openEntry{name: name, info: info, opened: now, etag: []string{(&file{info: info}).originalETag()}}
 		e.elem = c.lru.PushFront(e)
 		c.entries[name] = e
 	}
