@@ -93,6 +93,7 @@ func newSite(t *testing.T, sc siteConfig) *site {
 		Files:        src,
 		Engine:       eng,
 		Limits:       sc.limits,
+		Watermarks:   []string{"/wm/"},
 		VariantStore: store,
 		Registerer:   reg,
 		Protections:  []handler.Protection{{Path: "/private/", Keys: []token.Key{testKey}}},
@@ -130,6 +131,31 @@ func (s *site) do(t *testing.T, method, path string, hdr map[string]string) repl
 		t.Fatal(err)
 	}
 	return reply{resp.StatusCode, resp.Header, body}
+}
+
+// ok reports whether GET path answered 200 with its whole body (while a
+// store comes back, an original's body may be cut after its headers).
+func (s *site) ok(path string) bool {
+	resp, err := s.srv.Client().Get(s.srv.URL + path)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	_, err = io.ReadAll(resp.Body)
+	return err == nil && resp.StatusCode == 200
+}
+
+// wmToken signs /private/photo.jpg with a watermark (a token-only
+// parameter) and w=128.
+func wmToken(t *testing.T, wm string) string {
+	t.Helper()
+	c := token.ForPath("/private/photo.jpg", time.Now(), time.Hour)
+	c.Args = map[string]any{"w": 128, "watermark": wm}
+	tok, err := token.Sign(testKey, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 func (s *site) count(t *testing.T, name string, labels map[string]string) float64 {
@@ -182,11 +208,11 @@ func TestHandlerS3(t *testing.T) {
 		{"dot file", "GET", "/public/.secret.txt", nil, 404, "not found"},
 		{"dot folder", "GET", "/public/.git/config", nil, 404, "not found"},
 		{"dot segment", "GET", "/public/../private/photo.jpg", nil, 400, ""},
-		{"protected without token", "GET", "/private/photo.jpg", nil, 401, ""},
+		{"protected without token", "GET", "/private/photo.jpg", nil, 403, "missing token"},
 		{"protected with token", "GET", "/private/photo.jpg?jwt=" + tok, nil, 200, "\xff\xd8\xff"},
 		{"transform of missing", "GET", "/public/nope.jpg?w=10", nil, 404, "not found"},
 		{"not an image", "GET", "/public/not-an-image?w=10", nil, 400, "not an image"},
-		{"missing watermark", "GET", "/public/photo.jpg?w=64&watermark=/wm/nope.png", nil, 400, "watermark not available"},
+		{"missing watermark", "GET", "/private/photo.jpg?jwt=" + wmToken(t, "/wm/nope.png"), nil, 400, "watermark not available"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := s.do(t, tc.method, tc.path, tc.hdr)
@@ -252,8 +278,8 @@ func TestHandlerS3(t *testing.T) {
 		}
 	})
 	t.Run("watermark from the bucket", func(t *testing.T) {
-		plain := s.do(t, "GET", "/public/photo.jpg?w=128", nil)
-		marked := s.do(t, "GET", "/public/photo.jpg?w=128&watermark=/wm/logo.png", nil)
+		plain := s.do(t, "GET", "/private/photo.jpg?w=128&jwt="+tok, nil)
+		marked := s.do(t, "GET", "/private/photo.jpg?jwt="+wmToken(t, "/wm/logo.png"), nil)
 		if plain.status != 200 || marked.status != 200 {
 			t.Fatalf("plain %d, watermarked %d %q", plain.status, marked.status, marked.body)
 		}
@@ -331,7 +357,7 @@ func TestHandlerS3Outage(t *testing.T) {
 		// The volume server registers with the master a moment after the
 		// S3 gateway answers: wait for the first 200.
 		deadline := time.Now().Add(60 * time.Second)
-		for s.do(t, "GET", "/a.jpg", nil).status != 200 {
+		for !s.ok("/a.jpg") {
 			if time.Now().After(deadline) {
 				t.Fatal("no 200 within 60s of the restart")
 			}

@@ -158,13 +158,23 @@ func (s *Server) start() error {
 		"-dir="+data,
 		"-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-master.port="+strconv.Itoa(p[0]),
-		"-master.volumeSizeLimitMB=64",
+		// Every bucket is a collection with volumes of its own: room for
+		// many small (sparse) volumes.
+		"-master.volumeSizeLimitMB=16",
 		"-volume.port="+strconv.Itoa(p[1]),
-		"-volume.max=8",
+		"-volume.max=400",
 		"-filer", "-filer.port="+strconv.Itoa(p[2]),
 		"-s3", "-s3.port="+strconv.Itoa(p[3]),
 	)
 	cmd.Stdout, cmd.Stderr = s.logf, s.logf
+	// With AWS_ACCESS_KEY_ID set, SeaweedFS makes it an admin identity and
+	// turns authentication on; the tests want a server without identities
+	// (any signature accepted), whatever the test process's environment.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	cmd.Dir = s.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -181,18 +191,25 @@ func (s *Server) start() error {
 func (s *Server) waitReady(exited chan struct{}) error {
 	deadline := time.Now().Add(90 * time.Second)
 	probe := "keyhole-ready-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	var last error
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			return fmt.Errorf("seaweed: the server exited while starting; log: %s", s.logf.Name())
+			return fmt.Errorf("seaweed: the server exited while starting; log tail:\n%s", s.logTail())
 		default:
 		}
-		if s.createBucket(probe) == nil {
+		if last = s.createBucket(probe); last == nil {
 			return nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return fmt.Errorf("seaweed: the server did not answer S3 requests within 90s; log: %s", s.logf.Name())
+	return fmt.Errorf("seaweed: the server did not answer S3 requests within 90s (last: %v); log tail:\n%s", last, s.logTail())
+}
+
+// logTail returns the end of the server's log, for a failing test.
+func (s *Server) logTail() string {
+	data, _ := os.ReadFile(s.logf.Name())
+	return string(data[max(0, len(data)-3000):])
 }
 
 // CreateBucket creates a bucket (PUT /name; the server needs no
