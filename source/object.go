@@ -11,11 +11,11 @@ import (
 	"gocloud.dev/gcerrors"
 )
 
-// Ranged reads start at firstChunk bytes (or the size of the caller's
+// Ranged reads start at firstChunk bytes (one request for most images) (or the size of the caller's
 // buffer when larger) and double for each further read in sequence up to
 // maxChunk: a small Range costs a small read, a whole large object a few.
 const (
-	firstChunk = 64 << 10
+	firstChunk = 256 << 10
 	maxChunk   = 8 << 20
 )
 
