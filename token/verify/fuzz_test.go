@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -82,17 +83,19 @@ func FuzzSignVerifyRoundTrip(f *testing.F) {
 			}
 			return
 		}
+		if errors.Is(err, token.ErrTooLong) {
+			// The signer refuses what the server would refuse as
+			// malformed (longer than MaxTokenBytes).
+			return
+		}
 		if err != nil {
 			t.Fatalf("Sign: %v", err)
 		}
+		if len(tok) > token.MaxTokenBytes {
+			t.Fatalf("Sign made a %d-byte token, over MaxTokenBytes", len(tok))
+		}
 		wantAud, wantName, wantValue := viaJSON(aud), viaJSON(name), viaJSON(value)
 		got, err := v.Verify(tok, wantAud+"x.jpg")
-		if len(tok) > token.MaxTokenBytes {
-			if resultOf(t, err) != token.ResultMalformedToken {
-				t.Fatalf("oversized token: %v", err)
-			}
-			return
-		}
 		if err != nil {
 			t.Fatalf("Verify: %v (token %s)", err, tok)
 		}
