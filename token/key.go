@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // WeakSecretBytes is the length under which a secret is weak. Such secrets
@@ -27,6 +28,14 @@ type Key struct {
 	ID string
 	// Secret is the raw HMAC key.
 	Secret []byte
+	// NotBefore revokes, without rotating the key, every token it signed
+	// before this instant: a token whose "iat" is earlier is refused with
+	// ResultRevoked, and so is a token without "iat", whose issue time
+	// cannot be known. Tokens issued at or after NotBefore are unaffected.
+	// No leeway applies. A NotBefore in the future refuses every token,
+	// fresh ones included, until then. The zero value (the default) revokes
+	// nothing. It is the "not_before" of a key in keyhole's YAML config.
+	NotBefore time.Time
 }
 
 // KeyFromString returns a Key whose HMAC key is the bytes of secret exactly
@@ -74,6 +83,15 @@ func (k Key) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Revokes reports whether k's NotBefore refuses a token issued at iat (the
+// zero time when the token has no "iat").
+func (k Key) Revokes(iat time.Time) bool {
+	if k.NotBefore.IsZero() {
+		return false
+	}
+	return iat.IsZero() || iat.Before(k.NotBefore)
 }
 
 // Weak reports whether the secret is shorter than WeakSecretBytes.

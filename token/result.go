@@ -31,6 +31,7 @@ const (
 	ResultBadPath                           // the path breaks the path rules; refused before any protection is matched
 	ResultMethodNotAllowed                  // not GET or HEAD; refused before any protection is matched
 	ResultLoginsBusy                        // basic protection, every bcrypt slot busy: 429 with Retry-After, credentials not checked
+	ResultRevoked                           // the token's iat is before its key's NotBefore, or it has no iat while NotBefore is set
 	numResults
 )
 
@@ -57,6 +58,7 @@ var resultTable = [numResults]struct {
 	ResultBadPath:             {"bad path", 400},
 	ResultMethodNotAllowed:    {"method not allowed", 405},
 	ResultLoginsBusy:          {"too many login attempts", 429},
+	ResultRevoked:             {"revoked token", 403},
 }
 
 // String returns the result's public text, e.g. "expired key". It is safe

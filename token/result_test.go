@@ -35,6 +35,7 @@ var wantResults = []struct {
 	{token.ResultBadPath, "bad path", 400},
 	{token.ResultMethodNotAllowed, "method not allowed", 405},
 	{token.ResultLoginsBusy, "too many login attempts", 429},
+	{token.ResultRevoked, "revoked token", 403},
 }
 
 func TestResultTable(t *testing.T) {

@@ -113,8 +113,27 @@ type keyConfig struct {
 	SecretBase64 string `yaml:"secret_base64"`
 	SecretEnv    string `yaml:"secret_env"`
 	SecretFile   string `yaml:"secret_file"`
+	// NotBefore revokes the key's tokens issued ("iat") before it, and
+	// those without iat: token.Key.NotBefore.
+	NotBefore configTime `yaml:"not_before"`
 
 	key token.Key // resolved
+}
+
+// configTime is a time.Time whose decoding error carries the line, so that
+// yamlErrors names the key (yaml.v3 reports a time.Time that does not
+// parse without one).
+type configTime struct{ time.Time }
+
+// UnmarshalYAML decodes an RFC 3339 time (or any YAML timestamp).
+func (t *configTime) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: must be %s, not a %s", n.Line, typeMeanings["time.Time"], map[yaml.Kind]string{yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}[n.Kind])}}
+	}
+	if err := n.Decode(&t.Time); err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal !!str `%s` into time.Time", n.Line, n.Value)}}
+	}
+	return nil
 }
 
 type loginConfig struct {
@@ -401,11 +420,13 @@ func (c *fileConfig) resolveKey(errs *[]configError, at string, k *keyConfig, di
 			return
 		}
 		k.key = key
+		k.key.NotBefore = k.NotBefore.Time
 		return
 	}
 	v, ok := c.secret(errs, at, dir, "secret", k.Secret, k.SecretEnv, k.SecretFile)
 	if ok {
 		k.key = token.KeyFromString(k.ID, v)
+		k.key.NotBefore = k.NotBefore.Time
 	}
 }
 

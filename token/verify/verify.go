@@ -30,7 +30,9 @@ const DefaultCacheSize = 4096
 type Config struct {
 	// Keys are the protection's keys; at least one. A token whose header has
 	// "kid" is checked against that key only; a token without "kid" is
-	// tried against each key in order.
+	// tried against each key in order. A key's NotBefore refuses the
+	// tokens it verifies that were issued ("iat") before it, or that have
+	// no "iat" (token.ResultRevoked).
 	Keys []token.Key
 	// Leeway is the clock skew allowed on exp and nbf. Zero means
 	// DefaultLeeway; a negative value means no leeway at all.
@@ -54,7 +56,7 @@ type Verifier struct {
 
 type keySet struct {
 	keys []token.Key
-	byID map[string][]byte
+	byID map[string]int // index in keys
 	gen  uint64
 }
 
@@ -98,7 +100,7 @@ func (v *Verifier) SetKeys(keys []token.Key) error {
 		return errors.New("verify: at least one key is required")
 	}
 	keys = slices.Clone(keys)
-	ks := &keySet{keys: keys, byID: make(map[string][]byte, len(keys))}
+	ks := &keySet{keys: keys, byID: make(map[string]int, len(keys))}
 	for i, k := range keys {
 		if err := k.Validate(); err != nil {
 			return fmt.Errorf("verify: keys[%d]: %w", i, err)
@@ -107,7 +109,7 @@ func (v *Verifier) SetKeys(keys []token.Key) error {
 			if _, dup := ks.byID[k.ID]; dup {
 				return fmt.Errorf("verify: keys[%d]: duplicate id %q", i, k.ID)
 			}
-			ks.byID[k.ID] = k.Secret
+			ks.byID[k.ID] = i
 		}
 	}
 	if old := v.keys.Load(); old != nil {
@@ -169,15 +171,18 @@ func (v *Verifier) verify(ks *keySet, tok string, now time.Time) (*token.Claims,
 	// token.Split has already refused every segment that is not canonical
 	// unpadded base64url, whether or not its signature would verify.
 	var payload []byte
+	var key *token.Key
 	if hdr.KeyID != "" {
-		secret, ok := ks.byID[hdr.KeyID]
+		i, ok := ks.byID[hdr.KeyID]
 		if !ok {
 			return nil, token.ResultUnknownKey
 		}
-		payload, err = jws.VerifyCompactFast(secret, []byte(tok), jwa.HS256())
+		key = &ks.keys[i]
+		payload, err = jws.VerifyCompactFast(key.Secret, []byte(tok), jwa.HS256())
 	} else {
-		for _, k := range ks.keys {
-			if payload, err = jws.VerifyCompactFast(k.Secret, []byte(tok), jwa.HS256()); err == nil {
+		for i := range ks.keys {
+			if payload, err = jws.VerifyCompactFast(ks.keys[i].Secret, []byte(tok), jwa.HS256()); err == nil {
+				key = &ks.keys[i]
 				break
 			}
 		}
@@ -191,6 +196,12 @@ func (v *Verifier) verify(ks *keySet, tok string, now time.Time) (*token.Claims,
 	}
 	if err := v.checkTime(c, now); err != nil {
 		return nil, err
+	}
+	// Revocation depends only on the claims and the key set, both fixed for
+	// a cache generation, so only verified-and-not-revoked tokens are
+	// cached and a cache hit needs no second look.
+	if key.Revokes(c.IssuedAt) {
+		return nil, token.ResultRevoked
 	}
 	return c, nil
 }
