@@ -60,6 +60,8 @@ func exitCode(err error, stderr io.Writer) int {
 		return 0
 	case errors.As(err, &se):
 		return 1
+	case errors.As(err, new(flagError)):
+		return 2 // the flag package printed it, with the usage
 	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "keyhole:", err)
 		return 2
@@ -125,14 +127,22 @@ Example:
   keyhole keygen > /etc/keyhole/main.key   # then secret_file: /etc/keyhole/main.key
 `,
 	"sign": `Usage: keyhole sign -config FILE -key ID -path PATH [flags]
+       keyhole sign -secret-env NAME [-key ID] -path PATH -base URL [flags]
 
-Prints a signed URL for PATH made with the key ID of the config file,
-checked by the config's rules (limits, watermark folders) as the server
-will check it.
+Prints a signed URL for PATH (absolute: /private/photo.jpg) made with the
+key ID of the config file, checked by the config's rules (limits,
+watermark folders, signing.max_expires_in) as the server will check it.
+With -secret-env (or -secret-base64-env) the key comes from the
+environment and no config is read: the default limits apply, no watermark
+can be signed, and -expires is capped at 720h. -key then only sets the
+token's kid. The token always carries iat, so a key's not_before can
+revoke it.
 
 Example:
   keyhole sign -config keyhole.yaml -key main -path /private/photo.jpg -expires 10m \
     -args '{"text":"Hello"}' -query 'w=300' -base https://img.example.com
+  KEYHOLE_SECRET=... keyhole sign -secret-env KEYHOLE_SECRET -key main \
+    -path /private/photo.jpg -base https://img.example.com
 
 Flags:
 `,
@@ -160,7 +170,12 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return usageError(err.Error())
+		return flagError{usageError(err.Error())}
 	}
 	return err
 }
+
+// flagError is a flag that does not parse. The flag package has already
+// printed it with the usage, so it ends the command with status 2 and is
+// not printed again.
+type flagError struct{ error }

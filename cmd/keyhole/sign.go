@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 
 func runKeygen(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("keygen", stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	s, err := token.GenerateSecret()
@@ -27,39 +28,81 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// defaultMaxExpires is the cap on -expires without a config's
+// signing.max_expires_in: the signing endpoint's default.
+const defaultMaxExpires = 30 * 24 * time.Hour
+
 func runSign(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sign", stderr)
-	cfgPath := fs.String("config", "", "YAML config `file` holding the key (required)")
-	keyID := fs.String("key", "", "key `id` to sign with (required)")
-	path := fs.String("path", "", "file `path`, e.g. /private/a.jpg (required)")
+	cfgPath := fs.String("config", "", "YAML config `file` holding the key (or give -secret-env)")
+	keyID := fs.String("key", "", "key `id` to sign with (required with -config; with -secret-env the token's kid, default none)")
+	secretEnv := fs.String("secret-env", "", "sign with the secret in this environment `variable` (its bytes, as a key's secret:), without a config")
+	secretB64Env := fs.String("secret-base64-env", "", "sign with the base64 secret in this environment `variable` (as a key's secret_base64:), without a config")
+	path := fs.String("path", "", "absolute file `path`, e.g. /private/a.jpg (required)")
 	aud := fs.String("aud", "", "audience `prefix` (default: the path)")
-	expires := fs.Duration("expires", 5*time.Minute, "token lifetime")
+	expires := fs.Duration("expires", 5*time.Minute, "token lifetime, 1s up to the config's signing.max_expires_in (720h without one)")
 	argsJSON := fs.String("args", "", "secure parameters as a JSON `object`, e.g. '{\"w\":300}'")
 	query := fs.String("query", "", "insecure parameters as a query `string`, e.g. 'w=300&h=200'")
-	base := fs.String("base", "", "base `URL` (default: http:// + the config's addr)")
-	if err := fs.Parse(args); err != nil {
+	base := fs.String("base", "", "base `URL` (default: http:// + the config's addr, else "+defaultAddr+")")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *cfgPath == "" || *keyID == "" || *path == "" {
-		fs.Usage()
-		return errors.New("sign needs -config, -key and -path")
+	if fs.NArg() > 0 {
+		return usageError("sign takes no arguments; give the file with -path")
 	}
-	if *expires <= 0 {
-		return errors.New("-expires must be positive")
+	fromEnv := *secretEnv != "" || *secretB64Env != ""
+	switch {
+	case *secretEnv != "" && *secretB64Env != "":
+		return usageError("give -secret-env or -secret-base64-env, not both")
+	case fromEnv && *cfgPath != "":
+		return usageError("give -config or -secret-env/-secret-base64-env, not both")
+	case !fromEnv && (*cfgPath == "" || *keyID == ""):
+		return usageError("sign needs -config FILE and -key ID, or -secret-env NAME (see keyhole sign -h)")
+	case *path == "":
+		return usageError("sign needs -path (see keyhole sign -h)")
+	case !strings.HasPrefix(*path, "/"):
+		return usageError(fmt.Sprintf("-path %q is relative: give the path from the root the server serves, e.g. /%s", *path, *path))
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	key, _, err := cfg.findKey(*keyID)
-	if err != nil {
-		return err
+
+	var (
+		key     token.Key
+		rules   = &signreq.Rules{MaxLifetime: defaultMaxExpires}
+		param   string
+		addr    = defaultAddr
+		capName = "the signing endpoint's default"
+	)
+	if fromEnv {
+		k, err := envKey(*keyID, *secretEnv, *secretB64Env)
+		if err != nil {
+			return err
+		}
+		key = k
+	} else {
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		if key, _, err = cfg.findKey(*keyID); err != nil {
+			return err
+		}
+		// The server's rules: the config's limits and watermark folders,
+		// and the signing endpoint's cap on the lifetime.
+		rules = &signreq.Rules{Limits: cfg.Limits.engine(), Watermarks: cfg.Watermarks, TokenParam: cfg.TokenParam, MaxLifetime: defaultMaxExpires}
+		if cfg.Signing != nil && cfg.Signing.MaxExpiresIn > 0 {
+			rules.MaxLifetime = cfg.Signing.MaxExpiresIn
+			capName = "signing.max_expires_in"
+		}
+		param = cfg.TokenParam
+		if cfg.Addr != "" {
+			addr = cfg.Addr
+		}
 	}
 	now := time.Now()
-	req := &signreq.Request{Path: *path, IssuedAt: now, ExpiresAt: now.Add(*expires)}
-	if !strings.HasPrefix(req.Path, "/") {
-		req.Path = "/" + req.Path
+	exp, ok := signreq.ExpiryAfter(now, expires.Seconds(), rules.MaxLifetime)
+	if !ok {
+		return fmt.Errorf("-expires must be 1s..%v (%s)", rules.MaxLifetime, capName)
 	}
+	req := &signreq.Request{Path: *path, IssuedAt: now, ExpiresAt: exp}
 	if *aud != "" {
 		req.Audience = []string{*aud}
 	}
@@ -68,27 +111,25 @@ func runSign(args []string, stdout, stderr io.Writer) error {
 			return errors.New("-args must be a JSON object")
 		}
 	}
+	var err error
 	if req.Query, err = url.ParseQuery(*query); err != nil {
 		return errors.New("-query is not a valid query string")
 	}
-	// The server's rules: the config's limits and watermark folders.
-	rules := &signreq.Rules{Limits: cfg.Limits.engine(), Watermarks: cfg.Watermarks, TokenParam: cfg.TokenParam}
 	c, q, err := signreq.Prepare(req, rules)
 	if err != nil {
 		return signError(err)
 	}
 	if *base == "" {
-		addr := cfg.Addr
-		if addr == "" {
-			addr = defaultAddr
-		}
 		*base = "http://" + addr
 	}
 	s, err := token.NewSigner(key)
 	if err != nil {
 		return err
 	}
-	u, err := s.SignURL(req.Path, c, token.URLOptions{BaseURL: *base, Query: q, Param: cfg.TokenParam})
+	if key.Weak() {
+		fmt.Fprintf(stderr, "keyhole: warning: the secret is %d bytes; use at least %d (keyhole keygen)\n", len(key.Secret), token.WeakSecretBytes)
+	}
+	u, err := s.SignURL(req.Path, c, token.URLOptions{BaseURL: *base, Query: q, Param: param})
 	if errors.Is(err, token.ErrTooLong) {
 		return errors.New("-args are too large: the token would be longer than 8192 bytes, the longest the server accepts")
 	}
@@ -97,6 +138,32 @@ func runSign(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, u)
 	return nil
+}
+
+// envKey reads a signing key from the environment variable named by
+// secretEnv (its bytes) or secretB64Env (base64). Errors name the
+// variable, never its value.
+func envKey(id, secretEnv, secretB64Env string) (token.Key, error) {
+	name, flagName := secretEnv, "-secret-env"
+	if secretB64Env != "" {
+		name, flagName = secretB64Env, "-secret-base64-env"
+	}
+	v := os.Getenv(name)
+	if v == "" {
+		return token.Key{}, fmt.Errorf("%s: the environment variable %s is not set or empty", flagName, name)
+	}
+	key := token.KeyFromString(id, v)
+	if secretB64Env != "" {
+		k, err := token.KeyFromBase64(id, v)
+		if err != nil {
+			return token.Key{}, fmt.Errorf("%s: %s is not valid base64 (standard or URL alphabet)", flagName, name)
+		}
+		key = k
+	}
+	if err := key.Validate(); err != nil {
+		return token.Key{}, fmt.Errorf("-key: %w", err)
+	}
+	return key, nil
 }
 
 // signError names the flag a signreq.Error is about.
