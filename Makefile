@@ -4,7 +4,7 @@
 GO ?= go
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all deps demo build seaweedfs test test-go lint test-interop test-wasm wasm fuzz bench bench-quick generate
+.PHONY: all deps demo build seaweedfs test test-go lint test-interop test-wasm wasm fuzz bench bench-quick generate soak
 
 all: build
 
@@ -52,6 +52,14 @@ test-wasm:
 
 wasm:
 	bash wasm/build.sh
+
+# Mixed traffic against a real keyhole serve for $(SOAK) (not part of make
+# test): originals, transforms, cache hits, refusals, SIGHUP every 30 s;
+# fails on an unexpected status or on RSS, goroutines, threads or open
+# files growing past their bound (scripts/soak).
+SOAK ?= 10m
+soak: build
+	$(GO) run ./scripts/soak -bin bin/keyhole -d $(SOAK)
 
 # Longer fuzzing than the seed corpora that `make test` runs.
 FUZZTIME ?= 60s
