@@ -5,6 +5,7 @@
 // webpack 5, esbuild with a loader) copy the file and rewrite the URL. See
 // README.md.
 import { makeLoad } from './core.js';
+export { KeyholeError } from './core.js';
 
 /** load instantiates the WebAssembly module; see index.d.ts. */
 export const load = makeLoad({

@@ -1,6 +1,7 @@
 // @keyhole/signer for Bun (package.json "exports", condition "bun"):
 // load() reads dist/keyhole.wasm with Bun.file. See README.md.
 import { makeLoad } from './core.js';
+export { KeyholeError } from './core.js';
 
 /** load instantiates the WebAssembly module; see index.d.ts. */
 export const load = makeLoad({

@@ -26,12 +26,31 @@ const CODES = Object.freeze({
   INTERNAL: 'ERR_KEYHOLE_INTERNAL',
 });
 
-/** keyholeError returns an Error whose .code is code, with extra props. */
+/**
+ * KeyholeError is the class of every Error this package throws; .code is
+ * one of the ERR_KEYHOLE_* codes. `instanceof KeyholeError` also holds for
+ * an error from another copy of the package (a second bundle, the CommonJS
+ * entry), since the check is by code: an Error whose .code starts with
+ * ERR_KEYHOLE_.
+ */
+export class KeyholeError extends Error {
+  constructor(code, message, props) {
+    super(message, props && 'cause' in props ? { cause: props.cause } : undefined);
+    this.code = code;
+    if (props) {
+      for (const k of Object.keys(props)) if (k !== 'cause') this[k] = props[k];
+    }
+  }
+
+  static [Symbol.hasInstance](v) {
+    return v instanceof Error && typeof v.code === 'string' && v.code.startsWith('ERR_KEYHOLE_');
+  }
+}
+Object.defineProperty(KeyholeError.prototype, 'name', { value: 'KeyholeError', writable: true, configurable: true });
+
+/** keyholeError returns a KeyholeError whose .code is code, with extra props. */
 function keyholeError(code, message, props) {
-  const err = new Error(message);
-  err.code = code;
-  if (props) Object.assign(err, props);
-  return err;
+  return new KeyholeError(code, message, props);
 }
 
 function badInput(message) {
@@ -307,6 +326,12 @@ function seconds(v, name) {
   return v;
 }
 
+/** The options of createSigner. */
+const SIGNER_OPTIONS = ['key', 'keyBase64', 'keyId', 'param', 'watermarks', 'now', 'onWarning'];
+
+/** Keys shorter than this many bytes are weak (token.WeakSecretBytes). */
+const WEAK_KEY_BYTES = 32;
+
 const SIGN_OPTIONS = new Set(['path', 'expiresIn', 'expiresAt', 'notBefore', 'audience', 'baseUrl', 'query', 'args']);
 
 /** encodeSign writes one sign request (see signOne in wasm/signer.go). */
@@ -396,18 +421,31 @@ function makeModule(go, ex) {
     return text;
   }
 
+  let warnedWeak = false;
+
   function createSigner(opts) {
     if (!isPlainObject(opts)) throw keyholeError(CODES.BAD_KEY, 'createSigner needs an options object with key or keyBase64');
-    const { key, keyBase64, keyId = '', param = '', watermarks = [], now = defaultNow } = opts;
-    if ((key === undefined) === (keyBase64 === undefined)) {
-      throw keyholeError(CODES.BAD_KEY, 'give exactly one of key and keyBase64');
+    for (const k in opts) {
+      if (!SIGNER_OPTIONS.includes(k)) {
+        const near = SIGNER_OPTIONS.find((o) => o.toLowerCase() === k.toLowerCase());
+        throw badInput(`createSigner: unknown option ${JSON.stringify(k)}${near ? ` (did you mean ${near}?)` : ''}; the options are ${SIGNER_OPTIONS.join(', ')}`);
+      }
     }
+    const { key, keyBase64, keyId = '', param = '', watermarks = [], now = defaultNow, onWarning } = opts;
+    if (key === undefined && keyBase64 === undefined) {
+      // { key: process.env.KEY } with the variable unset lands here.
+      const given = 'key' in opts ? 'key' : 'keyBase64' in opts ? 'keyBase64' : '';
+      throw keyholeError(CODES.BAD_KEY, given ? `${given} is undefined: pass the secret (is the variable you read it from set?)` : 'the key is missing: give key (the secret) or keyBase64');
+    }
+    if (key !== undefined && keyBase64 !== undefined) throw keyholeError(CODES.BAD_KEY, 'give key or keyBase64, not both');
+    if (onWarning !== undefined && typeof onWarning !== 'function') throw badInput('onWarning must be a function taking a message');
     if (keyBase64 !== undefined && typeof keyBase64 !== 'string') throw keyholeError(CODES.BAD_KEY, 'keyBase64 must be a string');
     if (typeof keyId !== 'string') throw keyholeError(CODES.BAD_KEY, 'keyId must be a string');
     if (typeof param !== 'string') throw badInput('param must be a string');
     if (!Array.isArray(watermarks) || !watermarks.every((w) => typeof w === 'string')) throw badInput('watermarks must be an array of folder paths');
     if (typeof now !== 'function') throw badInput('now must be a function returning unix seconds');
     const secret = key !== undefined ? keyBytes(key) : textEncoder.encode(keyBase64);
+    const size = key !== undefined ? secret.length : Math.floor(keyBase64.replace(/[\s=]/g, '').length * 3 / 4);
     const handle = Number(call((e) => {
       e.str(key !== undefined ? 'raw' : 'base64');
       e.bytes(secret);
@@ -416,6 +454,16 @@ function makeModule(go, ex) {
       e.u32(watermarks.length);
       for (const w of watermarks) e.str(w);
     }, 'keyhole_signer_new'));
+    if (size < WEAK_KEY_BYTES) {
+      // The server accepts such keys (for existing tokens) but they can
+      // be brute-forced offline from any signed URL.
+      const msg = `@keyhole/signer: the key${keyId ? ` ${JSON.stringify(keyId)}` : ''} is ${size} bytes; use at least ${WEAK_KEY_BYTES} random bytes (keyhole keygen)`;
+      if (onWarning) onWarning(msg);
+      else if (!warnedWeak) {
+        warnedWeak = true;
+        console.warn(msg);
+      }
+    }
 
     const clock = () => {
       const t = now();

@@ -2,6 +2,7 @@
 // load() reads dist/keyhole.wasm with Deno.readFile, which needs
 // --allow-read for the package's folder. See README.md.
 import { makeLoad } from './core.js';
+export { KeyholeError } from './core.js';
 
 /** load instantiates the WebAssembly module; see index.d.ts. */
 export const load = makeLoad({

@@ -52,8 +52,14 @@ export interface ParamError {
   reason: string;
 }
 
-/** Every Error thrown by the package is a KeyholeError. */
-export interface KeyholeError extends Error {
+/**
+ * Every Error thrown by the package is a KeyholeError, a class exported by
+ * every entry: `err instanceof KeyholeError` works (it is true for any
+ * Error whose code starts with ERR_KEYHOLE_, so also across two copies of
+ * the package or the CommonJS entry).
+ */
+export class KeyholeError extends Error {
+  constructor(code: ErrorCode, message: string, props?: { index?: number; errors?: ParamError[]; result?: string; cause?: unknown });
   code: ErrorCode;
   /** signMany(): the position of the failing entry. */
   index?: number;
@@ -92,6 +98,12 @@ export interface SignerOptions {
   watermarks?: string[];
   /** The clock: unix seconds, may be fractional. Default `Date.now() / 1000`. */
   now?: () => number;
+  /**
+   * Called with a message when the key is weak (under 32 bytes: such keys
+   * sign, since the server accepts them, but can be brute-forced from any
+   * signed URL). Default: console.warn, once per loaded module.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface SignOptions {

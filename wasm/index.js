@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { makeLoad } from './core.js';
+export { KeyholeError } from './core.js';
 
 /** load instantiates the WebAssembly module; see index.d.ts. */
 export const load = makeLoad({

@@ -54,13 +54,20 @@ func paramsError(what string, err error) error {
 // {"header":…,"payload":…} holding the header and claims JSON exactly as
 // they are in the token. A token the server could not even parse is
 // ERR_KEYHOLE_BAD_TOKEN whose detail is the server's auth result ("malformed
-// token", "algorithm not allowed", "invalid payload").
+// token", "algorithm not allowed" for any alg but HS256, "none" included,
+// "invalid payload").
 func decode(r *reader) error {
 	tok := r.str()
 	if err := r.done(); err != nil {
 		return err
 	}
 	d, err := token.Decode(tok)
+	if d != nil && d.Header.Alg != "HS256" {
+		// The server checks the algorithm before the claims and accepts
+		// HS256 only: a token with "alg":"none" (or HS512, RS256) is
+		// refused, not shown as if it were one.
+		err = token.ResultAlgorithmNotAllowed
+	}
 	if err != nil {
 		var res token.Result
 		if !errors.As(err, &res) {

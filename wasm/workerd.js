@@ -7,6 +7,7 @@
 // and examples/edge-worker.
 import wasm from './dist/keyhole.wasm';
 import { makeLoad } from './core.js';
+export { KeyholeError } from './core.js';
 
 /** load instantiates the WebAssembly module; see index.d.ts. */
 export const load = makeLoad({ defaultWasm: () => wasm });

@@ -23,7 +23,10 @@
 
 /** ERROR_CASES: [name, function of (module, signer), code, message pattern]. */
 const ERROR_CASES = [
-  ['no key', (m) => m.createSigner({}), 'ERR_KEYHOLE_BAD_KEY', /exactly one of key and keyBase64/],
+  ['no key', (m) => m.createSigner({}), 'ERR_KEYHOLE_BAD_KEY', /the key is missing/],
+  ['undefined key', (m) => m.createSigner({ key: undefined }), 'ERR_KEYHOLE_BAD_KEY', /^key is undefined/],
+  ['misspelled signer option', (m) => m.createSigner({ key: 'k', keyID: 'a' }), 'ERR_KEYHOLE_BAD_INPUT', /unknown option "keyID"/],
+  ['decode of an alg none token', (m) => m.decode('eyJhbGciOiJub25lIn0.eyJhdWQiOiIvIiwiZXhwIjo5OTk5OTk5OTk5fQ.'), 'ERR_KEYHOLE_BAD_TOKEN', /algorithm not allowed/],
   ['empty key', (m) => m.createSigner({ key: '' }), 'ERR_KEYHOLE_BAD_KEY', /empty/],
   ['bad base64 key', (m) => m.createSigner({ keyBase64: 'sup3r$ecret!' }), 'ERR_KEYHOLE_BAD_KEY', /base64/],
   ['unusable keyId', (m) => m.createSigner({ key: 'k', keyId: 'a b"' }), 'ERR_KEYHOLE_BAD_KEY', /keyId/],

@@ -74,3 +74,21 @@ test('the command line refuses to run without a key, and reports bad paths', { t
   await assert.rejects(run(['/private/a.png'], {}), (err) => err.code === 1 && /KEYHOLE_SECRET/.test(err.stderr));
   await assert.rejects(run(['/private/../a.png'], { KEYHOLE_SECRET: 'k' }), (err) => /ERR_KEYHOLE_BAD_PATH/.test(err.stderr));
 });
+
+test('--help prints the usage and exits 0; a bad command line exits 2', async () => {
+  for (const flag of ['--help', '-h']) {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, flag], { env: {} });
+    assert.match(stdout, /^Usage: node sign\.mjs \[options\] PATH\.\.\./);
+    assert.match(stdout, /--expires-in S/);
+    assert.match(stdout, /Example:/);
+    assert.equal(stderr, '');
+  }
+  for (const [args, re] of [[['--bogus'], /Unknown option '--bogus'.*see node sign\.mjs --help/], [[], /give at least one image path/]]) {
+    await assert.rejects(promisify(execFile)(process.execPath, [script, ...args], { env: {} }), (err) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr, re);
+      assert.equal(err.stderr.trim().split('\n').length, 1, err.stderr);
+      return true;
+    });
+  }
+});

@@ -198,3 +198,37 @@ test('a browser build of @keyhole/signer: the browser entry, no Node.js module, 
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('the example page builds with its vite.config.js', { timeout: 120_000 }, async () => {
+  const { build } = await import('vite');
+  const out = await mkdtemp(join(tmpdir(), 'keyhole-vite-example-'));
+  const saved = { ...process.env };
+  process.env.KEYHOLE_SECRET = 'example-secret-that-is-32-bytes!!';
+  process.env.KEYHOLE_BASE_URL = 'https://img.example.com';
+  delete process.env.KEYHOLE_SECRET_BASE64;
+  delete process.env.KEYHOLE_KEY_ID;
+  try {
+    await build({ root: here, configFile: join(here, 'vite.config.js'), logLevel: 'silent', build: { outDir: out, emptyOutDir: true, minify: false } });
+    const html = await readFile(join(out, 'index.html'), 'utf8');
+    assert.match(html, /<img id="hero"/);
+    const js = (await readdir(join(out, 'assets'))).filter((f) => f.endsWith('.js'));
+    const code = (await Promise.all(js.map((f) => readFile(join(out, 'assets', f), 'utf8')))).join('\n');
+    // w=1200, and 320, 640, 1280 of the srcset (each in the srcset text and in urls)
+    const found = [...new Set([...code.matchAll(/https:\/\/img\.example\.com\/private\/hero\.jpg\?jwt=[\w.-]+/g)].map(([u]) => u))];
+    assert.equal(found.length, 4, code);
+    for (const u of found) {
+      const { header, payload } = m.decode(new URL(u).searchParams.get('jwt'));
+      assert.equal(header.kid, 'main');
+      assert.equal(payload.aud, '/private/hero.jpg');
+      assert.equal(payload.exp - payload.iat, 7 * 86400);
+    }
+    assert.ok(!code.includes(process.env.KEYHOLE_SECRET), 'the key must not reach the bundle');
+
+    // Without a key the build stops and says what to set.
+    delete process.env.KEYHOLE_SECRET;
+    await assert.rejects(build({ root: here, configFile: join(here, 'vite.config.js'), logLevel: 'silent', build: { outDir: out, emptyOutDir: true } }), /set KEYHOLE_SECRET/);
+  } finally {
+    process.env = saved;
+    await rm(out, { recursive: true, force: true });
+  }
+});

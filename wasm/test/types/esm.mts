@@ -1,6 +1,6 @@
 // Compiled by test/types.test.mjs with tsc --noEmit: every export of the
 // ES module entry, used as documented.
-import { load, type KeyholeError, type ParamError, type SignResult, type SrcsetResult } from '@keyhole/signer';
+import { load, KeyholeError, type ParamError, type SignResult, type SrcsetResult } from '@keyhole/signer';
 
 const m = await load();
 const m2 = await load({ wasm: new URL('https://example.com/keyhole.wasm') });
@@ -30,6 +30,14 @@ try {
   console.log(code, list, index, err.result);
 }
 console.log(url, when, many, errs, alg, exp, signer.keyId);
+m.createSigner({ key: 'short', onWarning: (message: string) => console.log(message) });
+try {
+  m.decode('x');
+} catch (e) {
+  if (e instanceof KeyholeError) console.log(e.code, e.result);
+}
+// @ts-expect-error onWarning takes a function
+m.createSigner({ key: 'k', onWarning: 'log' });
 
 // @ts-expect-error path is required
 signer.sign({ expiresIn: 1 });
