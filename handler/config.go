@@ -194,6 +194,9 @@ type Protection struct {
 	Audience Audience
 	// Keys verify tokens (KindJWT; at least one). Several keys allow
 	// rotation: a token's "kid" picks one; a token without kid tries each.
+	// A key's NotBefore revokes the tokens it verifies that were issued
+	// before it (or carry no iat): 403 "revoked token". Change it with
+	// Reload to kill leaked URLs without rotating the key.
 	Keys []token.Key
 	// Logins are the accepted credentials (KindBasic; 1 to 5).
 	Logins []Login
