@@ -275,6 +275,7 @@ type sampleRow struct {
 	threads    int   // /proc/PID/status Threads
 	fds        int   // entries of /proc/PID/fd
 	goroutines int   // go_goroutines from /metrics
+	heap       int64 // go_memstats_heap_inuse_bytes from /metrics: the Go part of RSS
 	requests   int64
 }
 
@@ -302,28 +303,39 @@ func measure(client *http.Client, base string, pid int) (sampleRow, error) {
 		return s, err
 	}
 	s.fds = len(fds)
-	v, err := metric(client, base, "go_goroutines")
+	v, err := metrics(client, base, "go_goroutines", "go_memstats_heap_inuse_bytes")
 	if err != nil {
 		return s, err
 	}
-	s.goroutines = int(v)
+	s.goroutines, s.heap = int(v[0]), int64(v[1])
 	return s, nil
 }
 
-func metric(client *http.Client, base, name string) (float64, error) {
+// metrics returns the values of the unlabelled series names from /metrics.
+func metrics(client *http.Client, base string, names ...string) ([]float64, error) {
 	res, err := client.Get(base + "/metrics")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer res.Body.Close()
+	out := make([]float64, len(names))
+	found := 0
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(v, 64)
+		for i, name := range names {
+			if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+				if out[i], err = strconv.ParseFloat(v, 64); err != nil {
+					return nil, err
+				}
+				found++
+			}
 		}
 	}
-	return 0, fmt.Errorf("/metrics has no %s", name)
+	if found != len(names) {
+		return nil, fmt.Errorf("/metrics lacks one of %v", names)
+	}
+	return out, nil
 }
 
 // waitReloads waits until the server counts n successful reloads.
@@ -346,10 +358,10 @@ func waitReloads(client *http.Client, base string, n int) bool {
 
 func report(w io.Writer, samples []sampleRow, base sampleRow, c *counts, total int64, took time.Duration, reloads int) {
 	fmt.Fprintf(w, "\n%d requests in %v (%.0f/s), %d reloads\n\n", total, took.Round(time.Second), float64(total)/took.Seconds(), reloads)
-	fmt.Fprintln(w, "| when | RSS MiB | goroutines | threads | open fds | requests |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| when | RSS MiB | Go heap in use MiB | goroutines | threads | open fds | requests |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	row := func(label string, s sampleRow) {
-		fmt.Fprintf(w, "| %s | %.1f | %d | %d | %d | %d |\n", label, float64(s.rss)/(1<<20), s.goroutines, s.threads, s.fds, s.requests)
+		fmt.Fprintf(w, "| %s | %.1f | %.1f | %d | %d | %d | %d |\n", label, float64(s.rss)/(1<<20), float64(s.heap)/(1<<20), s.goroutines, s.threads, s.fds, s.requests)
 	}
 	row("start", samples[0])
 	row("baseline (after warm-up)", base)
@@ -361,6 +373,19 @@ func report(w io.Writer, samples []sampleRow, base sampleRow, c *counts, total i
 	}
 	row(fmt.Sprintf("peak RSS (+%v)", peak.at.Sub(samples[0].at).Round(time.Second)), peak)
 	row("end (idle)", samples[len(samples)-1])
+
+	// The trend, about one row a minute: growth that does not level off
+	// shows here before it reaches the bound.
+	fmt.Fprintln(w, "\n| minute | RSS MiB | Go heap in use MiB | goroutines | open fds |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	next := samples[0].at
+	for _, s := range samples {
+		if s.at.Before(next) {
+			continue
+		}
+		next = next.Add(time.Minute)
+		fmt.Fprintf(w, "| %.0f | %.1f | %.1f | %d | %d |\n", s.at.Sub(samples[0].at).Minutes(), float64(s.rss)/(1<<20), float64(s.heap)/(1<<20), s.goroutines, s.fds)
+	}
 
 	fmt.Fprintln(w, "\n| request | want | got |")
 	fmt.Fprintln(w, "|---|---|---|")
