@@ -3,7 +3,7 @@
 // same machine in the same run, so drift cancels out of the ratios, and
 // writes a markdown report and an SVG chart:
 //
-//	go run ./bench [-quick] [-out bench/results] [-imgproxy PATH] [-only original,token,transform,cache,overload,scale,wasm]
+//	go run ./bench [-quick] [-out bench/results] [-imgproxy PATH] [-only original,token,transform,cache,overload,scale,wasm,s3]
 //
 // Every server runs in its own child process (this binary started again
 // with -serve), so CPU time per request (/proc/<pid>/stat) and peak RSS
@@ -43,6 +43,7 @@ var scenarios = []struct {
 	{"overload", "Overload: 4× MaxConcurrent", scenarioOverload},
 	{"scale", "How cost grows: connections and file sizes", scenarioScale},
 	{"wasm", "WASM signer vs npm jsonwebtoken and jose", scenarioWasm},
+	{"s3", "Object storage: originals and variant-store hits from S3 vs local disk and memory", scenarioS3},
 }
 
 func main() {
@@ -50,7 +51,7 @@ func main() {
 		quick    = flag.Bool("quick", false, "short run (under 2 minutes): 2 rounds of 2 s per side")
 		out      = flag.String("out", "", "report directory (default <module>/bench/results)")
 		imgproxy = flag.String("imgproxy", "", "imgproxy binary to compare with (default: imgproxy on PATH, if any)")
-		only     = flag.String("only", "", "comma-separated scenarios to run (default all): original,token,transform,cache,overload,scale,wasm")
+		only     = flag.String("only", "", "comma-separated scenarios to run (default all): original,token,transform,cache,overload,scale,wasm,s3")
 		rounds   = flag.Int("rounds", 0, "measured rounds per side (default 5, quick 2)")
 		roundDur = flag.Duration("d", 0, "length of one round, whole seconds (default 5s, quick 2s)")
 		chart    = flag.String("chart", "", "draw the chart of an existing report (its .md) again into the .svg beside it, and exit")
@@ -62,6 +63,7 @@ func main() {
 	flag.Int64Var(&srv.CacheBytes, "cache", 0, "internal: VariantCacheBytes")
 	flag.IntVar(&srv.MaxConcurrent, "maxconc", 0, "internal: MaxConcurrent")
 	flag.IntVar(&srv.OpenFiles, "openfiles", 0, "internal: handler.Config.OpenFiles (-1: open-file cache off)")
+	flag.StringVar(&srv.Store, "store", "", "internal: variant store bucket URL")
 	flag.Parse()
 	if srv.Kind != "" {
 		if err := runServer(srv); err != nil {

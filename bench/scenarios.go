@@ -48,7 +48,10 @@ func (e *env) sign(args map[string]any) (string, error) {
 func (e *env) start(opts ...serverOpts) ([]*child, error) {
 	var cs []*child
 	for _, o := range opts {
-		o.Root, o.Secret = e.root, e.secret
+		if o.Root == "" {
+			o.Root = e.root
+		}
+		o.Secret = e.secret
 		c, err := startServer(o.Kind, o)
 		if err != nil {
 			stopAll(cs)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -11,8 +13,12 @@ import (
 	"strings"
 
 	govips "github.com/davidbyttow/govips/v2/vips"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "gocloud.dev/blob/s3blob" // s3:// roots and stores
 
 	"github.com/keyhole-dev/keyhole/handler"
+	"github.com/keyhole-dev/keyhole/source"
 	"github.com/keyhole-dev/keyhole/token"
 	"github.com/keyhole-dev/keyhole/transform/vips"
 )
@@ -33,6 +39,9 @@ type serverOpts struct {
 	CacheBytes    int64 // handler.Config.VariantCacheBytes; -1 disables
 	MaxConcurrent int   // handler.Config.MaxConcurrent; 0 = default
 	OpenFiles     int   // handler.Config.OpenFiles; -1 disables the open-file cache
+	// Store is a variant store's bucket URL (source.OpenStore), "" for
+	// none. With a store the child also serves its metrics on /metrics.
+	Store string
 }
 
 // args returns the command-line flags that make a child run o.
@@ -42,6 +51,7 @@ func (o serverOpts) args() []string {
 		"-cache", strconv.FormatInt(o.CacheBytes, 10),
 		"-maxconc", strconv.Itoa(o.MaxConcurrent),
 		"-openfiles", strconv.Itoa(o.OpenFiles),
+		"-store", o.Store,
 	}
 }
 
@@ -76,11 +86,30 @@ func runServer(o serverOpts) error {
 		if err != nil {
 			return err
 		}
-		files, err := handler.Dir(o.Root)
+		// A root with a scheme is a bucket URL (the object-storage
+		// scenario); anything else a local directory.
+		var files fs.FS
+		if strings.Contains(o.Root, "://") {
+			files, err = source.Open(context.Background(), o.Root, source.Config{})
+		} else {
+			files, err = handler.Dir(o.Root)
+		}
 		if err != nil {
 			return err
 		}
-		h, err = handler.New(handler.Config{
+		var (
+			store handler.VariantStore
+			reg   *prometheus.Registry
+		)
+		if o.Store != "" {
+			reg = prometheus.NewRegistry()
+			st, err := source.OpenStore(context.Background(), o.Store, source.StoreConfig{Registerer: reg})
+			if err != nil {
+				return err
+			}
+			store = st
+		}
+		kh, err := handler.New(handler.Config{
 			Files: files,
 			Protections: []handler.Protection{{
 				Path: "/private/",
@@ -90,9 +119,18 @@ func runServer(o serverOpts) error {
 			MaxConcurrent:     o.MaxConcurrent,
 			VariantCacheBytes: o.CacheBytes,
 			OpenFiles:         o.OpenFiles,
+			VariantStore:      store,
+			Registerer:        registerer(reg),
 		})
 		if err != nil {
 			return err
+		}
+		h = kh
+		if reg != nil {
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+			mux.Handle("/", kh)
+			h = mux
 		}
 	default:
 		return fmt.Errorf("unknown server kind %q", o.Kind)
@@ -105,6 +143,15 @@ func runServer(o serverOpts) error {
 	go http.Serve(ln, h)
 	io.Copy(io.Discard, os.Stdin)
 	return nil
+}
+
+// registerer returns reg as a prometheus.Registerer, nil for a nil reg (a
+// nil *Registry in the interface would not be nil).
+func registerer(reg *prometheus.Registry) prometheus.Registerer {
+	if reg == nil {
+		return nil
+	}
+	return reg
 }
 
 // naiveHandler is the in-run reference for transforms: what a first

@@ -4,6 +4,7 @@
 # A later run finds the binary and returns at once.
 #
 #   scripts/seaweedfs.sh          build if missing, print the path
+#   scripts/seaweedfs.sh -n       print the path if built, else exit 1 (never builds)
 #
 # The cache folder is $KEYHOLE_CACHE, else $XDG_CACHE_HOME/keyhole, else
 # $HOME/.cache/keyhole; the binary is weed-<version> inside it.
@@ -21,6 +22,10 @@ bin="$cache/weed-$version"
 if [ -x "$bin" ]; then
   echo "$bin"
   exit 0
+fi
+if [ "${1:-}" = "-n" ]; then
+  echo "seaweedfs: $bin is not built; run scripts/seaweedfs.sh" >&2
+  exit 1
 fi
 mkdir -p "$cache"
 # Test packages run in parallel and may each ask for the binary: one builds,

@@ -133,6 +133,51 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// Built returns the path of the weed binary when scripts/seaweedfs.sh has
+// built it already, and an error saying it is not built otherwise. Unlike
+// Binary it never starts the build of several minutes: the bench suite
+// skips its object-storage scenario instead.
+func Built() (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command("bash", filepath.Join(root, "scripts", "seaweedfs.sh"), "-n").Output()
+	if err != nil {
+		return "", fmt.Errorf("seaweed: weed not built (scripts/seaweedfs.sh builds it once, in minutes)")
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Launch starts a server from the binary bin with its data under dir, for
+// a program that is not a test (the bench suite). Close stops it.
+func Launch(bin, dir string) (*Server, error) {
+	s := &Server{bin: bin, dir: dir}
+	ports, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	copy(s.ports[:], ports)
+	if s.logf, err = os.Create(filepath.Join(dir, "weed.log")); err != nil {
+		return nil, err
+	}
+	if err := s.start(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops a server started by Launch and closes its log.
+func (s *Server) Close() {
+	s.Stop()
+	s.logf.Close()
+}
+
+// MakeBucket creates a bucket as CreateBucket does, outside a test: it
+// returns the error instead of failing one.
+func (s *Server) MakeBucket(name string) error { return s.createBucket(name) }
+
 // Endpoint is the S3 endpoint, http://127.0.0.1:PORT.
 func (s *Server) Endpoint() string { return "http://127.0.0.1:" + strconv.Itoa(s.ports[3]) }
 
