@@ -83,16 +83,7 @@ func (c *openCache) open(name string) (fs.File, fs.FileInfo, error) {
 	c.mu.Lock()
 	if c.retired {
 		c.mu.Unlock()
-		f, err := c.files.Open(name)
-		if err != nil {
-			return nil, nil, err
-		}
-		info, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-		return f, info, nil
+		return openStat(c.files, name)
 	}
 	if e := c.entries[name]; e != nil {
 		if age := now.Sub(e.opened); age >= 0 && age < c.valid {
@@ -114,13 +105,8 @@ func (c *openCache) open(name string) (fs.File, fs.FileInfo, error) {
 	c.mu.Unlock()
 	closeAll(stale)
 
-	f, err := c.files.Open(name)
+	f, info, err := openStat(c.files, name)
 	if err != nil {
-		return nil, nil, err
-	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
 		return nil, nil, err
 	}
 	osf, ok := f.(*os.File)
@@ -333,4 +319,19 @@ func (h *Handler) openOriginal(p string, dst *file) error {
 	}
 	*dst = file{f: f, name: name, info: info}
 	return nil
+}
+
+// openStat opens name in files and stats it, closing it again when the
+// stat fails.
+func openStat(files fs.FS, name string) (fs.File, fs.FileInfo, error) {
+	f, err := files.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, info, nil
 }
