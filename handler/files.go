@@ -65,16 +65,12 @@ func (h *Handler) open(p string, dst *file) error {
 	if name == "" || !fs.ValidPath(name) {
 		return errNotFound
 	}
-	f, err := h.cfg.Files.Open(name)
+	f, info, err := openStat(h.cfg.Files, name)
 	if err != nil {
 		return fileError(err)
 	}
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
+	if !info.Mode().IsRegular() {
 		f.Close()
-		if err != nil {
-			return fileError(err)
-		}
 		return errNotFound
 	}
 	*dst = file{f: f, name: name, info: info}
