@@ -108,12 +108,23 @@ func (c *counts) add(k kind, status int, result string) {
 	}
 }
 
-func run(bin string, dur time.Duration, workers int, reloadEvery, sampleEvery time.Duration) error {
+func run(bin string, dur time.Duration, workers int, reloadEvery, sampleEvery time.Duration) (err error) {
 	dir, err := os.MkdirTemp("", "keyhole-soak-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		// On failure the server's log stays for a post-mortem.
+		if err == nil {
+			os.RemoveAll(dir)
+			return
+		}
+		log := filepath.Join(dir, "serve.log")
+		if b, rerr := os.ReadFile(log); rerr == nil {
+			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+			fmt.Fprintf(os.Stderr, "soak: the last lines of %s:\n%s\n", log, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		}
+	}()
 	if err := writeImages(filepath.Join(dir, "files", "private")); err != nil {
 		return err
 	}
@@ -137,9 +148,20 @@ func run(bin string, dur time.Duration, workers int, reloadEvery, sampleEvery ti
 		return err
 	}
 	defer cmd.Process.Kill()
+	exited := make(chan error, 1)
 	base, err := listening(out)
+	go func() { exited <- cmd.Wait() }()
 	if err != nil {
 		return err
+	}
+	// died reports the server's end if it has exited, else the error.
+	died := func(err error) error {
+		select {
+		case e := <-exited:
+			return fmt.Errorf("keyhole serve exited during the soak (%v) after %v", e, time.Since(start).Round(time.Second))
+		case <-time.After(time.Second):
+			return err
+		}
 	}
 	pid := cmd.Process.Pid
 	fmt.Printf("soak: keyhole serve pid %d at %s, %v of traffic from %d workers, SIGHUP every %v\n", pid, base, dur, workers, reloadEvery)
@@ -192,13 +214,19 @@ loop:
 		select {
 		case <-ctx.Done():
 			break loop
+		case e := <-exited:
+			cancel()
+			wg.Wait()
+			return fmt.Errorf("keyhole serve exited during the soak (%v) after %v", e, time.Since(start).Round(time.Second))
 		case <-reloadTick.C:
 			reloads++
 			if err := os.WriteFile(cfgName, []byte(config(start, reloads)), 0o644); err != nil {
 				return err
 			}
 			if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
-				return err
+				cancel()
+				wg.Wait()
+				return died(err)
 			}
 			if ok := waitReloads(client, base, reloads); !ok {
 				failedReloads++
@@ -206,7 +234,9 @@ loop:
 		case <-sampleTick.C:
 			s, err := measure(client, base, pid)
 			if err != nil {
-				return err
+				cancel()
+				wg.Wait()
+				return died(err)
 			}
 			s.requests = total.Load()
 			samples = append(samples, s)
@@ -220,7 +250,7 @@ loop:
 	time.Sleep(2 * time.Second) // the server notices the closed connections
 	last, err := measure(&http.Client{Timeout: 10 * time.Second}, base, pid)
 	if err != nil {
-		return err
+		return died(err)
 	}
 	last.requests = total.Load()
 	samples = append(samples, last)
@@ -230,7 +260,7 @@ loop:
 
 	// Drain: SIGTERM must end the process with status 0.
 	cmd.Process.Signal(syscall.SIGTERM)
-	exitErr := cmd.Wait()
+	exitErr := <-exited
 
 	report(os.Stdout, samples, *baseline, c, total.Load(), time.Since(start), reloads)
 	var problems []string
