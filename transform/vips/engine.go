@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 
 	govips "github.com/davidbyttow/govips/v2/vips"
@@ -144,7 +145,6 @@ func (e *Engine) Process(ctx context.Context, req transform.Request) (*transform
 		p = &transform.Params{}
 	}
 	k := newKiller(ctx, e.field)
-	defer k.close()
 	j := &job{e: e, req: req, p: p, k: k}
 	defer j.close()
 	for _, s := range pipeline {
@@ -203,13 +203,31 @@ type job struct {
 	plan       *transform.Scale // scale planned from the header, if known
 	img        *govips.ImageRef
 	out        *transform.Output
+
+	// pins keeps alive every byte slice libvips decodes from lazily (a
+	// watermark, a text mask; the source is held by req). govips hands
+	// libvips the slice's memory without a copy, and an image built on
+	// it is decoded only when the encoder pulls its pixels, long after
+	// the stage that loaded it has returned and closed its ImageRef.
+	pins [][]byte
 }
 
+// pin keeps b alive until Process returns, and returns it.
+func (j *job) pin(b []byte) []byte {
+	j.pins = append(j.pins, b)
+	return b
+}
+
+// close releases the images (the job's, then the killer's reference, which
+// may be the last), and only then the bytes they were decoded from.
 func (j *job) close() {
 	if j.img != nil {
 		j.img.Close()
 		j.img = nil
 	}
+	j.k.close()
+	runtime.KeepAlive(j.req.Source)
+	runtime.KeepAlive(j.pins)
 }
 
 // set replaces the current image.

@@ -44,7 +44,11 @@ func (j *job) text() error {
 	case 1:
 		align = govips.AlignHigh
 	}
-	mask, err := textMask(p.Text, p.TextFontFamily, px, wrap, align)
+	png, err := textMask(p.Text, p.TextFontFamily, px, wrap, align)
+	if err != nil {
+		return err
+	}
+	mask, err := govips.NewImageFromBuffer(j.pin(png))
 	if err != nil {
 		return err
 	}
@@ -200,6 +204,7 @@ func (j *job) watermark() error {
 	if err != nil {
 		return wrapNotFound(p.Watermark, err)
 	}
+	j.pin(data)
 	lim := j.e.limits
 	if int64(len(data)) > lim.MaxSourceBytes {
 		return fmt.Errorf("%w: watermark has %d bytes, limit %d", transform.ErrSourceTooLarge, len(data), lim.MaxSourceBytes)

@@ -60,8 +60,9 @@ func goFont(family string) (*opentype.Font, error) {
 
 // textMask draws text, wrapped at width pixels, as a one-band mask (white
 // on black, antialiased) px pixels high per em, each line aligned low
-// (left), centre or high (right). Explicit newlines are kept.
-func textMask(text, family string, px float64, width int, align govips.Align) (*govips.ImageRef, error) {
+// (left), centre or high (right), and returns it PNG-encoded. Explicit
+// newlines are kept.
+func textMask(text, family string, px float64, width int, align govips.Align) ([]byte, error) {
 	f, err := goFont(family)
 	if err != nil {
 		return nil, err
@@ -93,7 +94,7 @@ func textMask(text, family string, px float64, width int, align govips.Align) (*
 	if err := enc.Encode(&buf, mask); err != nil {
 		return nil, err
 	}
-	return govips.NewImageFromBuffer(buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // wrapText breaks text into lines no wider than width: at spaces where it
