@@ -60,6 +60,7 @@ type signing struct {
 	rules   signreq.Rules
 	admin   [sha256.Size]byte
 	signers map[string]*token.Signer
+	keys    map[string]token.Key // for NotBefore
 }
 
 // NewSigning returns the handler of the signing endpoint. It answers POST
@@ -110,7 +111,7 @@ func NewSigning(cfg SigningConfig) (http.Handler, error) {
 			return nil, fmt.Errorf("handler: SigningConfig.Watermarks[%d] must be a clean folder path ending in /", i)
 		}
 	}
-	s := &signing{cfg: cfg, admin: sha256.Sum256([]byte(cfg.AdminToken)), signers: map[string]*token.Signer{}}
+	s := &signing{cfg: cfg, admin: sha256.Sum256([]byte(cfg.AdminToken)), signers: map[string]*token.Signer{}, keys: map[string]token.Key{}}
 	s.rules = signreq.Rules{Limits: cfg.Limits, Watermarks: cfg.Watermarks, MaxLifetime: cfg.MaxExpiresIn, TokenParam: cfg.TokenParam}
 	for i, k := range cfg.Keys {
 		if k.ID == "" {
@@ -124,6 +125,7 @@ func NewSigning(cfg SigningConfig) (http.Handler, error) {
 			return nil, fmt.Errorf("handler: SigningConfig.Keys[%d]: %w", i, err)
 		}
 		s.signers[k.ID] = signer
+		s.keys[k.ID] = k
 	}
 	return s, nil
 }
@@ -192,6 +194,9 @@ func (s *signing) sign(req *signRequest) (*signResponse, int, string, []transfor
 		return nil, http.StatusBadRequest, "unknown key", nil
 	}
 	now := s.cfg.Now()
+	if s.keys[req.Key].Revokes(now) {
+		return nil, http.StatusBadRequest, "the key's not_before is after now: the server would refuse this token (revoked token)", nil
+	}
 	exp, ok := signreq.ExpiryAfter(now, req.ExpiresIn, s.cfg.MaxExpiresIn)
 	if !ok {
 		return nil, http.StatusBadRequest, "expiresIn must be 1.." + strconv.FormatInt(int64(s.cfg.MaxExpiresIn/time.Second), 10) + " seconds", nil

@@ -207,4 +207,25 @@ func TestSigningRefusals(t *testing.T) {
 	if status, out := postSign(t, srv, adminToken, body(`,"secureParams":{"watermark":"/wm/logo.png"}`)); status != 200 {
 		t.Errorf("watermark in /wm/: %d %v", status, out)
 	}
+
+	// A key whose not_before is after now would sign tokens the server
+	// refuses as revoked: refused here too; at not_before it signs again.
+	revoking := keyOne
+	revoking.NotBefore = now.Add(time.Hour)
+	for _, at := range []time.Time{now, now.Add(time.Hour)} {
+		h, err := handler.NewSigning(handler.SigningConfig{Keys: []token.Key{revoking}, AdminToken: adminToken, Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		status, out := postSign(t, srv, adminToken, body(""))
+		srv.Close()
+		msg, _ := out["error"].(string)
+		switch {
+		case at.Before(revoking.NotBefore) && (status != 400 || !strings.Contains(msg, "revoked token")):
+			t.Errorf("key with not_before in an hour: %d %q, want 400 naming the revocation", status, msg)
+		case !at.Before(revoking.NotBefore) && status != 200:
+			t.Errorf("at the key's not_before: %d %v, want 200", status, out)
+		}
+	}
 }

@@ -139,7 +139,7 @@ func (t *configTime) UnmarshalYAML(n *yaml.Node) error {
 type loginConfig struct {
 	User         string    `yaml:"user"`
 	PasswordHash string    `yaml:"password_hash"`
-	Expires      time.Time `yaml:"expires"`
+	Expires      configTime `yaml:"expires"`
 }
 
 type referrerConfig struct {
@@ -535,7 +535,7 @@ func (c *fileConfig) handlerConfig() (handler.Config, error) {
 			Profile: p.Profile, Lock: p.Lock,
 		}
 		for _, l := range p.Logins {
-			hp.Logins = append(hp.Logins, handler.Login(l))
+			hp.Logins = append(hp.Logins, handler.Login{User: l.User, PasswordHash: l.PasswordHash, Expires: l.Expires.Time})
 		}
 		if p.Referrers != nil {
 			hp.Referrers = &handler.Referrers{Hosts: p.Referrers.Hosts, RequireReferer: p.Referrers.RequireReferer}

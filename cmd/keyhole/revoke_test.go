@@ -87,3 +87,27 @@ func TestNotBeforeInvalid(t *testing.T) {
 		t.Errorf("the error holds the secret:\n%s", errb.String())
 	}
 }
+
+// TestSignRefusesARevokingKey: a key whose not_before is after now would
+// sign tokens the server refuses as revoked, so keyhole sign says so and
+// exits 1 instead of printing a dead URL.
+func TestSignRefusesARevokingKey(t *testing.T) {
+	later := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	_, name := writeConfig(t, "root: ./files\nprotections:\n  - path: /private/\n    keys:\n      - id: k1\n        secret: first-secret-that-is-32-bytes-long!!\n        not_before: "+later+"\n")
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"sign", "-config", name, "-key", "k1", "-path", "/private/a.txt"}, &out, &errb)
+	if exitCode(err, &errb) != 1 || !strings.Contains(errb.String(), "not_before "+later+", after now") || out.Len() != 0 {
+		t.Errorf("sign with a key whose not_before is in an hour: %v, stdout %q\n%s", err, out.String(), errb.String())
+	}
+}
+
+// TestLoginExpiresInvalid: a login's expires that is not a time is
+// reported with its key path and line, like not_before.
+func TestLoginExpiresInvalid(t *testing.T) {
+	_, name := writeConfig(t, "root: ./files\nprotections:\n  - path: /members/\n    type: basic\n    logins:\n      - user: ann\n        password_hash: $2a$10$abcdefghijklmnopqrstuuJ3zYl0j8nN2bq4u8oQ2lVnSxg8Y0k6a\n        expires: next week\n")
+	var errb bytes.Buffer
+	err := run(context.Background(), []string{"check", "-config", name}, io.Discard, &errb)
+	if exitCode(err, io.Discard) != 1 || !strings.Contains(errb.String(), `protections[0].logins[0].expires at line 8: "next week" is not a time such as 2027-01-01T00:00:00Z`) {
+		t.Errorf("check of expires: next week: %v\n%s", err, errb.String())
+	}
+}

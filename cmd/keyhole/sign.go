@@ -98,6 +98,10 @@ func runSign(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	now := time.Now()
+	if key.Revokes(now) {
+		return fmt.Errorf("key %q has not_before %s, after now: the server refuses every token it signs now (revoked token); sign with another key",
+			key.ID, key.NotBefore.UTC().Format(time.RFC3339))
+	}
 	exp, ok := signreq.ExpiryAfter(now, expires.Seconds(), rules.MaxLifetime)
 	if !ok {
 		return fmt.Errorf("-expires must be 1s..%v (%s)", rules.MaxLifetime, capName)
