@@ -137,8 +137,8 @@ func (t *configTime) UnmarshalYAML(n *yaml.Node) error {
 }
 
 type loginConfig struct {
-	User         string    `yaml:"user"`
-	PasswordHash string    `yaml:"password_hash"`
+	User         string     `yaml:"user"`
+	PasswordHash string     `yaml:"password_hash"`
 	Expires      configTime `yaml:"expires"`
 }
 
