@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -144,6 +145,15 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, prot *pr
 		}
 		rs = bytes.NewReader(data)
 	}
+	if ok && remote(src.f) && r.Method == http.MethodGet && r.Header.Get("Range") == "" &&
+		r.Header.Get("If-None-Match") == "" && r.Header.Get("If-Modified-Since") == "" {
+		p, err := prefetch(rs, src.info.Size())
+		if err != nil {
+			h.answer(w, r, prot, outcomeUnavailable, fmt.Errorf("%w: %w", errUnavailable, err))
+			return
+		}
+		rs = p
+	}
 	// The type is decided here as ServeContent would, so that an active
 	// document gets the sandbox; ServeContent keeps a Content-Type set.
 	ct := originalType(src.name, rs)
@@ -271,4 +281,83 @@ func originalType(name string, rs io.ReadSeeker) string {
 		return ""
 	}
 	return http.DetectContentType(buf[:n])
+}
+
+// remote reports whether f is not a local file (a bucket object or a
+// caller's fs.FS), whose reads can fail or hang after the headers are
+// sent.
+func remote(f fs.File) bool {
+	switch f.(type) {
+	case *os.File, *cachedFile:
+		return false
+	}
+	return true
+}
+
+// prefetchBytes is how much of a remote original is read before the
+// response's headers: all of a small image, and for a larger file enough
+// to know the store answers.
+const prefetchBytes = 64 << 10
+
+// prefetch reads the first bytes of a remote original before any header
+// is written, so that a store that is down or hanging (source.Bucket
+// times out) gets a 503 rather than a 200 cut short. A failure after
+// them can still only cut the connection. Conditional and Range GETs and
+// HEAD skip it: they mostly read nothing or another part of the file.
+func prefetch(rs io.ReadSeeker, size int64) (*prefetched, error) {
+	head := make([]byte, min(max(size, 0), prefetchBytes))
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	n, err := io.ReadFull(rs, head)
+	if err != nil {
+		return nil, err // a file shorter than its size is broken too
+	}
+	return &prefetched{rs: rs, head: head[:n], size: size, pos: int64(n)}, nil
+}
+
+// prefetched serves the prefetched head from memory and the rest from the
+// file, which it leaves where the head ended, so a whole-file read goes
+// on with the store's open ranged read.
+type prefetched struct {
+	rs   io.ReadSeeker
+	head []byte
+	size int64
+	off  int64 // the reader's offset
+	pos  int64 // rs's offset
+}
+
+func (p *prefetched) Read(b []byte) (int, error) {
+	if p.off < int64(len(p.head)) {
+		n := copy(b, p.head[p.off:])
+		p.off += int64(n)
+		return n, nil
+	}
+	if p.pos != p.off {
+		if _, err := p.rs.Seek(p.off, io.SeekStart); err != nil {
+			return 0, err
+		}
+		p.pos = p.off
+	}
+	n, err := p.rs.Read(b)
+	p.off += int64(n)
+	p.pos += int64(n)
+	return n, err
+}
+
+func (p *prefetched) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += p.off
+	case io.SeekEnd:
+		offset += p.size
+	default:
+		return 0, errors.New("prefetched: bad whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("prefetched: negative offset")
+	}
+	p.off = offset
+	return offset, nil
 }

@@ -291,8 +291,48 @@ func (s *Server) createBucket(name string) error {
 }
 
 // Pause stops the server process (SIGSTOP): connections are accepted by
-// the kernel but nothing answers, as with a store that hangs.
-func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+// the kernel but nothing answers, as with a store that hangs. It returns
+// once every thread of the process has stopped (a signal takes effect on
+// a thread only when the scheduler next runs it, so on a busy machine a
+// request sent right after kill could otherwise still be answered), or
+// after 10 s.
+func (s *Server) Pause() {
+	s.signal(syscall.SIGSTOP)
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if allStopped(cmd.Process.Pid) {
+			return
+		}
+	}
+}
+
+// allStopped reports whether every thread of process pid is in the
+// stopped state (T in /proc/PID/task/TID/stat).
+func allStopped(pid int) bool {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "stat"))
+		if err != nil {
+			return false
+		}
+		// pid (comm) state ...: comm may hold spaces, so the state is
+		// the first field after the last ')'.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
+}
 
 // Resume continues a paused server (SIGCONT).
 func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
