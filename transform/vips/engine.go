@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strconv"
+	"strings"
 
 	govips "github.com/davidbyttow/govips/v2/vips"
 
@@ -160,11 +161,25 @@ func (e *Engine) Process(ctx context.Context, req transform.Request) (*transform
 				// failure that no longer matters: report why we stopped.
 				return nil, fmt.Errorf("vips: %s: stopped: %w", s.name, ctx.Err())
 			}
-			return nil, fmt.Errorf("vips: %s: %w", s.name, err)
+			return nil, withoutStack{fmt.Errorf("vips: %s: %w", s.name, err)}
 		}
 	}
 	return j.out, nil
 }
+
+// withoutStack is an error whose text leaves out the Go stack trace that
+// govips appends to libvips' message ("\nStack:\n" and a dump of the
+// goroutine, always last: every wrapper here only prefixes), and joins
+// libvips' lines, so an error the host logs is one readable line with no
+// source paths in it. errors.Is and errors.As see the original.
+type withoutStack struct{ err error }
+
+func (e withoutStack) Error() string {
+	s, _, _ := strings.Cut(e.err.Error(), "\nStack:\n")
+	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ")
+}
+
+func (e withoutStack) Unwrap() error { return e.err }
 
 // step is one stage of the pipeline.
 type step struct {

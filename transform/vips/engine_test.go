@@ -725,6 +725,10 @@ func TestRefusedSources(t *testing.T) {
 			if !errors.Is(err, transform.ErrNotImage) {
 				t.Errorf("err = %v, want ErrNotImage", err)
 			}
+			// govips appends a Go stack trace to libvips' text.
+			if msg := err.Error(); strings.Contains(msg, "Stack:") || strings.Contains(msg, ".go:") || strings.Contains(msg, "\n") {
+				t.Errorf("error text has a stack trace or several lines: %q", msg)
+			}
 		})
 	}
 	t.Run("SVG allowed", func(t *testing.T) {
