@@ -44,6 +44,8 @@ type fileConfig struct {
 	DenyUnprotected   bool                         `yaml:"deny_unprotected"`
 	PublicMaxAge      time.Duration                `yaml:"public_max_age"`
 	VariantCacheBytes int64                        `yaml:"variant_cache_bytes"`
+	OpenFiles         int                          `yaml:"open_files"`
+	LogLinesPerSecond int                          `yaml:"log_lines_per_second"`
 	DefaultProfile    string                       `yaml:"default_profile"`
 	Profiles          map[string]map[string]string `yaml:"profiles"`
 	Watermarks        []string                     `yaml:"watermarks"`
@@ -519,6 +521,8 @@ func (c *fileConfig) handlerConfig() (handler.Config, error) {
 		DenyUnprotected:   c.DenyUnprotected,
 		PublicMaxAge:      c.PublicMaxAge,
 		VariantCacheBytes: c.VariantCacheBytes,
+		OpenFiles:         c.OpenFiles,
+		LogLinesPerSecond: c.LogLinesPerSecond,
 		DefaultProfile:    c.DefaultProfile,
 		Profiles:          c.Profiles,
 		Limits:            c.Limits.engine(),

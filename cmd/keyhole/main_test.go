@@ -148,6 +148,8 @@ signing:
 root: ./files
 metrics_path: /metrics
 leeway: 1s
+open_files: -1
+log_lines_per_second: 3
 profiles:
   thumb:
     w: 300
@@ -177,6 +179,9 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if string(hc.Protections[0].Keys[1].Secret) != "second-secret-key-bytes-32-long!" {
 		t.Errorf("secret_base64 decoded to the wrong bytes")
+	}
+	if hc.OpenFiles != -1 || hc.LogLinesPerSecond != 3 {
+		t.Errorf("open_files %d, log_lines_per_second %d: want -1 and 3", hc.OpenFiles, hc.LogLinesPerSecond)
 	}
 	if hc.Profiles["thumb"]["w"] != "300" {
 		t.Errorf("profile values are not strings: %v", hc.Profiles)
