@@ -71,6 +71,7 @@ fuzz:
 	$(GO) test -run ^$$ -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./transform
 	$(GO) test -run ^$$ -fuzz '^FuzzCanonicalRoundTrip$$' -fuzztime $(FUZZTIME) ./transform
 	$(GO) test -run ^$$ -fuzz '^FuzzSniff$$' -fuzztime $(FUZZTIME) ./transform
+	$(GO) test -run ^$$ -fuzz '^FuzzMergePlan$$' -fuzztime $(FUZZTIME) ./transform
 	$(GO) test -run ^$$ -fuzz '^FuzzSignVerifyRoundTrip$$' -fuzztime $(FUZZTIME) ./token/verify
 	$(GO) test -run ^$$ -fuzz '^FuzzMatchesNetURL$$' -fuzztime $(FUZZTIME) ./internal/urlenc
 
