@@ -4,7 +4,7 @@
 GO ?= go
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all deps demo build seaweedfs test test-go lint test-interop test-wasm wasm fuzz bench bench-quick generate soak
+.PHONY: all deps demo build seaweedfs test test-go lint test-interop test-wasm wasm fuzz bench bench-quick generate soak soak-engine
 
 all: build
 
@@ -60,6 +60,12 @@ wasm:
 SOAK ?= 10m
 soak: build
 	$(GO) run ./scripts/soak -bin bin/keyhole -d $(SOAK)
+
+# The engine's concurrency tests, long (about 10 minutes on 2 cores):
+# lifetimes of the bytes and images libvips reads, and concurrent resizes.
+STRESS ?= 40
+soak-engine: deps
+	KEYHOLE_STRESS=$(STRESS) $(GO) test -count=1 -timeout 60m -run '^(TestConcurrentLifetimes|TestConcurrentResizes)$$' -v ./transform/vips
 
 # Longer fuzzing than the seed corpora that `make test` runs.
 FUZZTIME ?= 60s

@@ -10,6 +10,18 @@ static void keyhole_ref(VipsImage *im) { g_object_ref(im); }
 static void keyhole_unref(VipsImage *im) { g_object_unref(im); }
 static void keyhole_kill(VipsImage *im) { vips_image_set_kill(im, TRUE); }
 
+// keyhole_orc reports whether this libvips runs the Orc code paths
+// (libvips before 8.15 compiles Orc programs for some operations; 8.15
+// moved to Highway).
+static int keyhole_orc(void) {
+	return VIPS_MAJOR_VERSION == 8 && VIPS_MINOR_VERSION < 15;
+}
+
+// vips_vector_set_enabled and vips_vector_isenabled are declared in
+// <vips/vector.h>, which <vips/vips.h> leaves out in libvips 8.14.
+void vips_vector_set_enabled(gboolean enabled);
+gboolean vips_vector_isenabled(void);
+
 // keyhole_webp_progress is libwebp's progress hook: returning 0 aborts the
 // encoder. user_data is the image the killer arms.
 static int keyhole_webp_progress(int percent, const WebPPicture *pic) {
@@ -128,6 +140,23 @@ func ref(im *vipsImage) { C.keyhole_ref(im) }
 
 // unref releases a reference taken by ref or returned by libvips.
 func unref(im *vipsImage) { C.keyhole_unref(im) }
+
+// disableOrc switches libvips' Orc code paths off when this libvips has
+// them, and reports whether it did. liborc (0.4.33 in Debian 12) frees
+// compiled programs without a lock: two images that used Orc (a JPEG
+// resize, through reducev) released at the same moment on two threads
+// corrupt its code allocator, and the process dies with SIGSEGV in
+// orc_code_free. libvips then uses its plain C loops instead.
+func disableOrc() bool {
+	if C.keyhole_orc() == 0 {
+		return false
+	}
+	C.vips_vector_set_enabled(C.FALSE)
+	return true
+}
+
+// vectorEnabled reports whether libvips' SIMD paths are on.
+func vectorEnabled() bool { return C.vips_vector_isenabled() != 0 }
 
 // setKill sets im's kill flag: the next strip requested from im fails.
 // libvips reads the flag from its worker threads without a lock, by design.

@@ -37,7 +37,10 @@ var (
 // libvips runs with one thread per operation (see StartupConfig), with its
 // operation cache switched off (the cache would hold decoded pixels of
 // private images across requests and make memory use depend on history),
-// and with its log filtered to warnings and above.
+// with its log filtered to warnings and above, and, before libvips 8.15,
+// without its Orc code paths: liborc frees compiled programs without a
+// lock, and concurrent transforms then crash the process (SIGSEGV in
+// orc_code_free); the plain C paths give the same pixels.
 //
 // Startup is safe to call more than once: calls after the first do nothing.
 // libvips cannot be restarted, so Startup after Shutdown does nothing either
@@ -58,6 +61,7 @@ func Startup(cfg StartupConfig) {
 			MaxCacheMem:      0,
 			MaxCacheSize:     0,
 		})
+		disableOrc()
 		state.Store(1)
 	})
 }
