@@ -326,6 +326,7 @@ func TestWatermarkFolders(t *testing.T) {
 		{"outside the folders", []string{"/public/", "/private/dir/"}, "outside", false},
 		{"no folders", nil, "public", false},
 		{"missing", []string{"/private/dir/"}, "missing", false},
+		{"not an image", []string{"/private/dir/"}, "in", false},
 	}
 	var refused []string
 	for _, tc := range tests {
@@ -342,6 +343,9 @@ func TestWatermarkFolders(t *testing.T) {
 				refused = append(refused, res.body)
 			}
 		})
+	}
+	if len(refused) != 4 {
+		t.Errorf("%d refusals compared, want 4", len(refused))
 	}
 	for _, body := range refused {
 		if body != refused[0] {

@@ -12,24 +12,36 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyhole-dev/keyhole/token"
 )
 
 // TestBinary builds the real command and checks what only the process
-// shows: exit statuses, the environment, and a SIGTERM drain.
+// shows: exit statuses, the environment (KEYHOLE_CONFIG, KEYHOLE_ADDR,
+// secret_env), a secret_file, health paths, and a SIGTERM drain.
 func TestBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "keyhole")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	_, good := writeConfig(t, `
-addr: 127.0.0.1:0
+	// No addr: KEYHOLE_ADDR gives it. The health endpoint moves and
+	// the readiness one is off.
+	dir, good := writeConfig(t, `
 root: ./files
+health_path: /livez
+ready_path: ""
 protections:
   - path: /private/
     keys:
       - id: main
         secret_env: KEYHOLE_BINARY_SECRET
+      - id: file
+        secret_file: ./file.secret
 `)
+	const fileSecret = "a-secret-from-a-file-that-is-32-bytes"
+	if err := os.WriteFile(filepath.Join(dir, "file.secret"), []byte(fileSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	_, bad := writeConfig(t, "root: ./files\nleeway: -5s\nprotections:\n  - path: /p/\n    type: jwtt\n")
 	env := append(os.Environ(), "KEYHOLE_BINARY_SECRET=a-secret-from-the-environment-32-bytes")
 	status := func(args ...string) (int, string) {
@@ -67,7 +79,7 @@ protections:
 
 	// KEYHOLE_CONFIG stands in for -config; SIGTERM drains and exits 0.
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(env, "KEYHOLE_CONFIG="+good)
+	cmd.Env = append(env, "KEYHOLE_CONFIG="+good, "KEYHOLE_ADDR=127.0.0.1:0")
 	stdout, _ := cmd.StdoutPipe()
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
@@ -87,14 +99,44 @@ protections:
 	if base == "" {
 		t.Fatalf("serve did not start:\n%s", stderr.String())
 	}
-	for _, p := range []string{"/healthz", "/readyz"} {
-		res, err := http.Get(base + p)
+	if base == "http://"+defaultAddr {
+		t.Errorf("listening on the default address: KEYHOLE_ADDR was ignored")
+	}
+	get := func(target string) (int, string) {
+		t.Helper()
+		res, err := http.Get(target)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
-		if res.StatusCode != 200 {
-			t.Errorf("%s: %d", p, res.StatusCode)
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	for p, want := range map[string]int{"/livez": 200, "/healthz": 404, "/readyz": 404} {
+		if code, _ := get(base + p); code != want {
+			t.Errorf("%s: %d, want %d", p, code, want)
+		}
+	}
+	// A token of the key from the environment and one of the key from
+	// the file open the file; one of another secret does not.
+	for _, k := range []struct {
+		key  token.Key
+		want int
+	}{
+		{token.KeyFromString("main", "a-secret-from-the-environment-32-bytes"), 200},
+		{token.KeyFromString("file", fileSecret), 200},
+		{token.KeyFromString("file", fileSecret+"!"), 403},
+	} {
+		s, err := token.NewSigner(k.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.SignURL("/private/a.txt", token.ForPath("/private/", time.Now(), time.Hour), token.URLOptions{BaseURL: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, body := get(u); code != k.want || (code == 200 && body != "secret file\n") {
+			t.Errorf("key %s: %d %q, want %d", k.key.ID, code, body, k.want)
 		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -110,7 +152,7 @@ protections:
 	case <-time.After(40 * time.Second):
 		t.Fatal("serve did not stop after SIGTERM")
 	}
-	if !strings.Contains(stderr.String(), "msg=stopped") || strings.Contains(stderr.String(), "a-secret-from-the-environment") {
+	if !strings.Contains(stderr.String(), "msg=stopped") || strings.Contains(stderr.String(), "a-secret-from-the-environment") || strings.Contains(stderr.String(), fileSecret) {
 		t.Errorf("stderr after SIGTERM:\n%s", stderr.String())
 	}
 }

@@ -43,3 +43,18 @@ test('secure args get the same verdict as validateParams', () => {
     assert.deepEqual(errs, m.validateParams(c.params), c.name);
   }
 });
+
+test('a secure watermark outside the watermarks folders is refused, as the server refuses it', () => {
+  const sign = (opts, watermark) => m.createSigner({ key: 'a-key-of-at-least-32-bytes-long!!', now: () => 1_700_000_000, ...opts })
+    .sign({ path: '/private/a.jpg', expiresIn: 60, args: { watermark } });
+  const refused = (f, reason = 'not in an allowed watermark folder') => assert.throws(f, (err) => {
+    assert.equal(err.code, 'ERR_KEYHOLE_INVALID_PARAMS', err.message);
+    assert.deepEqual(err.errors.map((e) => e.name), ['watermark']);
+    assert.match(err.errors[0].reason, new RegExp(reason));
+    return true;
+  });
+  assert.match(sign({ watermarks: ['/wm/'] }, '/wm/logo.png').url, /[?&]jwt=/);
+  refused(() => sign({ watermarks: ['/wm/'] }, '/private/b.jpg')); // another folder
+  refused(() => sign({ watermarks: ['/wm/'] }, '/wm/../private/b.jpg'), 'without empty, \\. or \\.\\. segments'); // not a clean path
+  refused(() => sign({}, '/wm/logo.png')); // no folders: none allowed
+});
