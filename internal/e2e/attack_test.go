@@ -138,9 +138,10 @@ func TestAttack5TimeLimitHolds(t *testing.T) {
 		t.Skip("renders multi-megapixel images")
 	}
 	const timeout = time.Second
-	// Generous slack for a loaded 2-core machine; the measured times are
-	// logged.
-	const slack = 1500 * time.Millisecond
+	// Answered within the limit + 1 s, even on a loaded 2-core machine
+	// (measured: + 13 to 22 ms while a soak ran beside; the times are
+	// logged).
+	const slack = time.Second
 	files := fstest.MapFS{
 		"public/big.jpg":   {Data: photoJPEG(t, 3000, 2000)},
 		"public/small.jpg": {Data: photoJPEG(t, 400, 300)},
@@ -258,7 +259,9 @@ func TestAttack5TimeLimitHolds(t *testing.T) {
 
 	rss1 := rssMB(t)
 	t.Logf("RSS %d MB → %d MB", rss0, rss1)
-	if rss1-rss0 > 1024 {
+	// Measured: + 17 to 32 MB (the test's own images included), with or
+	// without -race.
+	if rss1-rss0 > 256 {
 		t.Errorf("RSS grew by %d MB", rss1-rss0)
 	}
 }
