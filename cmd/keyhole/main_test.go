@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	_ "image/jpeg"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -347,14 +346,7 @@ func TestServe(t *testing.T) {
 // changes nothing.
 func TestReloadProfilesOnHUP(t *testing.T) {
 	dir, name := writeConfig(t, testConfig)
-	img := image.NewRGBA(image.Rect(0, 0, 600, 400))
-	var png bytes.Buffer
-	if err := pngEncode(&png, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "files", "pic.png"), png.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeImage(t, filepath.Join(dir, "files", "pic.png"), 600, 400, "png")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	base, done := startServe(t, ctx, name)
@@ -448,4 +440,3 @@ func startServeArgs(t *testing.T, ctx context.Context, stderr io.Writer, args ..
 	return "", nil
 }
 
-var pngEncode = png.Encode
