@@ -596,3 +596,52 @@ func TestVariantETagFollowsEngine(t *testing.T) {
 		t.Errorf("another engine version kept the ETag %s", a)
 	}
 }
+
+// TestLockAttacksOverHTTP replays attacks 1–3 of the lock review through
+// the handler: a token's text, side or width fixes its parameter group
+// (and text closes geometry and canvas too), so what the URL adds there
+// never reaches the engine and is listed in X-Keyhole-Ignored-Params. The
+// pixel-level versions run against libvips in transform/vips.
+func TestLockAttacksOverHTTP(t *testing.T) {
+	e := engineEnv(t, &fakeEngine{})
+	tok := func(args map[string]any) string {
+		return e.sign(t, keyOne, &token.Claims{Audience: []string{"/private/"}, ExpiresAt: now.Add(time.Hour), Args: args})
+	}
+	text := tok(map[string]any{"w": 400, "text": "CONFIDENTIAL", "text.color": "ff0000"})
+	side := tok(map[string]any{"s": 300})
+	width := tok(map[string]any{"w": 300})
+	tests := []struct {
+		name, query, jwt, ignored string
+		has, lacks                []string
+	}{
+		{"1 canvas cannot move a locked text off the image", "canvas.width=2000&canvas.height=2000&canvas.position=northwest", text,
+			"canvas.height, canvas.position, canvas.width", []string{"Width=400", "Text=CONFIDENTIAL"}, []string{"Canvas"}},
+		{"2 w cannot undo a locked s", "w=1600", side, "w", []string{"Side=300"}, []string{"Width", "Height"}},
+		{"2 w=100% cannot undo a locked s", "w=100%25", side, "w", []string{"Side=300"}, []string{"Width", "Height"}},
+		{"2 h=100% cannot undo a locked s", "h=100%25", side, "h", []string{"Side=300"}, []string{"Width", "Height"}},
+		{"3 fill cannot cut a full-height strip", "h=100%25&scale.option=fill", width, "h, scale.option", []string{"Width=300"}, []string{"Height", "ScaleOption"}},
+		{"3 an aspect-ratio crop cannot cut a strip", "crop.aspectratio=1:4", width, "crop.aspectratio", []string{"Width=300"}, []string{"Crop"}},
+		{"3 ignore cannot stretch to a strip", "scale.option=ignore&h=1200", width, "h, scale.option", []string{"Width=300"}, []string{"Height", "ScaleOption"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.get(t, "/private/a.jpg?"+tc.query+"&jwt="+tc.jwt)
+			if res.StatusCode != 200 {
+				t.Fatalf("%d %q", res.StatusCode, res.body)
+			}
+			if got := res.Header.Get("X-Keyhole-Ignored-Params"); got != tc.ignored {
+				t.Errorf("X-Keyhole-Ignored-Params %q, want %q", got, tc.ignored)
+			}
+			for _, s := range tc.has {
+				if !strings.Contains(res.body, " "+s) {
+					t.Errorf("the engine got %q, want %s", res.body, s)
+				}
+			}
+			for _, s := range tc.lacks {
+				if strings.Contains(res.body, " "+s) {
+					t.Errorf("the engine got %q: %s reached it", res.body, s)
+				}
+			}
+		})
+	}
+}
