@@ -29,7 +29,7 @@ type protection struct {
 	results  []prometheus.Counter // indexed by token.Result
 	logins   *loginCache          // KindBasic: credentials that passed bcrypt
 	// dummyHash (KindBasic) is compared against for an unknown user; its
-	// cost is the highest of the logins' (newDummyHash).
+	// cost is the logins' (newDummyHash).
 	dummyHash []byte
 }
 
@@ -157,8 +157,8 @@ func (p *protection) referrerAllowed(r *http.Request) bool {
 // checkBasic compares credentials with bcrypt (once per distinct correct
 // credential, see loginCache). A wrong user costs as much as a wrong
 // password: an unknown user is compared against a dummy hash of the
-// highest cost among the protection's logins, so timing does not reveal
-// which logins exist. Comparisons are bounded by the bcrypt gate: wrong
+// protection's bcrypt cost (one for all its logins, see Login), so timing
+// does not reveal which logins exist. Comparisons are bounded by the bcrypt gate: wrong
 // guesses cannot take more than its slots' worth of CPU, and a request
 // that finds no slot free within its wait is refused with
 // token.ResultLoginsBusy (429) without a comparison.
@@ -236,8 +236,8 @@ func newBcryptGate() *bcryptGate {
 }
 
 // newDummyHash returns a bcrypt hash of a random, unknown password, of the
-// highest cost among logins, so comparing an unknown user against it takes
-// as long as the slowest real login.
+// logins' cost (validate makes it one for all), so comparing an unknown
+// user against it takes as long as a real login.
 func newDummyHash(logins []Login) []byte {
 	cost := bcrypt.MinCost
 	for _, l := range logins {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -579,14 +578,25 @@ func TestBasicUnknownUserCost(t *testing.T) {
 		}
 		return string(h)
 	}
-	for _, costs := range [][]int{{4}, {4, 6}, {6, 5}} {
-		var logins []handler.Login
+	logins := func(costs ...int) []handler.Login {
+		var l []handler.Login
 		for i, c := range costs {
-			logins = append(logins, handler.Login{User: fmt.Sprint("u", i), PasswordHash: hash(c)})
+			l = append(l, handler.Login{User: fmt.Sprint("u", i), PasswordHash: hash(c)})
 		}
-		e := newEnv(t, handler.Config{Protections: []handler.Protection{{Name: "basic", Path: "/basic/", Kind: handler.KindBasic, Logins: logins}}})
-		if got, want := handler.DummyCost(e.h, "basic"), slices.Max(costs); got != want {
+		return l
+	}
+	for _, costs := range [][]int{{4}, {5, 5}, {6, 6, 6}} {
+		e := newEnv(t, handler.Config{Protections: []handler.Protection{{Name: "basic", Path: "/basic/", Kind: handler.KindBasic, Logins: logins(costs...)}}})
+		if got, want := handler.DummyCost(e.h, "basic"), costs[0]; got != want {
 			t.Errorf("logins of costs %v: dummy cost %d, want %d", costs, got, want)
+		}
+	}
+	// Mixed costs would let a wrong password for the cheaper login be
+	// told apart from an unknown user by its answer time.
+	for _, costs := range [][]int{{4, 6}, {6, 5}, {5, 5, 4}} {
+		_, err := handler.New(handler.Config{Files: testFiles(), Protections: []handler.Protection{{Path: "/basic/", Kind: handler.KindBasic, Logins: logins(costs...)}}})
+		if err == nil || !strings.Contains(err.Error(), "the same cost") {
+			t.Errorf("logins of costs %v: %v, want a refusal of mixed costs", costs, err)
 		}
 	}
 	if _, err := handler.New(handler.Config{Files: testFiles(), Protections: []handler.Protection{{

@@ -216,7 +216,10 @@ type Protection struct {
 type Login struct {
 	// User is the login name.
 	User string
-	// PasswordHash is a bcrypt hash of the password.
+	// PasswordHash is a bcrypt hash of the password. Every login of a
+	// protection has the same bcrypt cost (New refuses a mix), so a
+	// wrong guess takes as long for an existing user as for an unknown
+	// one, compared against a dummy hash of that cost.
 	PasswordHash string
 	// Expires, when not zero, is when the login stops working (401
 	// "credentials expired").
@@ -380,12 +383,23 @@ func (p *Protection) fill() error {
 		if len(p.Logins) == 0 || len(p.Logins) > maxLogins {
 			return fmt.Errorf("a basic protection needs 1 to %d logins", maxLogins)
 		}
+		cost0 := 0
 		for j, l := range p.Logins {
 			if l.User == "" || strings.Contains(l.User, ":") {
 				return fmt.Errorf("logins[%d]: user must be non-empty and without ':'", j)
 			}
-			if _, err := bcrypt.Cost([]byte(l.PasswordHash)); err != nil || !strings.HasPrefix(l.PasswordHash, "$2") {
+			cost, err := bcrypt.Cost([]byte(l.PasswordHash))
+			if err != nil || !strings.HasPrefix(l.PasswordHash, "$2") {
 				return fmt.Errorf("logins[%d]: password_hash must be a bcrypt hash", j)
+			}
+			// One cost per protection: a wrong password for a cheaper
+			// hash is answered sooner than one for an unknown user
+			// (compared against a dummy of the common cost), which tells
+			// an attacker that the user exists.
+			if j == 0 {
+				cost0 = cost
+			} else if cost != cost0 {
+				return fmt.Errorf("logins[%d]: password_hash has bcrypt cost %d, logins[0] has %d: every login of a protection needs the same cost, or response times tell which users exist", j, cost, cost0)
 			}
 		}
 		if p.Realm == "" {
