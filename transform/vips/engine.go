@@ -89,10 +89,13 @@ func (e *Engine) Limits() transform.Limits { return e.limits }
 // Revision numbers this package's image pipeline: raise it with every
 // change that alters output bytes for the same parameters (an operation's
 // order, an encoder option, the text renderer).
-const Revision = 1
+//
+// Revision 2: Orc switched off before libvips 8.15 (see Startup), which
+// changes the rounding of resizes, blurs and sharpening.
+const Revision = 2
 
 // Version identifies what the engine's output bytes depend on: the libvips
-// version and Revision, e.g. "libvips 8.15.1; keyhole-vips 1". A handler
+// version and Revision, e.g. "libvips 8.15.1; keyhole-vips 2". A handler
 // puts it in every variant's cache key and ETag, so an upgrade never
 // serves bytes cached under another engine as current.
 func (e *Engine) Version() string {

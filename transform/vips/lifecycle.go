@@ -40,7 +40,8 @@ var (
 // with its log filtered to warnings and above, and, before libvips 8.15,
 // without its Orc code paths: liborc frees compiled programs without a
 // lock, and concurrent transforms then crash the process (SIGSEGV in
-// orc_code_free); the plain C paths give the same pixels.
+// orc_code_free). The plain C paths round differently, so output bytes
+// differ slightly from a libvips that uses Orc (Revision counts this).
 //
 // Startup is safe to call more than once: calls after the first do nothing.
 // libvips cannot be restarted, so Startup after Shutdown does nothing either
