@@ -3,9 +3,7 @@ package vips_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"testing"
 
@@ -21,14 +19,7 @@ import (
 // off (TestStartupDisablesOrc). The default run is short; KEYHOLE_STRESS=N
 // multiplies it (make soak-engine).
 func TestConcurrentResizes(t *testing.T) {
-	n := 300
-	if s := os.Getenv("KEYHOLE_STRESS"); s != "" {
-		m, err := strconv.Atoi(s)
-		if err != nil || m < 1 {
-			t.Fatalf("KEYHOLE_STRESS=%q: want a positive integer", s)
-		}
-		n *= m
-	}
+	n := stress(t, 300)
 	e := newEngine(t, transform.Limits{})
 	src := encodeJPEG(t, photo(200, 150), 85)
 	workers := 3 * runtime.GOMAXPROCS(0)

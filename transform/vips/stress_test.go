@@ -29,14 +29,7 @@ import (
 //
 // KEYHOLE_STRESS=N multiplies the rounds (make soak-engine runs it long).
 func TestConcurrentLifetimes(t *testing.T) {
-	rounds := 3
-	if s := os.Getenv("KEYHOLE_STRESS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("KEYHOLE_STRESS=%q: want a positive integer", s)
-		}
-		rounds *= n
-	}
+	rounds := stress(t, 3)
 	e := newEngine(t, transform.Limits{})
 	src := encodeJPEG(t, photo(640, 480), 85)
 	wm := encodePNG(t, quadrants(120, 90))
@@ -145,6 +138,21 @@ func TestConcurrentLifetimes(t *testing.T) {
 	if done.Load() == 0 {
 		t.Error("no transform completed")
 	}
+}
+
+// stress returns n times KEYHOLE_STRESS (1 when unset): how long the
+// concurrency tests run (make soak-engine sets it).
+func stress(t *testing.T, n int) int {
+	t.Helper()
+	s := os.Getenv("KEYHOLE_STRESS")
+	if s == "" {
+		return n
+	}
+	m, err := strconv.Atoi(s)
+	if err != nil || m < 1 {
+		t.Fatalf("KEYHOLE_STRESS=%q: want a positive integer", s)
+	}
+	return n * m
 }
 
 // parseQuery splits a=b&c=d (no escaping needed in these tests).
