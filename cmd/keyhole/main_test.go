@@ -439,4 +439,3 @@ func startServeArgs(t *testing.T, ctx context.Context, stderr io.Writer, args ..
 	t.Fatalf("serve did not start: %v", <-done)
 	return "", nil
 }
-

@@ -142,17 +142,15 @@ func ref(im *vipsImage) { C.keyhole_ref(im) }
 func unref(im *vipsImage) { C.keyhole_unref(im) }
 
 // disableOrc switches libvips' Orc code paths off when this libvips has
-// them, and reports whether it did. liborc (0.4.33 in Debian 12) frees
-// compiled programs without a lock: two images that used Orc (a JPEG
-// resize, through reducev) released at the same moment on two threads
-// corrupt its code allocator, and the process dies with SIGSEGV in
-// orc_code_free. libvips then uses its plain C loops instead.
-func disableOrc() bool {
-	if C.keyhole_orc() == 0 {
-		return false
+// them. liborc (0.4.33 in Debian 12) frees compiled programs without a
+// lock: two images that used Orc (a JPEG resize, through reducev)
+// released at the same moment on two threads corrupt its code allocator,
+// and the process dies with SIGSEGV in orc_code_free. libvips then uses
+// its plain C loops instead.
+func disableOrc() {
+	if C.keyhole_orc() != 0 {
+		C.vips_vector_set_enabled(C.FALSE)
 	}
-	C.vips_vector_set_enabled(C.FALSE)
-	return true
 }
 
 // vectorEnabled reports whether libvips' SIMD paths are on.
