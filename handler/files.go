@@ -2,6 +2,7 @@ package handler
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -31,8 +32,10 @@ type file struct {
 
 // etag returns a strong validator from the file's identity and, for a
 // variant, the canonical effective parameters and output format. The
-// identity is (name, size, modification time): a changed file gets a new
-// ETag, so caches never mix versions.
+// identity is (name, size, modification time, and the store's ETag when
+// the file has one): a changed file gets a new ETag, so caches never mix
+// versions, even for an object replaced within the same second by one of
+// the same size.
 func (f *file) etag(variant string) string {
 	h := sha256.New()
 	h.Write([]byte(f.name))
@@ -40,15 +43,35 @@ func (f *file) etag(variant string) string {
 	binary.BigEndian.PutUint64(b[:8], uint64(f.info.Size()))
 	binary.BigEndian.PutUint64(b[8:], uint64(f.info.ModTime().UnixNano()))
 	h.Write(b[:])
+	h.Write([]byte(storeETag(f.info)))
 	h.Write([]byte{0})
 	h.Write([]byte(variant))
 	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
 }
 
+// storeETag is the ETag a bucket gave a file (source.Bucket's files have
+// one), or "".
+func storeETag(info fs.FileInfo) string {
+	if e, ok := info.(interface{ ETag() string }); ok {
+		return e.ETag()
+	}
+	return ""
+}
+
+// sameIdentity reports whether two stats of a file describe the same
+// version of it.
+func sameIdentity(a, b fs.FileInfo) bool {
+	return a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) && storeETag(a) == storeETag(b)
+}
+
 // originalETag is the strong validator of an unchanged file: its size and
-// modification time, as nginx and most file servers use. Cheaper than
-// hashing; a changed file gets a new ETag.
+// modification time, as nginx and most file servers use, or, for a
+// bucket's object with an ETag, a hash of that ETag with them. Cheaper
+// than hashing; a changed file gets a new ETag.
 func (f *file) originalETag() string {
+	if se := storeETag(f.info); se != "" {
+		return f.etag("original")
+	}
 	b := make([]byte, 0, 32)
 	b = append(b, '"')
 	b = strconv.AppendInt(b, f.info.ModTime().UnixNano(), 36)
@@ -62,11 +85,28 @@ func (f *file) originalETag() string {
 // a permission error; see fileError), and an error wrapping errUnavailable
 // when the store itself failed.
 func (h *Handler) open(p string, dst *file) error {
+	return h.openContext(context.Background(), p, dst)
+}
+
+// openContext is open with a context for Config.Files that take one
+// (source.Bucket's OpenContext): its reads end when ctx does.
+func (h *Handler) openContext(ctx context.Context, p string, dst *file) error {
 	name := strings.TrimPrefix(p, "/")
 	if name == "" || !fs.ValidPath(name) {
 		return errNotFound
 	}
-	f, info, err := openStat(h.cfg.Files, name)
+	var f fs.File
+	var info fs.FileInfo
+	var err error
+	if cf, ok := h.cfg.Files.(contextFS); ok {
+		if f, err = cf.OpenContext(ctx, name); err == nil {
+			if info, err = f.Stat(); err != nil {
+				f.Close()
+			}
+		}
+	} else {
+		f, info, err = openStat(h.cfg.Files, name)
+	}
 	if err != nil {
 		return fileError(err)
 	}
@@ -76,6 +116,12 @@ func (h *Handler) open(p string, dst *file) error {
 	}
 	*dst = file{f: f, name: name, info: info}
 	return nil
+}
+
+// contextFS is an fs.FS whose files' reads honour a context
+// (source.Bucket).
+type contextFS interface {
+	OpenContext(ctx context.Context, name string) (fs.File, error)
 }
 
 // stat fills dst with the identity of a regular file at a cleaned path,
@@ -145,6 +191,16 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, prot *pr
 		}
 		rs = bytes.NewReader(data)
 	}
+	if ok && remote(src.f) && strings.Contains(r.Header.Get("Range"), ",") {
+		// A multi-range request of a streamed object would cost a ranged
+		// read per range: it is answered 200 with the whole object, as RFC
+		// 9110 allows, so a request asks the store for the object's bytes
+		// at most, in two GETs at most.
+		c := *r
+		c.Header = r.Header.Clone()
+		c.Header.Del("Range")
+		r = &c
+	}
 	if ok && remote(src.f) && r.Method == http.MethodGet && r.Header.Get("Range") == "" &&
 		r.Header.Get("If-None-Match") == "" && r.Header.Get("If-Modified-Since") == "" {
 		p, err := prefetch(rs, src.info.Size())
@@ -169,25 +225,40 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, prot *pr
 	http.ServeContent(w, r, src.name, src.info.ModTime(), rs)
 }
 
-// readSource opens and reads the file whose identity src holds. A file
-// replaced since it was stat'ed is not transformed under the old identity
-// (the variant would be cached under the wrong key): errChanged, 503.
-func (h *Handler) readSource(src *file) ([]byte, error) {
+// readSource opens and reads the file whose identity src holds, within
+// ctx: a store that trickles its bytes is abandoned when ctx ends (the
+// error wraps ctx's). A file replaced since it was stat'ed is not
+// transformed under the old identity (the variant would be cached under
+// the wrong key): errChanged, 503.
+func (h *Handler) readSource(ctx context.Context, src *file) ([]byte, error) {
 	var f file
-	if err := h.open("/"+src.name, &f); err != nil {
+	if err := h.openContext(ctx, "/"+src.name, &f); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if errors.Is(err, errNotFound) {
 			return nil, errChanged
 		}
 		return nil, err
 	}
 	defer f.f.Close()
-	if f.info.Size() != src.info.Size() || !f.info.ModTime().Equal(src.info.ModTime()) {
+	if !sameIdentity(f.info, src.info) {
 		return nil, errChanged
 	}
-	return h.readAll(&f)
+	data, err := h.readAll(&f)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return data, err
 }
 
 func (h *Handler) readAll(src *file) ([]byte, error) {
+	if m, ok := src.f.(inMemory); ok {
+		if data := m.Bytes(); int64(len(data)) <= h.cfg.Limits.MaxSourceBytes {
+			return data, nil
+		}
+		return nil, transform.ErrSourceTooLarge
+	}
 	if s, ok := src.f.(io.Seeker); ok {
 		if _, err := s.Seek(0, io.SeekStart); err != nil {
 			return nil, fmt.Errorf("%w: %w", errUnavailable, err)
@@ -288,11 +359,15 @@ func originalType(name string, rs io.ReadSeeker) string {
 // sent.
 func remote(f fs.File) bool {
 	switch f.(type) {
-	case *os.File, *cachedFile:
+	case *os.File, *cachedFile, inMemory:
 		return false
 	}
 	return true
 }
+
+// inMemory is a file whose bytes are all in memory (source.Bucket's tier
+// copies): its reads cannot fail, and a transform reads it without a copy.
+type inMemory interface{ Bytes() []byte }
 
 // prefetchBytes is how much of a remote original is read before the
 // response's headers: all of a small image, and for a larger file enough

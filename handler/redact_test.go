@@ -21,6 +21,14 @@ func TestRedactURL(t *testing.T) {
 		{"escaped name", "/p/a.jpg?%6Awt=" + tok, "jwt", []string{"%6Awt=sha256:"}},
 		{"twice", "/p/a.jpg?jwt=" + tok + "&jwt=" + tok, "jwt", []string{"jwt=sha256:"}},
 		{"another name", "/p/a.jpg?token=" + tok, "token", []string{"token=sha256:"}},
+		// Mangled names still carry a working token (issue: the access log
+		// printed these in full).
+		{"semicolon", "/p/a.jpg?x=1;jwt=" + tok, "jwt", []string{"x=1;jwt=sha256:"}},
+		{"html-escaped amp", "/p/a.jpg?w=1&amp;jwt=" + tok, "jwt", []string{"amp;jwt=sha256:"}},
+		{"upper case", "/p/a.jpg?JWT=" + tok, "jwt", []string{"JWT=sha256:"}},
+		{"nul in name", "/p/a.jpg?jwt%00=" + tok, "jwt", []string{"jwt%00=sha256:"}},
+		{"bare value", "/p/a.jpg?" + tok, "jwt", []string{"?sha256:"}},
+		{"in the path", "/p/" + tok + "/a.jpg", "jwt", []string{"/p/sha256:", "/a.jpg"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyhole-dev/keyhole/internal/pathrule"
+	"github.com/keyhole-dev/keyhole/token"
 	"github.com/keyhole-dev/keyhole/transform"
 )
 
@@ -22,8 +24,14 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, prot *pro
 	}
 	// The key holds everything the output depends on, and nothing it does
 	// not (never the token), so a new token for the same image is a hit:
-	// the engine's version, the canonical parameters and the format.
-	key := h.engineVersion + "\x00" + canonical + "\x00" + string(choice)
+	// the engine's version, the canonical parameters, the format and the
+	// watermark's identity.
+	wm, err := h.watermarkIdentity(p)
+	if err != nil {
+		h.answer(w, r, prot, classify(err), err)
+		return
+	}
+	key := h.engineVersion + "\x00" + canonical + "\x00" + string(choice) + wm
 	etag := src.etag(key)
 	w.Header().Set("ETag", etag)
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
@@ -41,6 +49,29 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, prot *pro
 		w.Header()["Content-Security-Policy"] = sandboxCSP
 	}
 	http.ServeContent(w, r, "", src.info.ModTime(), bytes.NewReader(out.Data))
+}
+
+// watermarkIdentity returns what a variant's key holds of its watermark:
+// the watermark folders (Config.Watermarks) and the watermark file's
+// identity. A reload that removes the folder, or a replaced watermark
+// file, therefore gets a new key, in memory and in the shared store; a
+// watermark that may not be read is refused before any cache is asked.
+func (h *Handler) watermarkIdentity(p *transform.Params) (string, error) {
+	if p.Watermark == "" {
+		return "", nil
+	}
+	wp, err := token.CleanPath(p.Watermark, h.cfg.MaxPathBytes)
+	if err != nil || (!h.cfg.AllowDotFiles && hasDotSegment(wp)) || !pathrule.InFolders(wp, h.cfg.Watermarks) {
+		return "", transform.ErrWatermarkNotFound
+	}
+	var f file
+	if err := h.stat(wp, &f); err != nil {
+		if errors.Is(err, errNotFound) {
+			return "", transform.ErrWatermarkNotFound
+		}
+		return "", err
+	}
+	return "\x00wm\x00" + strings.Join(h.cfg.Watermarks, "\x01") + "\x00" + f.etag(""), nil
 }
 
 func etagMatch(header, etag string) bool {
@@ -89,6 +120,13 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 			return nil, err
 		}
 		defer done()
+		// The source is read before a transform slot is taken, within the
+		// time limit and the flight's cancellation: a slow store holds no
+		// slot, and is abandoned once every client has left.
+		data, err := h.source(ctx, src)
+		if err != nil {
+			return nil, err
+		}
 		wait, cancel := context.WithTimeout(ctx, h.cfg.QueueTimeout)
 		defer cancel()
 		if err := h.slots.Acquire(wait, 1); err != nil {
@@ -100,7 +138,7 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 		defer h.slots.Release(1)
 		h.metrics.inFlight.Inc()
 		defer h.metrics.inFlight.Dec()
-		out, err := h.transform(ctx, src, p, choice)
+		out, err := h.transform(ctx, data, p, choice)
 		if err == nil {
 			if h.variants != nil {
 				h.variants.add(key, out)
@@ -112,16 +150,16 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 	return out, err
 }
 
-// transform reads the source and runs the engine. The engine owns the
-// time limit (Limits.Timeout): it returns an error wrapping
-// context.DeadlineExceeded when the limit passes, and one wrapping
-// context.Canceled when ctx is cancelled because every waiting client left.
-func (h *Handler) transform(ctx context.Context, src *file, p *transform.Params, choice transform.Format) (*transform.Output, error) {
+// source reads a transform's source within Limits.Timeout, and checks
+// that it is an image the engine may decode.
+func (h *Handler) source(ctx context.Context, src *file) ([]byte, error) {
 	lim := h.cfg.Limits
 	if src.info.Size() > lim.MaxSourceBytes {
 		return nil, transform.ErrSourceTooLarge
 	}
-	data, err := h.readSource(src)
+	rctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	defer cancel()
+	data, err := h.readSource(rctx, src)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +167,15 @@ func (h *Handler) transform(ctx context.Context, src *file, p *transform.Params,
 	if srcFormat == "" || (!lim.AllowVector && (srcFormat == transform.FormatSVG || srcFormat == transform.FormatPDF)) {
 		return nil, transform.ErrNotImage
 	}
-	out, _ := transform.Negotiate(choice, "", srcFormat)
+	return data, nil
+}
+
+// transform runs the engine on a source read by source. The engine owns
+// the time limit (Limits.Timeout): it returns an error wrapping
+// context.DeadlineExceeded when the limit passes, and one wrapping
+// context.Canceled when ctx is cancelled because every waiting client left.
+func (h *Handler) transform(ctx context.Context, data []byte, p *transform.Params, choice transform.Format) (*transform.Output, error) {
+	out, _ := transform.Negotiate(choice, "", transform.Sniff(data))
 	start := time.Now()
 	res, err := h.cfg.Engine.Process(ctx, transform.Request{
 		Source:   data,

@@ -49,6 +49,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock of the metadata cache. Nil means time.Now.
 	Now func() time.Time
+	// Tier keeps local copies of the objects it can hold (see Tier).
+	// With a tier, opening an object is one GET of the whole object (no
+	// metadata request) unless a fresh copy is in the tier, and Range,
+	// HEAD and conditional requests of a held object cost no round trip.
+	// Nil (the default) means none: every open is a metadata lookup and
+	// every read a ranged read. A Tier may be shared with a Store.
+	Tier *Tier
 }
 
 func (c *Config) fill() error {
@@ -173,21 +180,58 @@ func (s *Bucket) Stat(name string) (fs.FileInfo, error) {
 	return info, nil
 }
 
-// Open returns a reader of the object at name. Opening costs a metadata
-// lookup (or none when cached); the bytes are read with ranged reads on
-// the first Read after each Seek.
+// Open returns a reader of the object at name, as OpenContext with a
+// background context.
 func (s *Bucket) Open(name string) (fs.File, error) {
+	return s.OpenContext(context.Background(), name)
+}
+
+// OpenContext returns a reader of the object at name. Without a tier,
+// opening costs a metadata lookup (or none when cached) and the bytes are
+// read with ranged reads on the first Read after each Seek; with one, a
+// held object is read from memory or disk, and any other is fetched whole
+// into the tier first (one GET, shared by every request that misses at
+// once) unless it is larger than the tier's MaxObjectBytes. ctx bounds
+// the wait for the bucket and every read of the returned file: when it
+// ends, they fail at once.
+func (s *Bucket) OpenContext(ctx context.Context, name string) (fs.File, error) {
+	if s.cfg.Tier != nil {
+		e, info, err := s.tiered(ctx, name)
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		if e != nil {
+			return &memFile{info: e.info(path.Base(name)), data: e.data}, nil
+		}
+		return &object{s: s, key: name, info: info, ctx: ctx}, nil
+	}
 	info, err := s.stat(name)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	return &object{s: s, key: name, info: info}, nil
+	return &object{s: s, key: name, info: info, ctx: ctx}, nil
 }
 
 func (s *Bucket) stat(name string) (*fileInfo, error) {
 	if !fs.ValidPath(name) || name == "." {
 		return nil, fs.ErrNotExist
 	}
+	if s.cfg.Tier != nil {
+		e, info, err := s.tiered(context.Background(), name)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil {
+			return e.info(path.Base(name)), nil
+		}
+		return info, nil
+	}
+	return s.metadata(name)
+}
+
+// metadata returns an object's metadata from the metadata cache or a
+// metadata request (HEAD).
+func (s *Bucket) metadata(name string) (*fileInfo, error) {
 	now := s.cfg.Now()
 	if s.cache != nil {
 		s.mu.Lock()

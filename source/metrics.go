@@ -11,7 +11,7 @@ type results struct{ ok, notFound, err prometheus.Counter }
 type hitMiss struct{ hit, miss prometheus.Counter }
 
 type sourceMetrics struct {
-	stat, read results
+	stat, read, get results
 	cache      hitMiss
 	readBytes  prometheus.Counter
 }
@@ -19,7 +19,7 @@ type sourceMetrics struct {
 func newSourceMetrics(reg prometheus.Registerer) (*sourceMetrics, error) {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keyhole_source_requests_total",
-		Help: "Requests to the source bucket, by operation (stat: metadata lookup, read: ranged read) and result (ok, not_found, error).",
+		Help: "Requests to the source bucket, by operation (stat: metadata lookup, read: ranged read, get: whole read into the tier, or its conditional revalidation) and result (ok, not_found, error).",
 	}, []string{"op", "result"})
 	cache := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keyhole_source_metadata_cache_total",
@@ -39,6 +39,7 @@ func newSourceMetrics(reg prometheus.Registerer) (*sourceMetrics, error) {
 	m := &sourceMetrics{
 		stat:      op("stat"),
 		read:      op("read"),
+		get:       op("get"),
 		cache:     hitMiss{hit: cache.WithLabelValues("hit"), miss: cache.WithLabelValues("miss")},
 		readBytes: readBytes,
 	}

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -27,6 +29,7 @@ type object struct {
 	key  string
 	info *fileInfo
 	off  int64
+	ctx  context.Context // nil: context.Background
 
 	r      *blob.Reader // nil when no ranged read is open
 	rOff   int64        // the offset r reads next
@@ -34,6 +37,7 @@ type object struct {
 	cancel context.CancelFunc
 	idle   *time.Timer // cancels r when a read waits longer than Timeout
 	chunk  int64
+	next   int64 // where the last ranged read ended: a read there is sequential
 	closed bool
 }
 
@@ -93,6 +97,9 @@ func (o *object) Read(p []byte) (int, error) {
 	case err == io.EOF || (err == nil && o.rOff >= o.rEnd):
 		o.release()
 		return n, nil
+	case err != nil && o.ctx != nil && o.ctx.Err() != nil:
+		o.release()
+		return n, o.ctx.Err()
 	case err != nil:
 		o.release()
 		o.s.metrics.read.err.Inc()
@@ -105,17 +112,43 @@ func (o *object) Read(p []byte) (int, error) {
 // open starts a ranged read at o.off of at least want bytes.
 func (o *object) open(want int64) error {
 	o.release()
-	if o.chunk == 0 {
+	// The chunk grows only while the reads are sequential: a reader that
+	// seeks about (a multi-range request) asks for small ranges.
+	if o.chunk == 0 || o.off != o.next {
 		o.chunk = firstChunk
 	}
 	length := min(max(want, o.chunk), o.info.size-o.off)
 	o.chunk = min(o.chunk*2, maxChunk)
-	ctx, cancel := context.WithCancel(context.Background())
+	o.next = o.off + length
+	parent := o.ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancel(parent)
 	idle := time.AfterFunc(o.s.cfg.Timeout, cancel)
-	r, err := o.s.b.NewRangeReader(ctx, o.key, o.off, length, nil)
+	var opts *blob.ReaderOptions
+	if etag := o.info.etag; etag != "" {
+		// Every ranged read of one open object reads the same version.
+		opts = &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
+			var in *s3.GetObjectInput
+			if as(&in) {
+				in.IfMatch = aws.String(etag)
+			}
+			return nil
+		}}
+	}
+	r, err := o.s.b.NewRangeReader(ctx, o.key, o.off, length, opts)
 	idle.Stop()
 	if err != nil {
 		cancel()
+		if httpStatus(err) == 412 {
+			o.s.metrics.read.ok.Inc()
+			o.changed()
+			return ErrChanged
+		}
+		if parent.Err() != nil {
+			return parent.Err()
+		}
 		if gcerrors.Code(err) == gcerrors.NotFound {
 			o.s.metrics.read.notFound.Inc()
 			o.s.forget(o.key)

@@ -1,0 +1,287 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"path"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// tierKey is an original's key in the tier (a Store's keys start with
+// "v\x00", so one Tier can hold both).
+func tierKey(name string) string { return "o\x00" + name }
+
+// tiered returns the object at name from the tier, fetching or
+// revalidating it first when the tier has no fresh copy. It returns the
+// entry, or only the metadata of an object too large for the tier (read
+// by ranged reads, as without a tier).
+func (s *Bucket) tiered(ctx context.Context, name string) (*entry, *fileInfo, error) {
+	if !fs.ValidPath(name) || name == "." {
+		return nil, nil, fs.ErrNotExist
+	}
+	t := s.cfg.Tier
+	key := tierKey(name)
+	now := t.cfg.Now()
+	old := t.get(key)
+	if old != nil && t.fresh(old, now) {
+		if old.absent {
+			return nil, nil, fs.ErrNotExist
+		}
+		return old, nil, nil
+	}
+	if info := s.largeObject(name, now); info != nil {
+		return nil, info, nil
+	}
+	// Every request that misses at once waits for one fetch; a request
+	// whose context ends stops waiting, and the fetch goes on for the
+	// others within the bucket's Timeout.
+	ch := s.flight.DoChan("\x00tier\x00"+name, func() (any, error) { return s.fetch(name, key, old) })
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, nil, r.Err
+		}
+		switch v := r.Val.(type) {
+		case *entry:
+			return v, nil, nil
+		case *fileInfo:
+			return nil, v, nil
+		}
+		return nil, nil, ErrUnavailable
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+}
+
+// largeObject returns the cached metadata of an object known to be too
+// large for the tier, so that opening it costs no GET of its head.
+func (s *Bucket) largeObject(name string, now time.Time) *fileInfo {
+	if s.cache == nil {
+		return nil
+	}
+	s.mu.Lock()
+	e, ok := s.cache.Get(name)
+	s.mu.Unlock()
+	if ok && now.Before(e.expires) && e.info != nil && e.info.size > s.cfg.Tier.cfg.MaxObjectBytes {
+		return e.info
+	}
+	return nil
+}
+
+// fetch reads the object at name whole into the tier (one GET; with old,
+// a conditional GET that answers 304 when old is still the object).
+func (s *Bucket) fetch(name, key string, old *entry) (any, error) {
+	t := s.cfg.Tier
+	now := t.cfg.Now()
+	revalidating := old != nil && !old.absent
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	idle := time.AfterFunc(s.cfg.Timeout, cancel)
+	defer idle.Stop()
+	var opts *blob.ReaderOptions
+	if revalidating && old.etag != "" {
+		etag := old.etag
+		opts = &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
+			var in *s3.GetObjectInput
+			if as(&in) {
+				in.IfNoneMatch = aws.String(etag)
+			}
+			return nil
+		}}
+	}
+	// failed serves old within StaleIfError, else reports the outage.
+	failed := func(err error) (any, error) {
+		s.metrics.get.err.Inc()
+		s.cfg.Logger.Warn("source: read failed", "error_kind", kind(err))
+		if revalidating {
+			t.metrics.revalidations["error"].Inc()
+			if t.usableStale(old, now) {
+				t.metrics.stale.Inc()
+				return old, nil
+			}
+		}
+		return nil, ErrUnavailable
+	}
+	confirmed := func() (any, error) {
+		t.metrics.revalidations["not_modified"].Inc()
+		e := *old
+		e.checked = now
+		t.put(&e, false)
+		return &e, nil
+	}
+	r, err := s.b.NewReader(ctx, name, opts)
+	if err != nil {
+		switch {
+		case revalidating && httpStatus(err) == 304:
+			s.metrics.get.ok.Inc()
+			return confirmed()
+		case gcerrors.Code(err) == gcerrors.NotFound:
+			s.metrics.get.notFound.Inc()
+			if revalidating {
+				t.metrics.revalidations["gone"].Inc()
+			}
+			t.remove(key)
+			t.put(&entry{key: key, absent: true, checked: now}, false)
+			return nil, fs.ErrNotExist
+		}
+		return failed(err)
+	}
+	defer r.Close()
+	info := &fileInfo{name: path.Base(name), size: r.Size(), mod: r.ModTime(), etag: readerETag(r)}
+	if revalidating && old.sameObject(info) {
+		// A store without conditional reads sent the object again.
+		s.metrics.get.ok.Inc()
+		return confirmed()
+	}
+	if info.size > t.cfg.MaxObjectBytes {
+		// Read by ranged reads instead; only the response's head was
+		// transferred.
+		s.metrics.get.ok.Inc()
+		if revalidating {
+			t.metrics.revalidations["changed"].Inc()
+			t.remove(key)
+		}
+		if s.cache != nil {
+			s.mu.Lock()
+			s.cache.Add(name, metaEntry{info: info, expires: now.Add(t.cfg.FreshFor)})
+			s.mu.Unlock()
+		}
+		return info, nil
+	}
+	data := make([]byte, info.size)
+	off := 0
+	for off < len(data) {
+		idle.Reset(s.cfg.Timeout)
+		n, err := r.Read(data[off:])
+		off += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			s.metrics.readBytes.Add(float64(off))
+			return failed(err)
+		}
+	}
+	s.metrics.readBytes.Add(float64(off))
+	if off != len(data) {
+		// Shorter than its own response said: never kept.
+		return failed(errors.New("short body"))
+	}
+	s.metrics.get.ok.Inc()
+	if revalidating {
+		t.metrics.revalidations["changed"].Inc()
+	}
+	e := &entry{key: key, etag: info.etag, mod: info.mod, checked: now, data: data}
+	t.put(e, true)
+	return e, nil
+}
+
+// sameObject reports whether info describes the object e holds: the same
+// ETag when both have one, else the same size and modification time.
+func (e *entry) sameObject(info *fileInfo) bool {
+	if e.etag != "" && info.etag != "" {
+		return e.etag == info.etag
+	}
+	return int64(len(e.data)) == info.size && e.mod.Equal(info.mod)
+}
+
+// readerETag is the ETag of a read's response, for the drivers that give
+// one (S3); "" otherwise.
+func readerETag(r *blob.Reader) string {
+	var out s3.GetObjectOutput
+	if r.As(&out) {
+		return aws.ToString(out.ETag)
+	}
+	return ""
+}
+
+// httpStatus is the HTTP status of a store's error response (S3's
+// errors carry it), or 0.
+func httpStatus(err error) int {
+	var hs interface{ HTTPStatusCode() int }
+	if errors.As(err, &hs) {
+		return hs.HTTPStatusCode()
+	}
+	return 0
+}
+
+// memFile is an object held by the tier: its reads cannot fail.
+type memFile struct {
+	info   *fileInfo
+	data   []byte
+	off    int64
+	closed bool
+}
+
+var (
+	_ io.ReadSeeker = (*memFile)(nil)
+	_ io.ReaderAt   = (*memFile)(nil)
+	_ fs.File       = (*memFile)(nil)
+)
+
+func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+
+// Bytes returns the whole object; the caller must not modify it. The
+// handler reads a held original this way, without a copy.
+func (f *memFile) Bytes() []byte { return f.data }
+
+func (f *memFile) Read(p []byte) (int, error) {
+	if f.closed {
+		return 0, fs.ErrClosed
+	}
+	if f.off >= int64(len(f.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, f.data[f.off:])
+	f.off += int64(n)
+	return n, nil
+}
+
+func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("source: negative offset")
+	}
+	if off >= int64(len(f.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, f.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (f *memFile) Seek(offset int64, whence int) (int64, error) {
+	if f.closed {
+		return 0, fs.ErrClosed
+	}
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += f.off
+	case io.SeekEnd:
+		offset += int64(len(f.data))
+	default:
+		return 0, errors.New("source: bad whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("source: negative offset")
+	}
+	f.off = offset
+	return offset, nil
+}
+
+func (f *memFile) Close() error {
+	if f.closed {
+		return fs.ErrClosed
+	}
+	f.closed = true
+	return nil
+}

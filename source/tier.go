@@ -1,0 +1,312 @@
+package source
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// TierConfig configures a Tier. Zero fields take the documented defaults.
+type TierConfig struct {
+	// MemoryBytes bounds the memory tier, in bytes of object content (an
+	// entry also costs about 300 bytes of bookkeeping). Default 64 MiB;
+	// negative turns the memory tier off.
+	MemoryBytes int64
+	// Dir is the disk tier's directory, which must exist and be writable.
+	// "" (the default) means no disk tier. Entries survive a restart: the
+	// directory is scanned at NewTier, and a file that does not check out
+	// (torn by a crash, or written by something else) is removed.
+	Dir string
+	// DiskBytes bounds the disk tier, in bytes of its files. Default
+	// 1 GiB when Dir is set.
+	DiskBytes int64
+	// MaxObjectBytes is the largest object the tier keeps. Larger objects
+	// are read from the bucket on every request, as ranged reads. Default
+	// 16 MiB, and never more than the memory tier (when it is on).
+	MaxObjectBytes int64
+	// FreshFor is how long a copy is served without asking the bucket.
+	// Past it, the next request revalidates the copy with a conditional
+	// read (If-None-Match with the object's ETag). It is the longest time
+	// a replaced or deleted object can still be served. Default 5s.
+	FreshFor time.Duration
+	// StaleIfError is how much longer than FreshFor a copy is served
+	// while the bucket fails or does not answer. Default 0: once FreshFor
+	// has passed, an outage is a 503 with Retry-After, and a deleted
+	// object is never served past FreshFor.
+	StaleIfError time.Duration
+	// Registerer receives the metrics (keyhole_tier_*). Nil means none.
+	Registerer prometheus.Registerer
+	// Logger receives disk failures, by error kind only. Nil discards
+	// them.
+	Logger *slog.Logger
+	// Now is the clock of freshness. Nil means time.Now.
+	Now func() time.Time
+}
+
+func (c *TierConfig) fill() error {
+	if c.MemoryBytes == 0 {
+		c.MemoryBytes = 64 << 20
+	}
+	if c.Dir != "" && c.DiskBytes == 0 {
+		c.DiskBytes = 1 << 30
+	}
+	if c.MaxObjectBytes == 0 {
+		c.MaxObjectBytes = 16 << 20
+	}
+	if c.MemoryBytes > 0 && c.MaxObjectBytes > c.MemoryBytes {
+		c.MaxObjectBytes = c.MemoryBytes
+	}
+	if c.FreshFor == 0 {
+		c.FreshFor = 5 * time.Second
+	}
+	switch {
+	case c.DiskBytes < 0:
+		return errors.New("source: TierConfig.DiskBytes must not be negative")
+	case c.Dir == "" && c.DiskBytes > 0:
+		return errors.New("source: TierConfig.DiskBytes is set without TierConfig.Dir")
+	case c.MaxObjectBytes < 0:
+		return errors.New("source: TierConfig.MaxObjectBytes must not be negative")
+	case c.FreshFor < 0:
+		return errors.New("source: TierConfig.FreshFor must not be negative")
+	case c.StaleIfError < 0:
+		return errors.New("source: TierConfig.StaleIfError must not be negative")
+	case c.MemoryBytes < 0 && c.Dir == "":
+		return errors.New("source: TierConfig has neither a memory tier nor a disk tier")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Tier is a bounded local copy of bucket objects, in memory and
+// optionally on a local disk, in front of a Bucket (originals) and a Store
+// (variants). One Tier may serve both: their keys do not overlap. A copy is
+// identified by its bucket key and the store's ETag (or, for stores
+// without one, its size and modification time); it is served without a
+// round trip for FreshFor, then revalidated with a conditional read. The
+// tier holds whole objects only, so it never serves a partial one.
+// Nothing in the tier is reachable except through the handler that
+// authorizes the request path. It is safe for concurrent use.
+type Tier struct {
+	cfg     TierConfig
+	mem     *memTier // nil: no memory tier
+	disk    *diskTier
+	metrics *tierMetrics
+}
+
+// NewTier makes a tier; with Dir set it scans the directory and removes
+// what does not check out. The error names the field at fault.
+func NewTier(cfg TierConfig) (*Tier, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	m, err := newTierMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tier{cfg: cfg, metrics: m}
+	if cfg.MemoryBytes > 0 {
+		t.mem = newMemTier(cfg.MemoryBytes, m)
+	}
+	if cfg.Dir != "" {
+		if t.disk, err = openDiskTier(cfg.Dir, cfg.DiskBytes, m, cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// Close waits for the disk tier's background writes.
+func (t *Tier) Close() {
+	if t.disk != nil {
+		t.disk.wait()
+	}
+}
+
+// entry is one object in the tier: its bytes and identity, or its absence
+// (absent: a lookup found no object; kept in memory only).
+type entry struct {
+	key     string
+	etag    string
+	mod     time.Time
+	checked time.Time // when the bucket last confirmed this copy
+	data    []byte
+	absent  bool
+}
+
+func (e *entry) info(name string) *fileInfo {
+	return &fileInfo{name: name, size: int64(len(e.data)), mod: e.mod, etag: e.etag}
+}
+
+// get returns the copy under key, from memory or else from disk (which
+// puts it in memory too); nil when neither has it.
+func (t *Tier) get(key string) *entry {
+	if t.mem != nil {
+		if e := t.mem.get(key); e != nil {
+			t.metrics.hit[0].Inc()
+			return e
+		}
+		t.metrics.miss[0].Inc()
+	}
+	if t.disk != nil {
+		if e := t.disk.get(key); e != nil {
+			t.metrics.hit[1].Inc()
+			if t.mem != nil {
+				t.mem.add(e)
+			}
+			return e
+		}
+		t.metrics.miss[1].Inc()
+	}
+	return nil
+}
+
+// fresh reports whether e may be served without asking the bucket.
+func (t *Tier) fresh(e *entry, now time.Time) bool {
+	return now.Sub(e.checked) < t.cfg.FreshFor
+}
+
+// usableStale reports whether e may be served while the bucket fails.
+func (t *Tier) usableStale(e *entry, now time.Time) bool {
+	return !e.absent && now.Sub(e.checked) < t.cfg.FreshFor+t.cfg.StaleIfError
+}
+
+// put stores a copy, in memory and (in the background) on disk. A copy
+// that only confirms the one on disk (same identity) is not written again.
+func (t *Tier) put(e *entry, newBytes bool) {
+	if !e.absent && int64(len(e.data)) > t.cfg.MaxObjectBytes {
+		return
+	}
+	if t.mem != nil {
+		t.mem.add(e)
+	}
+	if t.disk != nil && !e.absent && newBytes {
+		t.disk.put(e)
+	}
+}
+
+// remove drops a copy from both tiers.
+func (t *Tier) remove(key string) {
+	if t.mem != nil {
+		t.mem.remove(key)
+	}
+	if t.disk != nil {
+		t.disk.remove(key)
+	}
+}
+
+// memTier is an LRU of entries bounded in bytes.
+type memTier struct {
+	mu      sync.Mutex
+	lru     *simplelru.LRU[string, *entry]
+	bytes   int64
+	max     int64
+	metrics *tierMetrics
+	// removing is set while an entry is removed or replaced, which is
+	// not an eviction.
+	removing bool
+}
+
+func newMemTier(maxBytes int64, m *tierMetrics) *memTier {
+	t := &memTier{max: maxBytes, metrics: m}
+	// Bounded by bytes, not by the LRU's own count.
+	t.lru, _ = simplelru.NewLRU[string, *entry](1<<30, func(_ string, e *entry) {
+		t.bytes -= entryCost(e)
+		if !t.removing {
+			t.metrics.evictions[0].Inc()
+		}
+	})
+	return t
+}
+
+// entryCost is what an entry counts against the memory bound: its bytes
+// and a fixed overhead, so absent entries are bounded too.
+func entryCost(e *entry) int64 { return int64(len(e.data)+len(e.key)) + 256 }
+
+func (t *memTier) get(key string) *entry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, _ := t.lru.Get(key)
+	return e
+}
+
+func (t *memTier) add(e *entry) {
+	cost := entryCost(e)
+	if cost > t.max {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.removing = true
+	t.lru.Remove(e.key)
+	t.removing = false
+	t.lru.Add(e.key, e)
+	t.bytes += cost
+	for t.bytes > t.max {
+		t.lru.RemoveOldest()
+	}
+	t.metrics.bytes[0].Set(float64(t.bytes))
+}
+
+func (t *memTier) remove(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.removing = true
+	t.lru.Remove(key)
+	t.removing = false
+	t.metrics.bytes[0].Set(float64(t.bytes))
+}
+
+type tierMetrics struct {
+	hit, miss, evictions, errors [2]prometheus.Counter // [0] memory, [1] disk
+	bytes                        [2]prometheus.Gauge
+	revalidations                map[string]prometheus.Counter
+	stale                        prometheus.Counter
+}
+
+func newTierMetrics(reg prometheus.Registerer) (*tierMetrics, error) {
+	lookups := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keyhole_tier_lookups_total",
+		Help: "Local tier lookups, by tier (memory, disk) and result (hit, miss).",
+	}, []string{"tier", "result"})
+	evictions := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keyhole_tier_evictions_total",
+		Help: "Copies evicted from a local tier to keep it within its bound, by tier.",
+	}, []string{"tier"})
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keyhole_tier_errors_total",
+		Help: "Local tier failures (a disk read or write that failed, a file that did not check out), by tier.",
+	}, []string{"tier"})
+	bytes := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "keyhole_tier_bytes",
+		Help: "Bytes held by a local tier, by tier.",
+	}, []string{"tier"})
+	reval := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keyhole_tier_revalidations_total",
+		Help: "Conditional reads of a copy past its freshness window, by result (not_modified, changed, gone, error).",
+	}, []string{"result"})
+	stale := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "keyhole_tier_stale_served_total",
+		Help: "Copies served past their freshness window because the bucket failed (within StaleIfError).",
+	})
+	m := &tierMetrics{revalidations: map[string]prometheus.Counter{}, stale: stale}
+	for i, name := range []string{"memory", "disk"} {
+		m.hit[i] = lookups.WithLabelValues(name, "hit")
+		m.miss[i] = lookups.WithLabelValues(name, "miss")
+		m.evictions[i] = evictions.WithLabelValues(name)
+		m.errors[i] = errs.WithLabelValues(name)
+		m.bytes[i] = bytes.WithLabelValues(name)
+	}
+	for _, r := range []string{"not_modified", "changed", "gone", "error"} {
+		m.revalidations[r] = reval.WithLabelValues(r)
+	}
+	return m, register(reg, lookups, evictions, errs, bytes, reval, stale)
+}
