@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"mime"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +40,17 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, prot *pro
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+	if r.Method == http.MethodHead && !h.cached(etag) {
+		// HEAD never runs a transform: from the variant cache it gets
+		// every header; otherwise the type and validators, without a
+		// Content-Length (RFC 9110 allows it for HEAD).
+		if ct := variantType(choice, src.name); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+		w.Header().Set("Last-Modified", src.info.ModTime().UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	out, err := h.variant(r.Context(), etag, src, p, choice)
 	if err != nil {
 		h.answer(w, r, prot, classify(err), err)
@@ -49,6 +62,29 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, prot *pro
 		w.Header()["Content-Security-Policy"] = sandboxCSP
 	}
 	http.ServeContent(w, r, "", src.info.ModTime(), bytes.NewReader(out.Data))
+}
+
+// cached reports whether the variant cache holds key.
+func (h *Handler) cached(key string) bool {
+	if h.variants == nil {
+		return false
+	}
+	_, ok := h.variants.get(key)
+	return ok
+}
+
+// variantType is the Content-Type a variant in format choice will have,
+// "" when it depends on the source's bytes (an original format whose
+// name has no known extension).
+func variantType(choice transform.Format, name string) string {
+	if choice != transform.FormatOriginal {
+		return choice.ContentType()
+	}
+	switch ct := mime.TypeByExtension(path.Ext(name)); ct {
+	case "image/jpeg", "image/png", "image/webp", "image/gif", "image/avif":
+		return ct // formats the engine writes back as they are
+	}
+	return ""
 }
 
 // watermarkIdentity returns what a variant's key holds of its watermark:

@@ -94,6 +94,10 @@ type Bucket struct {
 
 	mu    sync.Mutex
 	cache *simplelru.LRU[string, metaEntry] // nil when disabled
+
+	checkMu   sync.Mutex
+	checkedAt time.Time
+	checkErr  error
 }
 
 var (
@@ -328,4 +332,30 @@ func ETag(info fs.FileInfo) string {
 		return e.ETag()
 	}
 	return ""
+}
+
+// Check reports whether the bucket answers, for readiness probes and
+// keyhole check: nil, or ErrUnavailable when the store fails, refuses the
+// credentials or does not answer within Timeout. The store is asked at
+// most once per second; calls in between get the last answer, so probes
+// cannot load it.
+func (s *Bucket) Check(ctx context.Context) error {
+	now := time.Now()
+	s.checkMu.Lock()
+	defer s.checkMu.Unlock()
+	if !s.checkedAt.IsZero() && now.Sub(s.checkedAt) < time.Second {
+		return s.checkErr
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	ok, err := s.b.IsAccessible(ctx)
+	s.checkErr = nil
+	if err != nil || !ok {
+		if err != nil {
+			s.cfg.Logger.Warn("source: bucket check failed", "error_kind", kind(err))
+		}
+		s.checkErr = ErrUnavailable
+	}
+	s.checkedAt = time.Now()
+	return s.checkErr
 }

@@ -12,8 +12,8 @@ type hitMiss struct{ hit, miss prometheus.Counter }
 
 type sourceMetrics struct {
 	stat, read, get results
-	cache      hitMiss
-	readBytes  prometheus.Counter
+	cache           hitMiss
+	readBytes       prometheus.Counter
 }
 
 func newSourceMetrics(reg prometheus.Registerer) (*sourceMetrics, error) {

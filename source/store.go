@@ -34,6 +34,13 @@ type StoreConfig struct {
 	// Logger receives failures of the store, by error kind only. Nil
 	// discards them.
 	Logger *slog.Logger
+	// Tier keeps local copies of the variants looked up or written, so a
+	// replica with no variant cache of its own (or a restarted one, with
+	// a disk tier) reads a hot variant without a round trip. Entries are
+	// immutable (a key names one variant of one version of an original),
+	// so they are never revalidated. Nil means none. A Tier may be shared
+	// with a Bucket.
+	Tier *Tier
 }
 
 func (c *StoreConfig) fill() error {
@@ -108,6 +115,12 @@ func NewStore(b *blob.Bucket, cfg StoreConfig) (*Store, error) {
 // fs.ErrNotExist; any other failure (including Timeout) is
 // ErrUnavailable. ctx may end the lookup earlier.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	if s.cfg.Tier != nil {
+		if e := s.cfg.Tier.get(variantTierKey(key)); e != nil {
+			s.metrics.hit.Inc()
+			return e.data, nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	r, err := s.b.NewReader(ctx, key, nil)
@@ -128,7 +141,17 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	s.metrics.hit.Inc()
 	s.metrics.readBytes.Add(float64(len(data)))
+	s.keep(key, data)
 	return data, nil
+}
+
+// variantTierKey is a variant's key in a Tier.
+func variantTierKey(key string) string { return "v\x00" + key }
+
+func (s *Store) keep(key string, data []byte) {
+	if s.cfg.Tier != nil {
+		s.cfg.Tier.put(&entry{key: variantTierKey(key), data: data}, true)
+	}
 }
 
 func (s *Store) failed(op string, err error) error {
@@ -152,12 +175,15 @@ func (s *Store) Put(key string, data []byte) {
 		s.metrics.dropped.Inc()
 		return
 	}
+	s.keep(key, data)
 	s.wg.Add(1)
+	s.metrics.pending.Inc()
 	go func() {
-		defer func() { <-s.slots; s.wg.Done() }()
+		defer func() { <-s.slots; s.metrics.pending.Dec(); s.wg.Done() }()
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
 		defer cancel()
 		if err := s.b.WriteAll(ctx, key, data, nil); err != nil {
+			s.metrics.failed.Inc()
 			s.failed("put", err)
 			return
 		}
@@ -177,7 +203,8 @@ func (s *Store) Close() error {
 }
 
 type storeMetrics struct {
-	hit, miss, written, dropped prometheus.Counter
+	hit, miss, written, dropped, failed prometheus.Counter
+	pending                             prometheus.Gauge
 	readBytes, writtenBytes     prometheus.Counter
 	errors                      *prometheus.CounterVec
 }
@@ -189,8 +216,12 @@ func newStoreMetrics(reg prometheus.Registerer) (storeMetrics, error) {
 	}, []string{"result"})
 	writes := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keyhole_variant_store_writes_total",
-		Help: "Variants written to the store (ok) or not written because too many writes were pending or the variant was too large (dropped).",
+		Help: "Variant store writes, by result: ok (readable by every replica from then on), failed (the store failed or timed out; also in keyhole_variant_store_errors_total), dropped (not started: too many pending or too large).",
 	}, []string{"result"})
+	pending := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "keyhole_variant_store_pending_writes",
+		Help: "Variant store writes started and not finished. A variant is readable by other replicas once its write is done: within StoreConfig.Timeout of the response that computed it.",
+	})
 	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keyhole_variant_store_errors_total",
 		Help: "Variant store failures and timeouts, by operation (get, put).",
@@ -204,8 +235,9 @@ func newStoreMetrics(reg prometheus.Registerer) (storeMetrics, error) {
 	m := storeMetrics{
 		hit: lookups.WithLabelValues("hit"), miss: lookups.WithLabelValues("miss"),
 		written: writes.WithLabelValues("ok"), dropped: writes.WithLabelValues("dropped"),
+		failed: writes.WithLabelValues("failed"), pending: pending,
 		readBytes: bytes.WithLabelValues("get"), writtenBytes: bytes.WithLabelValues("put"),
 		errors: errs,
 	}
-	return m, register(reg, lookups, writes, errs, bytes)
+	return m, register(reg, lookups, writes, errs, bytes, pending)
 }

@@ -11,13 +11,17 @@ import (
 	"github.com/keyhole-dev/keyhole/transform/vips"
 )
 
-const checkHelp = `Usage: keyhole check [-config FILE]
+const checkHelp = `Usage: keyhole check [-config FILE] [-probe]
 
 Validates a config file as keyhole serve would load it — YAML, every
 field's value, secrets from the environment and files, the root directory,
 profiles, protections and the signing endpoint — without serving. Prints
 "FILE: ok" and exits 0, or prints every problem with its YAML key and line
 and exits 1 (like nginx -t). Warnings (weak keys) go to stderr.
+
+With -probe it also asks the bucket of a bucket root (one request) and
+fails when it does not answer, so a deploy with a wrong endpoint or
+credentials fails before it serves.
 
 Environment: KEYHOLE_CONFIG is the default of -config.
 
@@ -30,6 +34,7 @@ Flags:
 func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", stderr)
 	name := fs.String("config", os.Getenv("KEYHOLE_CONFIG"), "YAML config `file` (default $KEYHOLE_CONFIG)")
+	probe := fs.Bool("probe", false, "also check that the bucket of a bucket root answers")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +48,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return usageError("check needs -config FILE")
 	}
-	if err := checkConfig(*name, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))); err != nil {
+	if err := checkConfig(*name, *probe, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))); err != nil {
 		fmt.Fprintln(stderr, err)
 		return silentError{}
 	}
@@ -53,7 +58,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 
 // checkConfig runs every rule serve runs at start-up, including
 // handler.New's, without listening.
-func checkConfig(name string, logger *slog.Logger) error {
+func checkConfig(name string, probe bool, logger *slog.Logger) error {
 	cfg, err := loadConfig(name)
 	if err != nil {
 		return err
@@ -64,6 +69,9 @@ func checkConfig(name string, logger *slog.Logger) error {
 		return err
 	}
 	defer st.close()
+	if probe && st.check(context.Background()) != nil {
+		return cfg.fieldError("root", "the bucket does not answer (endpoint, credentials or bucket name?)")
+	}
 	hc, err := buildHandlerConfig(cfg, st, logger)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/keyhole-dev/keyhole/handler"
+	"github.com/keyhole-dev/keyhole/source"
 	"github.com/keyhole-dev/keyhole/token"
 	"github.com/keyhole-dev/keyhole/transform"
 )
@@ -52,6 +53,7 @@ type fileConfig struct {
 	Limits            limitsConfig                 `yaml:"limits"`
 	Protections       []protectionConfig           `yaml:"protections"`
 	Signing           *signingConfig               `yaml:"signing"`
+	Tier              tierConfig                   `yaml:"tier"`
 
 	name  string    // the file's name as given
 	lines lineIndex // YAML key path -> line
@@ -67,6 +69,17 @@ type signingConfig struct {
 	MaxExpiresIn   time.Duration `yaml:"max_expires_in"`
 
 	adminToken string // resolved from one of the three sources
+}
+
+// tierConfig is the local tier in front of a bucket root and a bucket
+// variant store (source.TierConfig); a directory root has none.
+type tierConfig struct {
+	MemoryBytes    int64         `yaml:"memory_bytes"`
+	Dir            string        `yaml:"dir"`
+	DiskBytes      int64         `yaml:"disk_bytes"`
+	MaxObjectBytes int64         `yaml:"max_object_bytes"`
+	FreshFor       time.Duration `yaml:"fresh_for"`
+	StaleIfError   time.Duration `yaml:"stale_if_error"`
 }
 
 type limitsConfig struct {
@@ -384,6 +397,49 @@ func (c *fileConfig) check(errs *[]configError) {
 	if s := c.Signing; s != nil {
 		s.adminToken, _ = c.secret(errs, "signing", dir, "admin_token", s.AdminToken, s.AdminTokenEnv, s.AdminTokenFile)
 	}
+	c.checkTier(errs, dir)
+	if msg := storeOverlap(c.Root, c.VariantStore); msg != "" {
+		c.fail(errs, "variant_store", "%s", msg)
+	}
+}
+
+// checkTier checks the tier's keys; a disk directory must exist and take
+// a write.
+func (c *fileConfig) checkTier(errs *[]configError, dir string) {
+	t := &c.Tier
+	for _, f := range []struct {
+		key string
+		bad bool
+	}{
+		{"tier.disk_bytes", t.DiskBytes < 0},
+		{"tier.max_object_bytes", t.MaxObjectBytes < 0},
+		{"tier.fresh_for", t.FreshFor < 0},
+		{"tier.stale_if_error", t.StaleIfError < 0},
+	} {
+		if f.bad {
+			c.fail(errs, f.key, "must not be negative")
+		}
+	}
+	if t.DiskBytes > 0 && t.Dir == "" {
+		c.fail(errs, "tier.disk_bytes", "is set without tier.dir")
+	}
+	if t.Dir == "" {
+		if t.MemoryBytes < 0 && c.usesTier() {
+			c.fail(errs, "tier.memory_bytes", "is negative (no memory tier) and there is no tier.dir: leave tier out, or give a size")
+		}
+		return
+	}
+	if !filepath.IsAbs(t.Dir) {
+		t.Dir = filepath.Join(dir, t.Dir)
+	}
+	if err := source.CheckTierDir(t.Dir); err != nil {
+		c.fail(errs, "tier.dir", "%s %s", t.Dir, err)
+	}
+}
+
+// usesTier reports whether anything reads a bucket through the tier.
+func (c *fileConfig) usesTier() bool {
+	return isRemoteURL(c.Root) || isRemoteURL(c.VariantStore)
 }
 
 // protectionPathProblem returns why a protection path can only break

@@ -43,6 +43,7 @@ func TestReplicasShareBucketAndStore(t *testing.T) {
 	}
 	srv := seaweed.Start(t)
 	srv.CreateBucket(t, "site")
+	srv.CreateBucket(t, "site-variants") // a store in the served bucket is refused (TestStoreOverlap)
 	raw, err := blob.OpenBucket(context.Background(), srv.URL("site")+"&response_checksum_validation=when_required")
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +68,7 @@ func TestReplicasShareBucketAndStore(t *testing.T) {
 	oldLine := `      - {id: old, secret: "the-old-secret-of-at-least-32-bytes!"}`
 	newLine := `      - {id: new, secret: "the-new-secret-of-at-least-32-bytes!"}`
 	config := func(keys string) string {
-		return strings.NewReplacer("{{root}}", srv.URL("site"), "{{store}}", srv.URL("site", "prefix=variants/"), "{{keys}}", keys).Replace(replicaConfig)
+		return strings.NewReplacer("{{root}}", srv.URL("site"), "{{store}}", srv.URL("site-variants"), "{{keys}}", keys).Replace(replicaConfig)
 	}
 	dir := t.TempDir()
 	name := filepath.Join(dir, "keyhole.yaml")

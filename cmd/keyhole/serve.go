@@ -280,13 +280,18 @@ func buildHandlerConfig(cfg *fileConfig, st *storage, logger *slog.Logger) (hand
 	if err != nil {
 		return hc, err
 	}
-	if !isBucketURL(cfg.Root) {
-		root, err := os.OpenRoot(cfg.Root)
+	if dir := rootDir(cfg.Root); dir != "" {
+		// A directory, or a file:// URL: through os.Root, which refuses
+		// symbolic links and names that leave it.
+		root, err := os.OpenRoot(dir)
 		if err != nil {
-			e := configError{path: "root", line: cfg.lines.line("root"), msg: fmt.Sprintf("cannot open the directory %s: %v", cfg.Root, causeOf(err))}
+			e := configError{path: "root", line: cfg.lines.line("root"), msg: fmt.Sprintf("cannot open the directory %s: %v", dir, causeOf(err))}
 			return hc, &configErrors{name: cfg.name, list: []configError{e}}
 		}
 		hc.Files = root.FS()
+		if isBucketURL(cfg.Root) {
+			hc.Files = attrsHidden{hc.Files}
+		}
 	}
 	st.apply(&hc)
 	if hc.Engine, err = vips.New(vips.Config{Limits: hc.Limits, Logger: logger}); err != nil {
@@ -319,12 +324,13 @@ var restartFields = []struct {
 	{"addr", func(c *fileConfig) string { return c.Addr }, func(f serveFlags) string { return f.addr }},
 	{"metrics_addr", func(c *fileConfig) string { return c.MetricsAddr }, nil},
 	{"root", func(c *fileConfig) string {
-		if isBucketURL(c.Root) {
+		if isRemoteURL(c.Root) {
 			return c.Root
 		}
 		return "" // a directory is opened again on reload
 	}, nil},
 	{"variant_store", func(c *fileConfig) string { return c.VariantStore }, nil},
+	{"tier", func(c *fileConfig) string { return fmt.Sprint(c.Tier) }, nil},
 	{"metrics_path", (*fileConfig).metricsPath, nil},
 	{"health_path", (*fileConfig).healthPath, nil},
 	{"ready_path", (*fileConfig).readyPath, nil},
@@ -440,7 +446,13 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		health(w, true, "ok")
 	case rt.readyPath != "" && p == rt.readyPath:
 		ready := rt.state.ready.Load()
-		health(w, ready, map[bool]string{true: "ready", false: "draining"}[ready])
+		body := map[bool]string{true: "ready", false: "draining"}[ready]
+		if ready && rt.state.storage != nil && rt.state.storage.check(r.Context()) != nil {
+			// Not ready while the bucket of originals does not answer, so a
+			// deploy or a load balancer sends no traffic to it.
+			ready, body = false, "source unavailable"
+		}
+		health(w, ready, body)
 	case rt.metrics != nil && p == rt.metricsPath:
 		rt.metrics.ServeHTTP(w, r)
 	case rt.signingPath != "" && p == rt.signingPath && rt.signing() != nil:
