@@ -59,9 +59,10 @@ func pngImage(t *testing.T, w, h int) []byte {
 // site is a handler serving a SeaweedFS bucket behind a loopback server,
 // with its registry.
 type site struct {
-	srv *httptest.Server
-	reg *prometheus.Registry
-	src *source.Bucket
+	srv  *httptest.Server
+	reg  *prometheus.Registry
+	src  *source.Bucket
+	tier *source.Tier
 }
 
 type siteConfig struct {
@@ -70,12 +71,28 @@ type siteConfig struct {
 	store    handler.VariantStore
 	limits   transform.Limits
 	register func(reg *prometheus.Registry) handler.VariantStore
+	// tier, when set, is made on the site's registry and given to the
+	// bucket (and returned by register's store if it wants it).
+	tier          *source.TierConfig
+	maxConcurrent int
+	noMemory      bool // no variant cache of the handler's own
 }
 
 func newSite(t *testing.T, sc siteConfig) *site {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	sc.source.Registerer = reg
+	var tier *source.Tier
+	if sc.tier != nil {
+		tc := *sc.tier
+		tc.Registerer = reg
+		var err error
+		if tier, err = source.NewTier(tc); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(tier.Close)
+		sc.source.Tier = tier
+	}
 	src, err := source.Open(context.Background(), sc.url, sc.source)
 	if err != nil {
 		t.Fatal(err)
@@ -89,21 +106,27 @@ func newSite(t *testing.T, sc siteConfig) *site {
 	if sc.register != nil {
 		store = sc.register(reg)
 	}
+	var cacheBytes int64
+	if sc.noMemory {
+		cacheBytes = -1
+	}
 	h, err := handler.New(handler.Config{
-		Files:        src,
-		Engine:       eng,
-		Limits:       sc.limits,
-		Watermarks:   []string{"/wm/"},
-		VariantStore: store,
-		Registerer:   reg,
-		Protections:  []handler.Protection{{Path: "/private/", Keys: []token.Key{testKey}}},
+		Files:             src,
+		Engine:            eng,
+		Limits:            sc.limits,
+		Watermarks:        []string{"/wm/"},
+		VariantStore:      store,
+		Registerer:        reg,
+		MaxConcurrent:     sc.maxConcurrent,
+		VariantCacheBytes: cacheBytes,
+		Protections:       []handler.Protection{{Path: "/private/", Keys: []token.Key{testKey}}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{srv: srv, reg: reg, src: src}
+	return &site{srv: srv, reg: reg, src: src, tier: tier}
 }
 
 type reply struct {

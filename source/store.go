@@ -205,8 +205,8 @@ func (s *Store) Close() error {
 type storeMetrics struct {
 	hit, miss, written, dropped, failed prometheus.Counter
 	pending                             prometheus.Gauge
-	readBytes, writtenBytes     prometheus.Counter
-	errors                      *prometheus.CounterVec
+	readBytes, writtenBytes             prometheus.Counter
+	errors                              *prometheus.CounterVec
 }
 
 func newStoreMetrics(reg prometheus.Registerer) (storeMetrics, error) {
