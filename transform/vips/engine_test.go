@@ -488,6 +488,27 @@ func TestText(t *testing.T) {
 			t.Errorf("text changed the image by only %.2f", d)
 		}
 	})
+	t.Run("small outputs render", func(t *testing.T) {
+		// Widths 1..16 with every text option: the overlay is drawn,
+		// shrunk or skipped, never an error (libvips' rank refuses a
+		// window larger than the image).
+		for w := 1; w <= 16; w++ {
+			for _, p := range []transform.Params{
+				{Width: px(float64(w)), Text: "X"},
+				{Width: px(float64(w)), Text: "Keyhole", TextSize: 50, TextOutline: col(0, 0, 0, 255)},
+				{Width: px(float64(w)), Text: "Keyhole", TextBackground: col(0, 0, 255, 255), TextOutline: col(255, 0, 0, 255), TextPosition: "southeast"},
+			} {
+				p := p
+				out, err := e.Process(context.Background(), transform.Request{Source: src, Params: &p, Format: transform.FormatPNG})
+				if err != nil {
+					t.Fatalf("w=%d %+v: %v", w, p, err)
+				}
+				if out.Width != w {
+					t.Errorf("w=%d: got width %d", w, out.Width)
+				}
+			}
+		}
+	})
 	t.Run("too long", func(t *testing.T) {
 		p := transform.Params{Text: strings.Repeat("x", 257)}
 		_, err := e.Process(context.Background(), transform.Request{Source: src, Params: &p, Format: transform.FormatPNG})

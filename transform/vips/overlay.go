@@ -45,28 +45,19 @@ func (j *job) text() error {
 		align = govips.AlignHigh
 	}
 	png, err := textMask(p.Text, p.TextFontFamily, px, wrap, align)
-	if err != nil {
-		return err
+	if err != nil || png == nil {
+		return err // png is nil when nothing is visible (whitespace, no glyphs)
 	}
 	mask, err := govips.NewImageFromBuffer(j.pin(png))
 	if err != nil {
 		return err
 	}
 	defer mask.Close()
-	if err := j.checkSize("text", mask.Width(), mask.Height()); err != nil {
+	mw, mh := mask.Width(), mask.Height()
+	if err := j.checkSize("text", mw, mh); err != nil {
 		return err
 	}
 	if err := mask.ExtractBand(0, 1); err != nil {
-		return err
-	}
-	l, t, mw, mh, err := mask.FindTrim(10, &govips.Color{})
-	if err != nil {
-		return err
-	}
-	if mw <= 0 || mh <= 0 || mw > mask.Width() || mh > mask.Height() {
-		return nil // nothing visible (whitespace only, or no glyphs)
-	}
-	if err := mask.ExtractArea(l, t, mw, mh); err != nil {
 		return err
 	}
 

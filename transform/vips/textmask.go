@@ -61,7 +61,10 @@ func goFont(family string) (*opentype.Font, error) {
 // textMask draws text, wrapped at width pixels, as a one-band mask (white
 // on black, antialiased) px pixels high per em, each line aligned low
 // (left), centre or high (right), and returns it PNG-encoded. Explicit
-// newlines are kept.
+// newlines are kept. The mask is cut to the box of its visible pixels
+// (coverage above 10 of 255), found here rather than with libvips'
+// find_trim, whose median window is refused on images under 3 pixels;
+// it returns nil when no pixel is visible.
 func textMask(text, family string, px float64, width int, align govips.Align) ([]byte, error) {
 	f, err := goFont(family)
 	if err != nil {
@@ -89,12 +92,32 @@ func textMask(text, family string, px float64, width int, align govips.Align) ([
 		d.Dot = fixed.Point26_6{X: max(0, x), Y: fixed.I(i*lineH) + m.Ascent}
 		d.DrawString(line)
 	}
+	box := inkBox(mask, 10)
+	if box.Empty() {
+		return nil, nil
+	}
 	var buf bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&buf, mask); err != nil {
+	if err := enc.Encode(&buf, mask.SubImage(box)); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// inkBox is the smallest rectangle holding every pixel of m above
+// threshold (empty when there is none).
+func inkBox(m *image.Gray, threshold uint8) image.Rectangle {
+	b := m.Bounds()
+	box := image.Rectangle{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := m.Pix[(y-b.Min.Y)*m.Stride : (y-b.Min.Y)*m.Stride+b.Dx()]
+		for x, v := range row {
+			if v > threshold {
+				box = box.Union(image.Rect(b.Min.X+x, y, b.Min.X+x+1, y+1))
+			}
+		}
+	}
+	return box
 }
 
 // wrapText breaks text into lines no wider than width: at spaces where it
