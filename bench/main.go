@@ -64,6 +64,7 @@ func main() {
 	flag.IntVar(&srv.MaxConcurrent, "maxconc", 0, "internal: MaxConcurrent")
 	flag.IntVar(&srv.OpenFiles, "openfiles", 0, "internal: handler.Config.OpenFiles (-1: open-file cache off)")
 	flag.StringVar(&srv.Store, "store", "", "internal: variant store bucket URL")
+	flag.Int64Var(&srv.TierBytes, "tier", 0, "internal: memory tier bytes in front of a bucket root and store (0: none)")
 	flag.Parse()
 	if srv.Kind != "" {
 		if err := runServer(srv); err != nil {

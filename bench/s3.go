@@ -49,14 +49,15 @@ func scenarioS3(e *env) (*scenario, error) {
 	if err := srv.MakeBucket(bucket); err != nil {
 		return nil, fmt.Errorf("create bucket: %w", err)
 	}
-	// Every name of the 1 MP JPEG, under the same keys as on disk.
-	if err := upload(e.ctx, srv.URL(bucket), e.root, e.small.paths("")); err != nil {
+	// Every name of the 1 MP and 12 MP JPEGs, under the same keys as on
+	// disk.
+	if err := upload(e.ctx, srv.URL(bucket), e.root, append(e.small.paths(""), e.big.paths("")...)); err != nil {
 		return nil, err
 	}
 	originalsURL, storeURL := srv.URL(bucket), srv.URL(bucket, "prefix=variants/")
 
 	sc := &scenario{ID: "s3", Title: "Object storage: originals and variant-store hits from S3 vs local disk and memory",
-		What: fmt.Sprintf("Keyhole with `root` a bucket of a real SeaweedFS S3 server on 127.0.0.1 (`source.Open`, default 1 s metadata cache, so a warm original costs one ranged GET), against Keyhole serving the same files from local disk; and a variant (the 1 MP JPEG at w=300, rotating over %d names) served from the shared variant store (`source.OpenStore`) by a replica with `VariantCacheBytes: -1`, whose variants another replica computed and stored, against that other replica's in-memory variant cache (both read originals from the bucket). %d connections; rounds of %s after a %s warm-up. CPU per request is Keyhole's alone: SeaweedFS's own CPU (same machine) is not in it.", copies, e.conns, sched.Round, sched.Warmup)}
+		What: fmt.Sprintf("Keyhole with `root` a bucket of a real SeaweedFS S3 server on 127.0.0.1 (`source.Open`, default 1 s metadata cache, so a warm original costs one ranged GET), against Keyhole serving the same files from local disk; and a variant (the 1 MP JPEG at w=300, rotating over %d names) served from the shared variant store (`source.OpenStore`) by a replica with `VariantCacheBytes: -1`, whose variants another replica computed and stored, against that other replica's in-memory variant cache (both read originals from the bucket). The tier sides put a %s memory tier (`source.NewTier`, default freshness 5 s) in front of the bucket and the store; the last part loads a tiered replica with the 64 distinct 12 MP originals (about four times the tier) for its peak RSS. %d connections; rounds of %s after a %s warm-up. CPU per request is Keyhole's alone: SeaweedFS's own CPU (same machine) is not in it.", copies, mib(tierBytes), e.conns, sched.Round, sched.Warmup)}
 	tok, err := e.sign(nil)
 	if err != nil {
 		return nil, err
@@ -68,6 +69,7 @@ func scenarioS3(e *env) (*scenario, error) {
 	}{
 		{"Protected original from S3 vs local disk", func() (*scenario, error) { return e.s3Originals(sched, originalsURL, tok) }},
 		{"Variant-store hit vs in-memory variant-cache hit", func() (*scenario, error) { return e.s3Variants(sched, originalsURL, storeURL, tok) }},
+		{"Peak RSS with a 64 MiB tier under distinct objects", func() (*scenario, error) { return e.s3TierRSS(sched, originalsURL, tok) }},
 	} {
 		logf("  %s", part.title)
 		p, err := part.run()
@@ -89,14 +91,19 @@ func scenarioS3(e *env) (*scenario, error) {
 // originalsURL with the same file from local disk.
 func (e *env) s3Originals(sched schedule, originalsURL, tok string) (*scenario, error) {
 	orig := &scenario{}
-	cs, err := e.start(serverOpts{Kind: serveKeyhole, Root: originalsURL}, serverOpts{Kind: serveKeyhole})
+	cs, err := e.start(
+		serverOpts{Kind: serveKeyhole, Root: originalsURL, TierBytes: tierBytes},
+		serverOpts{Kind: serveKeyhole, Root: originalsURL},
+		serverOpts{Kind: serveKeyhole},
+	)
 	if err != nil {
 		return nil, err
 	}
 	target := e.small.path(0) + "?jwt=" + tok
 	sides := []side{
-		{"Keyhole, S3 original", cs[0], load{cs[0].Base(), []string{target}, e.conns, e.threads}},
-		{"Keyhole, local original", cs[1], load{cs[1].Base(), []string{target}, e.conns, e.threads}},
+		{"Keyhole, S3 original, warm tier", cs[0], load{cs[0].Base(), []string{target}, e.conns, e.threads}},
+		{"Keyhole, S3 original, no tier (cold)", cs[1], load{cs[1].Base(), []string{target}, e.conns, e.threads}},
+		{"Keyhole, local original", cs[2], load{cs[2].Base(), []string{target}, e.conns, e.threads}},
 	}
 	for _, sd := range sides {
 		if _, err := probe(sd.Load.Base, target, "image/jpeg"); err != nil {
@@ -109,7 +116,12 @@ func (e *env) s3Originals(sched schedule, originalsURL, tok string) (*scenario, 
 	if err != nil {
 		return nil, err
 	}
-	orig.Checks = []check{ratioCheck("original: S3 / local disk", orig.Sides[0], orig.Sides[1], 0)}
+	cold := orig.Sides[1].CPUPerReq()
+	orig.Checks = []check{
+		ratioCheck("original: S3 with a warm tier / local disk", orig.Sides[0], orig.Sides[2], 0.90),
+		ratioCheck("original: S3 without a tier / local disk", orig.Sides[1], orig.Sides[2], 0),
+		{Label: "cold S3 original (no tier), Keyhole's CPU per request", Value: float64(cold.Nanoseconds()) / 1e3, Unit: "µs", Goal: 300, AtMost: true},
+	}
 	return orig, nil
 }
 
@@ -121,6 +133,7 @@ func (e *env) s3Variants(sched schedule, originalsURL, storeURL, tok string) (*s
 	cs, err := e.start(
 		serverOpts{Kind: serveKeyhole, Root: originalsURL, Store: storeURL},
 		serverOpts{Kind: serveKeyhole, Root: originalsURL, Store: storeURL, CacheBytes: -1},
+		serverOpts{Kind: serveKeyhole, Root: originalsURL, Store: storeURL, CacheBytes: -1, TierBytes: tierBytes},
 	)
 	if err != nil {
 		return nil, err
@@ -139,7 +152,12 @@ func (e *env) s3Variants(sched schedule, originalsURL, storeURL, tok string) (*s
 	if err != nil {
 		return nil, err
 	}
+	tierBefore, err := scrape(cs[2].Base())
+	if err != nil {
+		return nil, err
+	}
 	sides := []side{
+		{"Keyhole, store hit through a warm tier", cs[2], load{cs[2].Base(), targets, e.conns, e.threads}},
 		{"Keyhole, store hit", cs[1], load{cs[1].Base(), targets, e.conns, e.threads}},
 		{"Keyhole, memory hit", cs[0], load{cs[0].Base(), targets, e.conns, e.threads}},
 	}
@@ -151,6 +169,19 @@ func (e *env) s3Variants(sched schedule, originalsURL, storeURL, tok string) (*s
 	if err != nil {
 		return nil, err
 	}
+	tierAfter, err := scrape(cs[2].Base())
+	if err != nil {
+		return nil, err
+	}
+	// Replica 3 must have been served by its tier: store lookups hit, and
+	// the tier answered nearly all of them (a miss per variant to warm it,
+	// and a revalidation per fresh_for).
+	tmiss := tierAfter[`keyhole_variant_store_lookups_total{result="miss"}`] - tierBefore[`keyhole_variant_store_lookups_total{result="miss"}`]
+	thit := tierAfter[`keyhole_tier_lookups_total{result="hit",tier="memory"}`] - tierBefore[`keyhole_tier_lookups_total{result="hit",tier="memory"}`]
+	if thit == 0 || tmiss != 0 {
+		return nil, fmt.Errorf("replica 3 was not served by its tier: %v tier hits, %v store misses", thit, tmiss)
+	}
+	vars.Notes = append(vars.Notes, fmt.Sprintf("Replica 3 (no memory cache, a %s memory tier): %.0f tier hits over the warm-up and rounds, no store miss.", mib(tierBytes), thit))
 	// Replica 2 must have served from the store: no lookup missed. A
 	// lookup that failed or timed out (StoreConfig.Timeout, 2 s) under
 	// this load is computed instead; the note counts them.
@@ -161,8 +192,48 @@ func (e *env) s3Variants(sched schedule, originalsURL, storeURL, tok string) (*s
 		return nil, fmt.Errorf("replica 2 was not served by the store: %v hits, %v misses, %v errors", hits, miss, fail)
 	}
 	vars.Notes = append(vars.Notes, fmt.Sprintf("Replica 2's metrics over the warm-up and rounds: %.0f store hits, %.0f misses, %.0f failed or timed-out lookups (those requests were transformed instead; the scenario fails above 1%%).", hits, miss, fail))
-	vars.Checks = []check{ratioCheck("variant: store hit / memory hit", vars.Sides[0], vars.Sides[1], 0)}
+	vars.Checks = []check{
+		ratioCheck("variant: store hit through a warm tier / memory hit", vars.Sides[0], vars.Sides[2], 0.90),
+		ratioCheck("variant: store hit / memory hit", vars.Sides[1], vars.Sides[2], 0),
+	}
 	return vars, nil
+}
+
+// tierBytes is the memory tier of the tier sides: the default of
+// TierConfig.MemoryBytes and tier.memory_bytes.
+const tierBytes = 64 << 20
+
+// s3TierRSS loads a replica with a 64 MiB memory tier with 16 connections
+// spread over the 64 names of the 12 MP JPEG (about four times the tier):
+// the tier evicts without pause, and the replica's peak RSS must stay
+// within the tier plus 64 MiB.
+func (e *env) s3TierRSS(sched schedule, originalsURL, tok string) (*scenario, error) {
+	sc := &scenario{}
+	cs, err := e.start(serverOpts{Kind: serveKeyhole, Root: originalsURL, TierBytes: tierBytes})
+	if err != nil {
+		return nil, err
+	}
+	defer stopAll(cs)
+	targets := e.big.paths("?jwt=" + tok)
+	if _, err := probe(cs[0].Base(), targets[0], "image/jpeg"); err != nil {
+		return nil, err
+	}
+	sd := side{"Keyhole, 12 MP originals from S3, 64 MiB tier", cs[0], load{cs[0].Base(), targets, e.conns, e.threads}}
+	if sc.Sides, err = compare(e.ctx, []side{sd}, sched, e.tmp); err != nil {
+		return nil, err
+	}
+	m, err := scrape(cs[0].Base())
+	if err != nil {
+		return nil, err
+	}
+	ev := m[`keyhole_tier_evictions_total{tier="memory"}`]
+	if ev == 0 {
+		return nil, fmt.Errorf("the tier evicted nothing: the load did not exceed it")
+	}
+	sc.Notes = append(sc.Notes, fmt.Sprintf("%d distinct objects of %s (%s in all) against a %s tier: %.0f evictions, the tier held %s at the end.",
+		copies, mib(e.big.Bytes), mib(e.big.Bytes*copies), mib(tierBytes), ev, mib(int64(m[`keyhole_tier_bytes{tier="memory"}`]))))
+	sc.Checks = []check{{Label: "peak RSS, 64 MiB tier, 16 connections of distinct objects", Value: float64(sc.Sides[0].PeakRSS) / (1 << 20), Unit: "MiB", Goal: (tierBytes + 64<<20) >> 20, AtMost: true}}
+	return sc, nil
 }
 
 // upload copies the files at the request paths (relative to root) into the

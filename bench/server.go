@@ -40,8 +40,12 @@ type serverOpts struct {
 	MaxConcurrent int   // handler.Config.MaxConcurrent; 0 = default
 	OpenFiles     int   // handler.Config.OpenFiles; -1 disables the open-file cache
 	// Store is a variant store's bucket URL (source.OpenStore), "" for
-	// none. With a store the child also serves its metrics on /metrics.
+	// none. With a store or a tier the child also serves its metrics on
+	// /metrics.
 	Store string
+	// TierBytes, when positive, puts a memory tier of that many bytes
+	// (source.NewTier) in front of a bucket root and the store.
+	TierBytes int64
 }
 
 // args returns the command-line flags that make a child run o.
@@ -52,6 +56,7 @@ func (o serverOpts) args() []string {
 		"-maxconc", strconv.Itoa(o.MaxConcurrent),
 		"-openfiles", strconv.Itoa(o.OpenFiles),
 		"-store", o.Store,
+		"-tier", strconv.FormatInt(o.TierBytes, 10),
 	}
 }
 
@@ -88,22 +93,31 @@ func runServer(o serverOpts) error {
 		}
 		// A root with a scheme is a bucket URL (the object-storage
 		// scenario); anything else a local directory.
-		var files fs.FS
+		var (
+			files fs.FS
+			tier  *source.Tier
+			reg   *prometheus.Registry
+		)
+		if o.Store != "" || o.TierBytes > 0 {
+			reg = prometheus.NewRegistry()
+		}
+		if o.TierBytes > 0 {
+			if tier, err = source.NewTier(source.TierConfig{MemoryBytes: o.TierBytes, Registerer: reg}); err != nil {
+				return err
+			}
+			defer tier.Close()
+		}
 		if strings.Contains(o.Root, "://") {
-			files, err = source.Open(context.Background(), o.Root, source.Config{})
+			files, err = source.Open(context.Background(), o.Root, source.Config{Tier: tier, Registerer: reg})
 		} else {
 			files, err = handler.Dir(o.Root)
 		}
 		if err != nil {
 			return err
 		}
-		var (
-			store handler.VariantStore
-			reg   *prometheus.Registry
-		)
+		var store handler.VariantStore
 		if o.Store != "" {
-			reg = prometheus.NewRegistry()
-			st, err := source.OpenStore(context.Background(), o.Store, source.StoreConfig{Registerer: reg})
+			st, err := source.OpenStore(context.Background(), o.Store, source.StoreConfig{Registerer: reg, Tier: tier})
 			if err != nil {
 				return err
 			}

@@ -195,7 +195,7 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, prot *pr
 		// A multi-range request of a streamed object would cost a ranged
 		// read per range: it is answered 200 with the whole object, as RFC
 		// 9110 allows, so a request asks the store for the object's bytes
-		// at most, in two GETs at most.
+		// at most, in sequential reads whose chunk doubles (source.Bucket).
 		c := *r
 		c.Header = r.Header.Clone()
 		c.Header.Del("Range")
