@@ -102,13 +102,13 @@ func runServer(o serverOpts) error {
 			reg = prometheus.NewRegistry()
 		}
 		if o.TierBytes > 0 {
-			if tier, err = source.NewTier(source.TierConfig{MemoryBytes: o.TierBytes, Registerer: reg}); err != nil {
+			if tier, err = source.NewTier(source.TierConfig{MemoryBytes: o.TierBytes, Registerer: registerer(reg)}); err != nil {
 				return err
 			}
 			defer tier.Close()
 		}
 		if strings.Contains(o.Root, "://") {
-			files, err = source.Open(context.Background(), o.Root, source.Config{Tier: tier, Registerer: reg})
+			files, err = source.Open(context.Background(), o.Root, source.Config{Tier: tier, Registerer: registerer(reg)})
 		} else {
 			files, err = handler.Dir(o.Root)
 		}
@@ -117,7 +117,7 @@ func runServer(o serverOpts) error {
 		}
 		var store handler.VariantStore
 		if o.Store != "" {
-			st, err := source.OpenStore(context.Background(), o.Store, source.StoreConfig{Registerer: reg, Tier: tier})
+			st, err := source.OpenStore(context.Background(), o.Store, source.StoreConfig{Registerer: registerer(reg), Tier: tier})
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,8 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -382,4 +384,51 @@ func TestAttackVariantDuringOutage(t *testing.T) {
 		t.Errorf("held original during the outage: %d", r.status)
 	}
 	srv.Restart(t)
+}
+
+// TestBucketConnectionReuse: bursts of 32 concurrent reads reuse the
+// connections of the first burst (the SDK's default pool keeps 10 idle
+// connections per host, so every burst would dial 22 new ones).
+func TestBucketConnectionReuse(t *testing.T) {
+	srv := server(t)
+	u, b := newBucket(t, srv)
+	put(t, b, "a.bin", pattern(4<<10))
+	target, err := url.Parse(srv.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dials atomic.Int64
+	proxy := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	proxy.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	proxy.Start()
+	t.Cleanup(proxy.Close)
+	name := strings.TrimPrefix(u[:strings.Index(u, "?")], "s3://")
+	bk, err := source.Open(context.Background(), "s3://"+name+"?endpoint="+proxy.URL+"&region=us-east-1&use_path_style=true", source.Config{MetadataTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bk.Close()
+	const conc = 32
+	for burst := range 5 {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range conc {
+			wg.Go(func() {
+				<-start
+				if _, err := fs.ReadFile(bk, "a.bin"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		t.Logf("after burst %d: %d connections dialled", burst, dials.Load())
+	}
+	if n := dials.Load(); n > conc+4 {
+		t.Errorf("%d connections dialled for 5 bursts of %d reads, want about %d", n, conc, conc)
+	}
 }

@@ -114,7 +114,10 @@ type metaEntry struct {
 
 // Open opens the bucket at a URL ("s3://bucket?region=…", "file:///srv",
 // "mem://") with gocloud.dev/blob's default URL opener, which knows the
-// drivers the program imports. For s3:// URLs without a
+// drivers the program imports; s3:// URLs take s3blob's parameters but
+// get an HTTP client that keeps 256 idle connections per endpoint (the
+// SDK keeps 10, so a busy replica would dial for most reads). For s3://
+// URLs without a
 // response_checksum_validation parameter, "when_required" is added: the
 // SDK would otherwise log a warning for every object written without a
 // checksum (by most S3-compatible stores). The returned error names the
@@ -144,7 +147,12 @@ func openURL(ctx context.Context, bucketURL string) (*blob.Bucket, error) {
 			u.RawQuery = q.Encode()
 		}
 	}
-	b, err := blob.OpenBucket(ctx, u.String())
+	var b *blob.Bucket
+	if u.Scheme == "s3" {
+		b, err = s3Mux.OpenBucket(ctx, u.String())
+	} else {
+		b, err = blob.OpenBucket(ctx, u.String())
+	}
 	if err != nil {
 		// gocloud's text may repeat the URL with its parameters.
 		return nil, fmt.Errorf("source: cannot open the %s:// bucket (unknown scheme, bad parameter or no credentials)", u.Scheme)

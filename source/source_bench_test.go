@@ -19,7 +19,7 @@ import (
 
 // BenchmarkOriginal serves one 100 KiB original through handler.New from
 // a local directory and from SeaweedFS over loopback, with and without
-// the metadata cache. Compare ns/op: the ratio is the req/s ratio of a
+// the metadata cache, and from a warm memory tier. Compare ns/op: the ratio is the req/s ratio of a
 // single client.
 //
 //	go test -run '^$' -bench Original ./source
@@ -51,10 +51,20 @@ func BenchmarkOriginal(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	tier, err := source.NewTier(source.TierConfig{FreshFor: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tier.Close()
+	tiered, err := source.Open(context.Background(), srv.URL("bench"), source.Config{Tier: tier})
+	if err != nil {
+		b.Fatal(err)
+	}
 	for name, files := range map[string]handler.Config{
 		"disk":                {Files: disk},
 		"s3/metadata-cached":  {Files: warm},
 		"s3/metadata-per-req": {Files: cold},
+		"s3/tier":             {Files: tiered},
 	} {
 		b.Run(name, func(b *testing.B) {
 			h, err := handler.New(files)
