@@ -432,3 +432,66 @@ func TestBucketConnectionReuse(t *testing.T) {
 		t.Errorf("%d connections dialled for 5 bursts of %d reads, want about %d", n, conc, conc)
 	}
 }
+
+// TestTierFetchBudget: concurrent misses of distinct objects fetch at
+// most a quarter of the memory tier at once (at least MaxObjectBytes);
+// the misses over that budget are read by ranged reads, and every read
+// gets the right bytes.
+func TestTierFetchBudget(t *testing.T) {
+	srv := server(t)
+	u, b := newBucket(t, srv)
+	const n, size = 12, 300 << 10
+	for i := range n {
+		put(t, b, fmt.Sprintf("o/%d", i), pattern(size+i))
+	}
+	target, err := url.Parse(srv.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every body starts 300 ms after its headers, so the twelve fetches
+	// overlap while they read.
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.FlushInterval = -1
+	rp.ModifyResponse = func(resp *http.Response) error {
+		resp.Body = &lateBody{ReadCloser: resp.Body}
+		return nil
+	}
+	slow := httptest.NewServer(rp)
+	t.Cleanup(slow.Close)
+	name := strings.TrimPrefix(u[:strings.Index(u, "?")], "s3://")
+	proxied := "s3://" + name + "?endpoint=" + slow.URL + "&region=us-east-1&use_path_style=true"
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	bk, _, reg := tiered(t, proxied, source.TierConfig{MemoryBytes: 4 << 20, MaxObjectBytes: 1 << 20}, clk)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			data, err := fs.ReadFile(bk, fmt.Sprintf("o/%d", i))
+			if err != nil || !bytes.Equal(data, pattern(size+i)) {
+				t.Errorf("o/%d: %d bytes, %v", i, len(data), err)
+			}
+		})
+	}
+	wg.Wait()
+	deferred := counter(t, reg, "keyhole_tier_fetches_deferred_total", nil)
+	// A 1 MiB budget holds three 300 KiB objects at once.
+	if deferred < n-3-3 {
+		t.Errorf("%v of %d concurrent misses deferred, want most of those past three", deferred, n)
+	}
+	if held := gauge(t, reg, "keyhole_tier_bytes", map[string]string{"tier": "memory"}); held > 4<<20 {
+		t.Errorf("memory tier holds %v bytes", held)
+	}
+}
+
+// lateBody waits 300 ms before its first byte.
+type lateBody struct {
+	io.ReadCloser
+	started bool
+}
+
+func (l *lateBody) Read(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		time.Sleep(300 * time.Millisecond)
+	}
+	return l.ReadCloser.Read(p)
+}

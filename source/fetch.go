@@ -155,6 +155,18 @@ func (s *Bucket) fetch(name, key string, old *entry) (any, error) {
 		}
 		return info, nil
 	}
+	if !t.fetching.TryAcquire(info.size) {
+		// Over the fetch budget: this read is served by ranged reads,
+		// streamed, and a later miss fetches the object.
+		s.metrics.get.ok.Inc()
+		t.metrics.deferred.Inc()
+		if revalidating {
+			t.metrics.revalidations["changed"].Inc()
+			t.remove(key)
+		}
+		return info, nil
+	}
+	defer t.fetching.Release(info.size)
 	data := make([]byte, info.size)
 	off := 0
 	for off < len(data) {

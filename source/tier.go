@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 )
 
 // TierConfig configures a Tier. Zero fields take the documented defaults.
@@ -27,6 +28,8 @@ type TierConfig struct {
 	// MaxObjectBytes is the largest object the tier keeps. Larger objects
 	// are read from the bucket on every request, as ranged reads. Default
 	// 16 MiB, and never more than the memory tier (when it is on).
+	// Objects being fetched at once hold at most a quarter of MemoryBytes
+	// (at least MaxObjectBytes); a miss past that is read by ranged reads.
 	MaxObjectBytes int64
 	// FreshFor is how long a copy is served without asking the bucket.
 	// Past it, the next request revalidates the copy with a conditional
@@ -100,6 +103,20 @@ type Tier struct {
 	mem     *memTier // nil: no memory tier
 	disk    *diskTier
 	metrics *tierMetrics
+	// fetching bounds the bytes of objects being fetched at once (see
+	// fetchBudget): a miss that would pass it is read by ranged reads.
+	fetching *semaphore.Weighted
+}
+
+// fetchBudget is how many bytes of objects a tier fetches at once: a
+// quarter of the memory tier, at least MaxObjectBytes (four times it with
+// a disk tier only). Many concurrent misses of large objects would
+// otherwise each hold a whole copy in memory on top of the tier.
+func (c *TierConfig) fetchBudget() int64 {
+	if c.MemoryBytes > 0 {
+		return max(c.MemoryBytes/4, c.MaxObjectBytes)
+	}
+	return 4 * c.MaxObjectBytes
 }
 
 // NewTier makes a tier; with Dir set it scans the directory and removes
@@ -112,7 +129,7 @@ func NewTier(cfg TierConfig) (*Tier, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tier{cfg: cfg, metrics: m}
+	t := &Tier{cfg: cfg, metrics: m, fetching: semaphore.NewWeighted(cfg.fetchBudget())}
 	if cfg.MemoryBytes > 0 {
 		t.mem = newMemTier(cfg.MemoryBytes, m)
 	}
@@ -270,6 +287,7 @@ type tierMetrics struct {
 	bytes                        [2]prometheus.Gauge
 	revalidations                map[string]prometheus.Counter
 	stale                        prometheus.Counter
+	deferred                     prometheus.Counter
 }
 
 func newTierMetrics(reg prometheus.Registerer) (*tierMetrics, error) {
@@ -297,7 +315,11 @@ func newTierMetrics(reg prometheus.Registerer) (*tierMetrics, error) {
 		Name: "keyhole_tier_stale_served_total",
 		Help: "Copies served past their freshness window because the bucket failed (within StaleIfError).",
 	})
-	m := &tierMetrics{revalidations: map[string]prometheus.Counter{}, stale: stale}
+	deferred := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "keyhole_tier_fetches_deferred_total",
+		Help: "Misses read by ranged reads instead of fetched into the tier, because the objects being fetched at once already held the fetch budget (a quarter of the memory tier).",
+	})
+	m := &tierMetrics{revalidations: map[string]prometheus.Counter{}, stale: stale, deferred: deferred}
 	for i, name := range []string{"memory", "disk"} {
 		m.hit[i] = lookups.WithLabelValues(name, "hit")
 		m.miss[i] = lookups.WithLabelValues(name, "miss")
@@ -308,5 +330,5 @@ func newTierMetrics(reg prometheus.Registerer) (*tierMetrics, error) {
 	for _, r := range []string{"not_modified", "changed", "gone", "error"} {
 		m.revalidations[r] = reval.WithLabelValues(r)
 	}
-	return m, register(reg, lookups, evictions, errs, bytes, reval, stale)
+	return m, register(reg, lookups, evictions, errs, bytes, reval, stale, deferred)
 }
