@@ -48,7 +48,7 @@ const (
 // LockGroup returns the lock group of a parameter name, or "" for a name
 // that belongs to none (dl, profile, unknown names).
 func LockGroup(name string) string {
-	d := lookup(name)
+	d, _ := resolve(name)
 	if d == nil {
 		return ""
 	}
@@ -123,7 +123,10 @@ var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", 
 // the X-Keyhole-Ignored-Params header.
 //
 // Unknown names (utm_source, jwt) are left out of merged and never
-// reported. Profiles are expanded, not referenced: merged has no "profile"
+// reported. Sirv's other spellings are merged under the canonical name
+// (scale.width as w, text.0.size as text.size); a layer that gives one
+// parameter under two spellings is an error. Refused Sirv options are
+// merged like any other, so that Parse refuses them. Profiles are expanded, not referenced: merged has no "profile"
 // entry, so Canonical(merged) changes when a profile's content changes and
 // two profile names with the same content share variants. A "profile" entry
 // inside a profile is ignored; profiles do not nest.
@@ -155,6 +158,10 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 		}
 	}
 	insecure = append(insecure, l.Insecure)
+	for _, layer := range append(slices.Clip(secure), insecure...) {
+		spellings(layer, &errs)
+	}
+	spellings(def, &errs)
 	if err := errs.err(); err != nil {
 		return nil, nil, err
 	}
@@ -166,7 +173,7 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 	closed := make(map[string]bool)
 	for _, layer := range secure {
 		for name := range layer {
-			if d := lookup(name); d != nil && name != "profile" {
+			if d, _ := resolve(name); d != nil && name != "profile" {
 				closed[d.lockGroup()] = true
 			}
 		}
@@ -183,7 +190,7 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 	shrunk := false
 	for _, layer := range insecure {
 		for name, v := range layer {
-			d := lookup(name)
+			d, canon := resolve(name)
 			switch {
 			case d == nil || name == "profile":
 			case l.Lock || d.secureOnly():
@@ -191,7 +198,7 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 			case closed[d.lockGroup()] && !(shrink && slices.Contains(shrinkOnly, name)):
 				dropped[name] = true
 			default:
-				merged[name] = v
+				merged[canon] = v
 				shrunk = shrunk || closed[d.lockGroup()]
 			}
 		}
@@ -209,11 +216,25 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 	return merged, ignored, nil
 }
 
-// apply copies a trusted layer's known parameters into dst.
+// apply copies a trusted layer's known parameters into dst, each under
+// its canonical name (scale.width as w, text.0.size as text.size).
 func apply(dst, layer map[string]string) {
 	for name, v := range layer {
-		if lookup(name) != nil && name != "profile" {
-			dst[name] = v
+		if d, canon := resolve(name); d != nil && name != "profile" {
+			dst[canon] = v
+		}
+	}
+}
+
+// spellings adds an error for each parameter of layer that is given under
+// two spellings (w and scale.width, text.size and text.0.size): Merge
+// writes canonical names, and neither spelling may silently win.
+func spellings(layer map[string]string, errs *Errors) {
+	for name, v := range layer {
+		if d, canon := resolve(name); d != nil && canon != name {
+			if other := spelling(layer, name, canon, true); other != "" {
+				errs.add(name, v, "given more than once: also as "+other)
+			}
 		}
 	}
 }

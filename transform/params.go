@@ -50,6 +50,8 @@ const (
 	kindDownload             // boolean or a file name
 	kindRatio                // W:H
 	kindName                 // profile name
+	kindRefused              // a Sirv option Keyhole refuses (see param.note)
+	kindText64               // base64url text (text.text64)
 )
 
 // axis says which output limit bounds a pixel value.
@@ -86,14 +88,32 @@ type param struct {
 	def      string
 	doc      string
 	set      func(p *Params, v value)
+
+	// Sirv parity. sirv is Sirv's own default and values as Sirv's
+	// reference describes them ("" for Keyhole's own parameters, dl);
+	// note states how Keyhole differs (status differs) or why it refuses
+	// the option (kindRefused). refuse lists enumeration values that are
+	// Sirv's but that Keyhole refuses, each with its reason.
+	sirv   string
+	note   string
+	refuse map[string]string
+	// aliasOf names the row this spelling stands for (scale.width → w);
+	// such a row has no grammar of its own. target is that row, filled
+	// in by sortedByName.
+	aliasOf string
+	target  *param
 }
 
 var compass = []string{"north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest", "center"}
 
 // params is the definition table: the single source of the parameter
 // grammar, validation, canonical form and documentation. Rows are in
-// documentation order (by group).
-var params = []param{
+// documentation order (by group). The Sirv aliases and refused options
+// (sirv.go) follow them.
+var params = append(coreParams, sirvParams...)
+
+// coreParams are the implemented parameters, in documentation order.
+var coreParams = []param{
 	// Size.
 	{name: "w", group: "size", kind: kindSize, axis: axisWidth, def: "source width",
 		doc: "Output width, in pixels or as a percentage of the source width. Given alone, the height follows the aspect ratio.",
@@ -121,9 +141,10 @@ var params = []param{
 	{name: "cy", group: "crop", kind: kindOffset, axis: axisHeight, def: "0",
 		doc: "Top edge of the crop, in pixels or as a percentage of the scaled image's height, or center to centre the crop vertically.",
 		set: func(p *Params, v value) { p.CropY = Offset{Dim: v.dim, Center: v.center} }},
-	{name: "crop.type", group: "crop", kind: kindEnum, enum: []string{"trim", "smart"}, def: "none",
-		doc: "Automatic crop before scaling: trim removes a uniform border, smart keeps the most interesting region.",
-		set: func(p *Params, v value) { p.CropType = CropType(v.str) }},
+	{name: "crop.type", group: "crop", kind: kindEnum, enum: []string{"trim", "smart"}, alias: map[string]string{"poi": "smart"}, def: "none",
+		refuse: map[string]string{"face": "face detection is not available; use crop.type=smart"},
+		doc:    "Automatic crop before scaling: trim removes a uniform border, smart keeps the most interesting region.",
+		set:    func(p *Params, v value) { p.CropType = CropType(v.str) }},
 	{name: "crop.aspectratio", group: "crop", kind: kindRatio, def: "none",
 		doc: "Aspect ratio for the automatic crop, as width:height, for example 16:9.",
 		set: func(p *Params, v value) { p.CropAspect = v.ratio }},
@@ -248,8 +269,17 @@ func sortedByName() []*param {
 	rows := make([]*param, len(params))
 	for i := range params {
 		rows[i] = &params[i]
+		if rows[i].sirv == "" {
+			rows[i].sirv = sirvFacts[rows[i].name]
+		}
 	}
 	slices.SortFunc(rows, func(a, b *param) int { return strings.Compare(a.name, b.name) })
+	for _, d := range rows {
+		if d.aliasOf != "" {
+			i, _ := slices.BinarySearchFunc(rows, d.aliasOf, func(p *param, n string) int { return strings.Compare(p.name, n) })
+			d.target = rows[i]
+		}
+	}
 	return rows
 }
 

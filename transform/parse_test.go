@@ -104,7 +104,7 @@ func TestParseInvalid(t *testing.T) {
 		{"cx negative", map[string]string{"cx": "-1"}, []string{"cx"}},
 		{"cy over", map[string]string{"cy": "8193"}, []string{"cy"}},
 		{"cx word", map[string]string{"cx": "middle"}, []string{"cx"}},
-		{"crop type", map[string]string{"crop.type": "face"}, []string{"crop.type"}},
+		{"crop type", map[string]string{"crop.type": "square"}, []string{"crop.type"}},
 		{"aspect", map[string]string{"crop.aspectratio": "16x9"}, []string{"crop.aspectratio"}},
 		{"aspect zero", map[string]string{"crop.aspectratio": "0:1"}, []string{"crop.aspectratio"}},
 		{"aspect big", map[string]string{"crop.aspectratio": "10001:1"}, []string{"crop.aspectratio"}},

@@ -142,3 +142,28 @@ func TestShownValues(t *testing.T) {
 		t.Errorf("shown watermark: %+v", aerr)
 	}
 }
+
+// TestSirvRefusals checks that the signers refuse what the server
+// refuses: a Sirv option Keyhole does not implement, in the secure or the
+// insecure parameters, and a second text layer; names that are no option
+// still pass.
+func TestSirvRefusals(t *testing.T) {
+	rules := &signreq.Rules{}
+	if err := signreq.CheckArgs(map[string]any{"crop": map[string]any{"type": "face"}}, rules); err == nil ||
+		len(err.Args) != 1 || err.Args[0].Name != "crop.type" || !strings.Contains(err.Args[0].Reason, "not supported") {
+		t.Errorf("CheckArgs(crop.type=face) = %v", err)
+	}
+	if err := signreq.CheckArgs(map[string]any{"text.1": map[string]any{"text": "two"}}, rules); err == nil || err.Args[0].Name != "text.1.text" {
+		t.Errorf("CheckArgs(text.1.text) = %v", err)
+	}
+	if err := signreq.CheckQuery(url.Values{"histogram": {"rgb"}}, rules); err == nil ||
+		len(err.Query) != 1 || err.Query[0].Name != "histogram" || !strings.Contains(err.Query[0].Reason, "not supported") {
+		t.Errorf("CheckQuery(histogram) = %v", err)
+	}
+	if err := signreq.CheckQuery(url.Values{"text.0.text": {"x"}}, rules); err == nil || err.Query[0].Reason != signreq.ReasonSecureOnly {
+		t.Errorf("CheckQuery(text.0.text) = %v", err)
+	}
+	if err := signreq.CheckQuery(url.Values{"utm_source": {"x"}, "scale.width": {"300"}}, rules); err != nil {
+		t.Errorf("CheckQuery(utm_source, scale.width) = %v", err)
+	}
+}
