@@ -94,24 +94,6 @@ var sirvParams = []param{
 	refused("crop.pad.width", "crop", "px or %; 0", todo),
 	refused("crop.pad.height", "crop", "px or %; 0", todo),
 	refused("webp-fallback", "output", "jpg, png; jpg", todo),
-	refused("progressive", "output", "true/false; false", todo),
-	refused("subsampling", "output", "4:2:0, 4:4:4; 4:2:0", todo),
-	refused("png.optimize", "output", "true/false; false", todo),
-	refused("page", "output", "page number; 1", todo),
-	refused("opacity", "adjust", "0 to 100; 100", todo),
-	refused("exposure", "adjust", "-100 to 100; 0", todo),
-	refused("shadows", "adjust", "-100 to 100; 0", todo),
-	refused("highlights", "adjust", "-100 to 100; 0", todo),
-	refused("colorlevel.black", "adjust", "0 to 254; 0", todo),
-	refused("colorlevel.white", "adjust", "1 to 255; 255", todo),
-	refused("colortone", "adjust", "a preset name; none", todo),
-	refused("colortone.color", "adjust", "RGB hex; none", todo),
-	refused("colortone.level", "adjust", "0 to 100; 100", todo),
-	refused("colortone.mode", "adjust", "solid, highlights, shadows; solid", todo),
-	refused("colorize.color", "adjust", "RGB hex; none", todo),
-	refused("colorize.opacity", "adjust", "0 to 100; 100", todo),
-	refused("vignette.value", "adjust", "0 to 100; 0", todo),
-	refused("vignette.color", "adjust", "RGB or RGBA hex; 000000", todo),
 	refused("canvas.opacity", "canvas", "0 to 100; 100", todo),
 	refused("canvas.aspectratio", "canvas", "W:H; none", todo),
 	refused("canvas.border.width", "canvas", "px or %; 0", todo),
@@ -309,6 +291,3 @@ func (d *param) example() string {
 	}
 	return ""
 }
-
-// check adds the errors that involve more than one parameter.
-func (p *Params) check(errs *Errors) {}

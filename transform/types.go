@@ -143,6 +143,31 @@ type Params struct {
 	Hue        int
 	Lightness  int
 
+	// Sirv's light and colour options. Exposure, Shadows and Highlights
+	// are -100..100; ColorLevelBlack 0..254 and ColorLevelWhite 1..255
+	// (0 = unset, 255). Colortone is a preset name (see ColortoneFor);
+	// ColortoneMode solid, highlights or shadows. VignetteValue is 0..100.
+	// Opacity applies to the whole image.
+	Exposure, Shadows, Highlights    int
+	ColorLevelBlack, ColorLevelWhite int
+	Colortone                        string
+	ColortoneColor                   Color
+	ColortoneLevel                   Level
+	ColortoneMode                    string
+	ColorizeColor                    Color
+	ColorizeOpacity                  Level
+	VignetteValue                    int
+	VignetteColor                    Color
+	Opacity                          Level
+
+	// Output options: progressive (interlaced) encoding, JPEG chroma
+	// subsampling ("", "4:2:0" or "4:4:4"), PNG palette quantisation, and
+	// the page (1-based, 0 = first) of a multi-page source.
+	Progressive bool
+	Subsampling string
+	PNGOptimize bool
+	Page        int
+
 	// Canvas: canvas.width, canvas.height (pixels or % of the image),
 	// canvas.color, canvas.position (compass point or "center").
 	CanvasWidth, CanvasHeight Dim
@@ -173,6 +198,21 @@ type Params struct {
 	// Profile is the profile name that was expanded into these parameters
 	// (informational; Merge has already applied it).
 	Profile string
+}
+
+// Level is a percentage 0..100 whose zero value means "not given" (the
+// parameter's default), as opposed to an explicit 0.
+type Level struct {
+	Value int
+	Set   bool
+}
+
+// Or returns the level, or def when it was not given.
+func (l Level) Or(def int) int {
+	if !l.Set {
+		return def
+	}
+	return l.Value
 }
 
 // Limits bound the work one transform may do. Every field has a safe default

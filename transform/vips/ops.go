@@ -243,7 +243,8 @@ func (j *job) rotate() error {
 // adjust applies, in this order: brightness (multiplies, ±100 %), contrast
 // (around mid-grey), lightness (adds up to ±100 % of full scale),
 // saturation and hue (in LCh), grayscale, blur (Gaussian, sigma = blur/5
-// pixels) and sharpen.
+// pixels) and sharpen, then Sirv's light and colour options (see
+// sirvAdjust).
 func (j *job) adjust() error {
 	p, img := j.p, j.img
 	if p.Brightness != 0 || p.Contrast != 0 || p.Lightness != 0 {
@@ -280,7 +281,7 @@ func (j *job) adjust() error {
 			return err
 		}
 	}
-	return nil
+	return j.sirvAdjust()
 }
 
 // linearColour computes a*v+b on the colour bands (not alpha), clipped to

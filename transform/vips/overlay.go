@@ -228,7 +228,7 @@ func (j *job) watermark() error {
 	if typ == govips.ImageTypeJPEG {
 		shrink = jpegShrink(hd.w, hd.h, plan.W, plan.H)
 	}
-	wm, err := decode(data, typ, shrink)
+	wm, err := decode(data, typ, shrink, 0)
 	if err != nil {
 		return fmt.Errorf("watermark: %w", err)
 	}

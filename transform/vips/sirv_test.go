@@ -1,0 +1,184 @@
+package vips_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"math"
+	"testing"
+
+	"github.com/keyhole-dev/keyhole/transform"
+)
+
+// parsed parses Sirv-style values into Params, failing the test on an
+// error, so the engine tests exercise the parser's grammar too.
+func parsed(t testing.TB, values map[string]string) transform.Params {
+	t.Helper()
+	p, err := transform.Parse(values, transform.Limits{})
+	if err != nil {
+		t.Fatalf("Parse(%v): %v", values, err)
+	}
+	return *p
+}
+
+func TestSirvLightAndColour(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	grey := encodePNG(t, flat(64, 64, color.RGBA{100, 100, 100, 255}))
+	dark := encodePNG(t, flat(64, 64, color.RGBA{60, 60, 60, 255}))
+	light := encodePNG(t, flat(64, 64, color.RGBA{200, 200, 200, 255}))
+	tests := []struct {
+		name   string
+		src    []byte
+		values map[string]string
+		check  func(rgba) bool
+	}{
+		{"exposure up one stop", grey, map[string]string{"exposure": "100"}, func(c rgba) bool { return near(c, opaque(200, 200, 200), 2) }},
+		{"exposure down", grey, map[string]string{"exposure": "-100"}, func(c rgba) bool { return near(c, opaque(50, 50, 50), 2) }},
+		{"shadows lift the dark tones", dark, map[string]string{"shadows": "100"}, func(c rgba) bool { return c.R > 100 }},
+		{"shadows leave the light tones", light, map[string]string{"shadows": "100"}, func(c rgba) bool { return c.R > 200 && c.R < 225 }},
+		{"highlights darken the light tones", light, map[string]string{"highlights": "-100"}, func(c rgba) bool { return c.R < 150 }},
+		{"colorlevel", grey, map[string]string{"colorlevel.black": "50", "colorlevel.white": "150"}, func(c rgba) bool { return near(c, opaque(128, 128, 128), 2) }},
+		{"colorlevel black crushes", dark, map[string]string{"colorlevel.black": "60"}, func(c rgba) bool { return near(c, opaque(0, 0, 0), 1) }},
+		{"colortone sepia is warm", grey, map[string]string{"colortone": "sepia"}, func(c rgba) bool { return c.R > c.G && c.G > c.B }},
+		{"colortone texas", grey, map[string]string{"colortone": "texas"}, func(c rgba) bool { return c.R > c.B+20 }},
+		{"colortone colour at level 100", encodePNG(t, flat(8, 8, color.RGBA{128, 128, 128, 255})), map[string]string{"colortone.color": "3366cc"},
+			func(c rgba) bool { return near(c, opaque(0x33, 0x66, 0xcc), 3) }},
+		{"colortone level 0 changes nothing", grey, map[string]string{"colortone": "sepia", "colortone.level": "0"}, func(c rgba) bool { return near(c, opaque(100, 100, 100), 1) }},
+		{"colortone highlights spare the shadows", dark, map[string]string{"colortone.color": "ff0000", "colortone.mode": "highlights"},
+			func(c rgba) bool { return c.R-c.G < 35 }},
+		{"colorize half red", grey, map[string]string{"colorize.color": "ff0000", "colorize.opacity": "50"}, func(c rgba) bool { return near(c, opaque(178, 50, 50), 2) }},
+		{"colorize full", grey, map[string]string{"colorize.color": "00ff00"}, func(c rgba) bool { return near(c, opaque(0, 255, 0), 1) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, img := run(t, e, tt.src, parsed(t, tt.values), transform.FormatPNG)
+			if got := mean(img, img.Bounds()); !tt.check(got) {
+				t.Errorf("mean colour %v", got)
+			}
+		})
+	}
+	t.Run("vignette darkens corners, not the centre", func(t *testing.T) {
+		src := encodePNG(t, flat(200, 100, color.RGBA{250, 250, 250, 255}))
+		_, img := run(t, e, src, parsed(t, map[string]string{"vignette.value": "80"}), transform.FormatPNG)
+		centre, corner := mean(img, image.Rect(90, 40, 110, 60)), mean(img, image.Rect(0, 0, 8, 8))
+		if !near(centre, opaque(250, 250, 250), 2) || corner.R > 100 {
+			t.Errorf("centre %v, corner %v", centre, corner)
+		}
+		_, img = run(t, e, src, parsed(t, map[string]string{"vignette.value": "100", "vignette.color": "ff0000"}), transform.FormatPNG)
+		if c := mean(img, image.Rect(0, 0, 4, 4)); c.R < 240 || c.G > 60 {
+			t.Errorf("red vignette corner %v", c)
+		}
+	})
+	t.Run("opacity", func(t *testing.T) {
+		_, img := run(t, e, grey, parsed(t, map[string]string{"opacity": "40"}), transform.FormatPNG)
+		if c := mean(img, img.Bounds()); math.Abs(c.A-102) > 2 {
+			t.Errorf("alpha %v, want 40 %%", c)
+		}
+		_, img = run(t, e, grey, parsed(t, map[string]string{"opacity": "0"}), transform.FormatJPEG)
+		if c := mean(img, img.Bounds()); !near(c, opaque(255, 255, 255), 2) {
+			t.Errorf("JPEG at opacity 0 = %v, want the white it is flattened onto", c)
+		}
+	})
+	t.Run("grey source and alpha source", func(t *testing.T) {
+		g := image.NewGray(image.Rect(0, 0, 16, 16))
+		for i := range g.Pix {
+			g.Pix[i] = 128
+		}
+		_, img := run(t, e, encodePNG(t, g), parsed(t, map[string]string{"colortone": "cold", "colorize.color": "ff000040", "vignette.value": "50", "exposure": "20"}), transform.FormatPNG)
+		if c := mean(img, img.Bounds()); c.R == c.B {
+			t.Errorf("grey source stayed grey: %v", c)
+		}
+		_, img = run(t, e, alphaPNG(t), parsed(t, map[string]string{"shadows": "50", "colortone": "sepia", "colorize.color": "0000ff"}), transform.FormatPNG)
+		if c := mean(img, image.Rect(150, 0, 200, 100)); c.A > 1 {
+			t.Errorf("transparent half became %v", c)
+		}
+	})
+	t.Run("black level must be below white", func(t *testing.T) {
+		if _, err := transform.Parse(map[string]string{"colorlevel.black": "200", "colorlevel.white": "100"}, transform.Limits{}); err == nil {
+			t.Error("accepted black above white")
+		}
+	})
+}
+
+func TestSirvOutputOptions(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	src := smallPhoto(t)
+	base, _ := run(t, e, src, parsed(t, map[string]string{"w": "200"}), transform.FormatJPEG)
+	prog, _ := run(t, e, src, parsed(t, map[string]string{"w": "200", "progressive": "true"}), transform.FormatJPEG)
+	if !bytes.Contains(prog.Data, []byte{0xff, 0xc2}) || bytes.Contains(base.Data, []byte{0xff, 0xc2}) {
+		t.Error("progressive JPEG lacks an SOF2 marker, or the default has one")
+	}
+	for _, c := range []struct {
+		value   string
+		h, v, n int
+	}{{"4:4:4", 1, 1, 0}, {"4:2:0", 2, 2, 0}} {
+		out, _ := run(t, e, src, parsed(t, map[string]string{"w": "200", "subsampling": c.value, "q": "95"}), transform.FormatJPEG)
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(out.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, v := lumaSampling(out.Data)
+		if h != c.h || v != c.v || cfg.Width != 200 {
+			t.Errorf("subsampling=%s: luma sampling %dx%d, want %dx%d", c.value, h, v, c.h, c.v)
+		}
+	}
+	if _, err := transform.Parse(map[string]string{"subsampling": "4:2:2"}, transform.Limits{}); err == nil {
+		t.Error("4:2:2 accepted")
+	}
+	full, _ := run(t, e, src, parsed(t, map[string]string{"w": "200"}), transform.FormatPNG)
+	opt, img := run(t, e, src, parsed(t, map[string]string{"w": "200", "png.optimize": "true"}), transform.FormatPNG)
+	if len(opt.Data) >= len(full.Data) {
+		t.Errorf("png.optimize: %d bytes, not smaller than %d", len(opt.Data), len(full.Data))
+	}
+	if _, ok := img.(*image.Paletted); !ok {
+		t.Errorf("png.optimize decoded as %T, want a paletted image", img)
+	}
+}
+
+// lumaSampling returns the sampling factors of the first component in a
+// JPEG's start-of-frame segment.
+func lumaSampling(data []byte) (h, v int) {
+	for i := 0; i+11 < len(data); i++ {
+		if data[i] == 0xff && (data[i+1] == 0xc0 || data[i+1] == 0xc2) {
+			s := data[i+11]
+			return int(s >> 4), int(s & 15)
+		}
+	}
+	return 0, 0
+}
+
+func TestSirvPage(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	// A two-frame GIF: blue, then yellow.
+	pal := color.Palette{color.RGBA{0, 0, 255, 255}, color.RGBA{255, 255, 0, 255}}
+	anim := &gif.GIF{}
+	for i := range 2 {
+		f := image.NewPaletted(image.Rect(0, 0, 20, 10), pal)
+		for j := range f.Pix {
+			f.Pix[j] = uint8(i)
+		}
+		anim.Image, anim.Delay = append(anim.Image, f), append(anim.Delay, 10)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, anim); err != nil {
+		t.Fatal(err)
+	}
+	_, img := run(t, e, buf.Bytes(), parsed(t, map[string]string{"page": "2", "format": "png"}), transform.FormatPNG)
+	if c := mean(img, img.Bounds()); !near(c, opaque(255, 255, 0), 2) {
+		t.Errorf("page 2 = %v, want yellow", c)
+	}
+	_, img = run(t, e, buf.Bytes(), parsed(t, map[string]string{"page": "1"}), transform.FormatPNG)
+	if c := mean(img, img.Bounds()); !near(c, opaque(0, 0, 255), 2) {
+		t.Errorf("page 1 = %v, want blue", c)
+	}
+	p := parsed(t, map[string]string{"page": "3"})
+	_, err := e.Process(context.Background(), transform.Request{Source: buf.Bytes(), Params: &p, Format: transform.FormatPNG})
+	var errs *transform.Errors
+	if !errors.As(err, &errs) || errs.List[0].Name != "page" {
+		t.Errorf("page 3 of 2: %v, want a *transform.Errors naming page", err)
+	}
+}
