@@ -41,6 +41,7 @@ var lockSetups = []lockSetup{
 	{name: "token h50%", layers: transform.Layers{Secure: m{"h": "50%"}}},
 	{name: "token fill box", layers: transform.Layers{Secure: m{"w": "300", "h": "300", "scale.option": "fill"}}},
 	{name: "token crop only", layers: transform.Layers{Secure: m{"cw": "200", "ch": "200", "cx": "center", "cy": "center"}}},
+	{name: "token text at an offset", layers: transform.Layers{Secure: m{"text.0.text": "© ACME", "text.position.gravity": "southeast", "text.position.x": "20", "text.position.y": "10%", "text.font.size": "30"}}},
 	{name: "token text only northwest", layers: transform.Layers{Secure: m{"text": "© ACME", "text.position": "northwest", "text.size": "5"}}},
 	{name: "token text only south, default w800", layers: transform.Layers{Secure: m{"text": "draft", "text.position": "south"}, Default: "w800"}},
 	{name: "token text and rotate", layers: transform.Layers{Secure: m{"text": "x", "rotate": "90", "text.position": "east"}}},
@@ -101,6 +102,12 @@ func valuePool(name string) []string {
 		return []string{"thumb", "wide", "w800", "brand", "strict", "nope"}
 	case "text":
 		return []string{"pwned", ""}
+	case "text.position.x", "text.position.y", "watermark.position.x", "watermark.position.y":
+		return []string{"0", "10", "5000", "50%", "100%", "center"}
+	case "text.position.gravity", "watermark.position.gravity":
+		return []string{"center", "southeast", "north", "west"}
+	case "text.font.size":
+		return []string{"1", "40", "1000"}
 	case "watermark":
 		return []string{"/wm/other.png", ""}
 	}
@@ -164,7 +171,7 @@ func overlayBox(p *transform.Params, kind string, w, h int) (r transform.Rect, t
 		px := p.TextFontSize(w, h)
 		bw := min(wrap, max(1, int(0.6*px*float64(runes))))
 		bh := max(1, int(1.25*px))
-		x, y := transform.Place(p.TextPosition, w, h, bw, bh, margin)
+		x, y := p.TextAt(w, h, bw, bh, margin)
 		return transform.Rect{X: x, Y: y, W: bw, H: bh}, false, true
 	case "watermark":
 		if p.Watermark == "" {
@@ -174,7 +181,7 @@ func overlayBox(p *transform.Params, kind string, w, h int) (r transform.Rect, t
 			return transform.Rect{W: w, H: h}, true, true
 		}
 		s := p.WatermarkScaleFor(w, h, watermarkW, watermarkH)
-		x, y := transform.Place(p.WatermarkPosition, w, h, s.W, s.H, 0)
+		x, y := p.WatermarkAt(w, h, s.W, s.H)
 		return transform.Rect{X: x, Y: y, W: s.W, H: s.H}, false, true
 	}
 	return r, false, false

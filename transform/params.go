@@ -299,6 +299,45 @@ var coreParams = []param{
 		doc: "Colour of an outline around the letters.",
 		set: func(p *Params, v value) { p.TextOutline = v.color }},
 
+	{name: "text.text64", group: "text", kind: kindText64, def: "none", sirv: "base64 text; none",
+		doc: "The text, base64-encoded (standard or URL alphabet, padding optional), for text that is awkward in a URL. Not together with text.",
+		set: func(p *Params, v value) { p.Text = v.str }},
+	{name: "text.align", group: "text", kind: kindEnum, enum: []string{"left", "center", "right"}, def: "as text.position", sirv: "left, center, right; center; by default lines align as text.position's side (left for west, right for east)",
+		doc: "Alignment of the lines of a multi-line text.",
+		set: func(p *Params, v value) { p.TextAlign = v.str }},
+	{name: "text.position.x", group: "text", kind: kindOffset, axis: axisWidth, def: "none", sirv: "px or %; none; the text is kept over the image: an offset that would push it off is reduced",
+		doc: "Horizontal offset of the text from the text.position.gravity point, in pixels or percent of the image width (center centres it). Takes precedence over text.position.",
+		set: func(p *Params, v value) { p.TextX = Offset{Dim: v.dim, Center: v.center} }},
+	{name: "text.position.y", group: "text", kind: kindOffset, axis: axisHeight, def: "none", sirv: "px or %; none; the text is kept over the image: an offset that would push it off is reduced",
+		doc: "Vertical offset of the text from the text.position.gravity point, in pixels or percent of the image height.",
+		set: func(p *Params, v value) { p.TextY = Offset{Dim: v.dim, Center: v.center} }},
+	{name: "text.position.gravity", group: "text", kind: kindEnum, enum: compass, def: "northwest", sirv: "compass point or center; northwest",
+		doc: "The corner, side or centre that text.position.x and .y count from; offsets point into the image.",
+		set: func(p *Params, v value) { p.TextGravity = Position(v.str) }},
+	{name: "text.font.size", group: "text", kind: kindInt, min: 1, max: 1000, def: "auto", sirv: "px; auto; reduced when the text would cover more than the image",
+		doc: "Font size in pixels; takes precedence over text.size.",
+		set: func(p *Params, v value) { p.TextFontPx = int(v.num) }},
+	{name: "text.font.style", group: "text", kind: kindEnum, enum: []string{"normal", "italic"}, def: "normal", sirv: "normal, italic; normal",
+		doc: "Upright or italic letters.",
+		set: func(p *Params, v value) { p.TextItalic = v.str == "italic" }},
+	{name: "text.font.weight", group: "text", kind: kindEnum, enum: []string{"300", "400", "600", "700", "800"},
+		alias: map[string]string{"light": "300", "normal": "400", "semi-bold": "600", "bold": "700", "extra-bold": "800"}, def: "400",
+		sirv: "300, 400, 600, 700, 800; 400; the Go fonts have two weights: 300 and 400 draw regular, 600 to 800 bold",
+		doc:  "Font weight.",
+		set:  func(p *Params, v value) { p.TextBold = v.str >= "600" }},
+	{name: "text.outline.width", group: "text", kind: kindInt, min: 1, max: 100, def: "1/16 of the font size", sirv: "px; 0; without text.outline.color the outline is black",
+		doc: "Width of the outline around the letters in pixels.",
+		set: func(p *Params, v value) { p.TextOutlineWidth = int(v.num) }},
+	{name: "text.outline.opacity", group: "text", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100",
+		doc: "Opacity of the outline in percent.",
+		set: func(p *Params, v value) { p.TextOutlineOpacity = Level{Value: int(v.num), Set: true} }},
+	{name: "text.outline.blur", group: "text", kind: kindInt, min: 0, max: 50, def: "0", sirv: "px; 0",
+		doc: "Blur of the outline in pixels (a glow or soft shadow).",
+		set: func(p *Params, v value) { p.TextOutlineBlur = int(v.num) }},
+	{name: "text.background.opacity", group: "text", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100",
+		doc: "Opacity of the box behind the text in percent.",
+		set: func(p *Params, v value) { p.TextBackgroundOpacity = Level{Value: int(v.num), Set: true} }},
+
 	// Watermark.
 	{name: "watermark", group: "watermark", kind: kindPath, def: "none",
 		doc: "Path of the watermark image, under the same root as the served file.",
@@ -424,6 +463,13 @@ func (d *param) parse(raw string, lim Limits) (v value, canon string, ok bool) {
 		}
 		v.str = raw
 		return v, raw, true
+	case kindText64:
+		text, ok := unbase64(raw)
+		if !ok || !plainText(text) || utf8.RuneCountInString(text) > lim.MaxTextRunes {
+			return v, "", false
+		}
+		v.str = text
+		return v, raw, true
 	case kindFont:
 		if !fontFamily(raw) {
 			return v, "", false
@@ -527,6 +573,8 @@ func (d *param) values(lim Limits) string {
 		return "a hex colour RRGGBB or RRGGBBAA"
 	case kindText:
 		return "UTF-8 text of at most " + strconv.Itoa(lim.MaxTextRunes) + " characters without control characters"
+	case kindText64:
+		return "base64 of UTF-8 text of at most " + strconv.Itoa(lim.MaxTextRunes) + " characters without control characters"
 	case kindFont:
 		return "letters, digits, spaces and hyphens, at most " + strconv.Itoa(maxFontRunes) + " characters, not starting or ending with a space"
 	case kindPath:
@@ -627,6 +675,43 @@ func unhex(c byte) int {
 		return int(c-'A') + 10
 	}
 	return -1
+}
+
+// unbase64 decodes standard or URL-alphabet base64, with or without
+// padding. (encoding/base64's errors would link fmt into the
+// WebAssembly signer; this loop is smaller.)
+func unbase64(s string) (string, bool) {
+	s = strings.TrimRight(s, "=")
+	out := make([]byte, 0, len(s)*3/4)
+	var acc, bits uint
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var v uint
+		switch {
+		case c >= 'A' && c <= 'Z':
+			v = uint(c - 'A')
+		case c >= 'a' && c <= 'z':
+			v = uint(c-'a') + 26
+		case c >= '0' && c <= '9':
+			v = uint(c-'0') + 52
+		case c == '+' || c == '-':
+			v = 62
+		case c == '/' || c == '_':
+			v = 63
+		default:
+			return "", false
+		}
+		acc, bits = acc<<6|v, bits+6
+		if bits >= 8 {
+			bits -= 8
+			out = append(out, byte(acc>>bits))
+			acc &= 1<<bits - 1
+		}
+	}
+	if bits >= 6 || acc != 0 {
+		return "", false
+	}
+	return string(out), true
 }
 
 // formatColor is the canonical spelling of a colour: lower-case hex, the

@@ -34,10 +34,17 @@ func Parse(values map[string]string, lim Limits) (*Params, error) {
 		errs.add("", strconv.Itoa(len(values)), "too many parameters: at most "+strconv.Itoa(MaxParams)+" are accepted")
 	}
 	p := new(Params)
+	text64, plain := "", false // text.text64 and text both set the text
 	for name, raw := range values {
 		d, canon := resolve(name)
 		if d == nil || (raw == "" && !d.emptyIsValue()) {
 			continue
+		}
+		switch canon {
+		case "text":
+			plain = true
+		case "text.text64":
+			text64 = name
 		}
 		if canon != name {
 			if other := spelling(values, name, canon, false); other != "" {
@@ -63,6 +70,9 @@ func Parse(values map[string]string, lim Limits) (*Params, error) {
 			continue
 		}
 		d.set(p, v)
+	}
+	if text64 != "" && plain {
+		errs.add(text64, values[text64], "given together with text: give one of them")
 	}
 	p.check(&errs)
 	if err := errs.err(); err != nil {

@@ -267,7 +267,7 @@ func TextMargin(w, h int) int {
 }
 
 // TextFontSize returns the font size in pixels of p's text on a w×h image:
-// text.size percent of the width, or by default the size at which the
+// text.font.size pixels, else text.size percent of the width, or by default the size at which the
 // longest line about fills the width less the margins (a glyph is about
 // 0.6 em wide), at most a fifth of the height. It is reduced when the text
 // would cover more than the image (a glyph cell is about 0.6 × 1.25 em),
@@ -275,7 +275,9 @@ func TextMargin(w, h int) int {
 func (p *Params) TextFontSize(w, h int) float64 {
 	runes := max(1, utf8.RuneCountInString(p.Text))
 	px := p.TextSize / 100 * float64(w)
-	if p.TextSize <= 0 {
+	if p.TextFontPx > 0 {
+		px = float64(p.TextFontPx)
+	} else if p.TextSize <= 0 {
 		wrap := max(1, w-2*TextMargin(w, h))
 		longest := 1
 		for line := range strings.SplitSeq(p.Text, "\n") {
@@ -287,6 +289,50 @@ func (p *Params) TextFontSize(w, h int) float64 {
 		px = math.Sqrt(float64(w*h) / (float64(runes) * 0.75))
 	}
 	return math.Max(1, math.Floor(px))
+}
+
+// TextAt returns the top-left corner of a bw×bh text block on a w×h
+// image: at text.position (keeping margin pixels from the edges it
+// touches), or, when text.position.x, .y or .gravity is given, offset by
+// x and y from the text.position.gravity point (default northwest) into
+// the image. An offset never pushes a block that fits off the image.
+func (p *Params) TextAt(w, h, bw, bh, margin int) (x, y int) {
+	return placeAt(p.TextPosition, p.TextGravity, p.TextX, p.TextY, w, h, bw, bh, margin)
+}
+
+// WatermarkAt is TextAt for a ww×wh watermark (no margin): at
+// watermark.position, or offset by watermark.position.x and .y from the
+// watermark.position.gravity point.
+func (p *Params) WatermarkAt(w, h, ww, wh int) (x, y int) {
+	return placeAt(p.WatermarkPosition, p.WatermarkGravity, p.WatermarkX, p.WatermarkY, w, h, ww, wh, 0)
+}
+
+func placeAt(pos, gravity Position, ox, oy Offset, w, h, bw, bh, margin int) (x, y int) {
+	if !ox.Set && !oy.Set && gravity == "" {
+		return Place(pos, w, h, bw, bh, margin)
+	}
+	if gravity == "" {
+		gravity = PositionNorthWest
+	}
+	gx, gy := Gravity(gravity)
+	axis := func(g float64, o Offset, size, obj int) int {
+		at := int(math.Round(g * float64(size-obj)))
+		switch {
+		case o.Center:
+			at = (size - obj) / 2
+		case o.Set:
+			d := o.Resolve(size)
+			if g == 1 {
+				d = -d // from the far edge, into the image
+			}
+			at += d
+		}
+		if obj <= size {
+			at = min(max(at, 0), size-obj)
+		}
+		return at
+	}
+	return axis(gx, ox, w, bw), axis(gy, oy, h, bh)
 }
 
 // WatermarkScaleFor returns the size of a wmW×wmH watermark image on a w×h

@@ -105,18 +105,6 @@ var sirvParams = []param{
 	refused("frame.width", "canvas", "px or %; 5%", todo),
 	refused("frame.rim.color", "canvas", "RGB or RGBA hex; ffffff", todo),
 	refused("frame.rim.width", "canvas", "px; 0", todo),
-	refused("text.text64", "text", "base64 text; none", todo),
-	refused("text.align", "text", "left, center, right; center", todo),
-	refused("text.position.x", "text", "px or %; none", todo),
-	refused("text.position.y", "text", "px or %; none", todo),
-	refused("text.position.gravity", "text", "compass point or center; northwest", todo),
-	refused("text.font.size", "text", "px; auto", todo),
-	refused("text.font.style", "text", "normal, italic; normal", todo),
-	refused("text.font.weight", "text", "300, 400, 600, 700, 800; 400", todo),
-	refused("text.outline.width", "text", "px; 0", todo),
-	refused("text.outline.opacity", "text", "0 to 100; 100", todo),
-	refused("text.outline.blur", "text", "px; 0", todo),
-	refused("text.background.opacity", "text", "0 to 100; 100", todo),
 	refused("watermark.position.x", "watermark", "px or %; none", todo),
 	refused("watermark.position.y", "watermark", "px or %; none", todo),
 	refused("watermark.position.gravity", "watermark", "compass point or center; northwest", todo),
@@ -273,7 +261,7 @@ func (d *param) example() string {
 	case kindDownload:
 		return "a.jpg"
 	case kindEnum:
-		return d.enum[0]
+		return d.enum[len(d.enum)-1]
 	case kindColor:
 		return "ff0000"
 	case kindText:

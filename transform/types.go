@@ -186,6 +186,21 @@ type Params struct {
 	TextBackground Color
 	TextOutline    Color
 
+	// Sirv's text options: line alignment ("", left, center, right),
+	// offsets from a gravity point (text.position.x/.y/.gravity, which
+	// take precedence over TextPosition), the font size in pixels (0 =
+	// from TextSize), italic and bold cuts, and the outline's width and
+	// blur in pixels and opacity, and the background box's opacity.
+	TextAlign             string
+	TextX, TextY          Offset
+	TextGravity           Position
+	TextFontPx            int
+	TextItalic, TextBold  bool
+	TextOutlineWidth      int
+	TextOutlineOpacity    Level
+	TextOutlineBlur       int
+	TextBackgroundOpacity Level
+
 	// Watermark: the path of an image under the same root, its position
 	// (compass, "center" or "tile"), scale (pixels or % of the image) and
 	// opacity 0..100.
@@ -194,6 +209,12 @@ type Params struct {
 	WatermarkScaleWidth  Dim
 	WatermarkScaleHeight Dim
 	WatermarkOpacity     int
+
+	// Sirv's watermark placement: offsets from a gravity point
+	// (watermark.position.x/.y/.gravity, which take precedence over
+	// WatermarkPosition).
+	WatermarkX, WatermarkY Offset
+	WatermarkGravity       Position
 
 	// Profile is the profile name that was expanded into these parameters
 	// (informational; Merge has already applied it).

@@ -36,15 +36,19 @@ func (j *job) text() error {
 	wrap := max(1, w-2*margin)
 	px := p.TextFontSize(w, h)
 
-	gx, _ := transform.Gravity(p.TextPosition)
+	pos := p.TextPosition
+	if p.TextGravity != "" {
+		pos = p.TextGravity
+	}
+	gx, _ := transform.Gravity(pos)
 	align := govips.AlignCenter
-	switch gx {
-	case 0:
+	switch {
+	case p.TextAlign == "left", p.TextAlign == "" && gx == 0:
 		align = govips.AlignLow
-	case 1:
+	case p.TextAlign == "right", p.TextAlign == "" && gx == 1:
 		align = govips.AlignHigh
 	}
-	png, err := textMask(p.Text, p.TextFontFamily, px, wrap, align)
+	png, err := textMask(p.Text, fontCut{family: p.TextFontFamily, bold: p.TextBold, italic: p.TextItalic}, px, wrap, align)
 	if err != nil {
 		return err
 	}
@@ -74,15 +78,25 @@ func (j *job) text() error {
 	if p.TextOpacity <= 0 {
 		opacity = 1
 	}
-	outline := 0
-	if p.TextOutline.Set {
+	outline, outlineColor := 0, p.TextOutline
+	if p.TextOutline.Set || p.TextOutlineWidth > 0 {
 		outline = max(1, int(math.Round(px/16)))
+		if p.TextOutlineWidth > 0 {
+			outline = p.TextOutlineWidth
+		}
+		if !outlineColor.Set {
+			outlineColor = transform.Color{A: 255, Set: true}
+		}
+	}
+	blur := 0
+	if outline > 0 {
+		blur = p.TextOutlineBlur
 	}
 	pad := 0
 	if p.TextBackground.Set {
 		pad = max(2, int(math.Round(px/4)))
 	}
-	off := outline + pad
+	off := outline + pad + 2*blur
 	lw, lh := mw+2*off, mh+2*off
 
 	fg := p.TextColor
@@ -93,7 +107,7 @@ func (j *job) text() error {
 	if p.TextBackground.Set {
 		bg = p.TextBackground
 	}
-	layer, err := solid(lw, lh, bg, opacity)
+	layer, err := solid(lw, lh, bg, opacity*float64(p.TextBackgroundOpacity.Or(100))/100)
 	if err != nil {
 		return err
 	}
@@ -111,14 +125,22 @@ func (j *job) text() error {
 		if err := ring.Rank(k, k, k*k-1); err != nil {
 			return err
 		}
-		if err := paint(layer, ring, p.TextOutline, opacity); err != nil {
+		if blur > 0 {
+			if err := ring.GaussianBlur(float64(blur) / 2); err != nil {
+				return err
+			}
+			if err := ring.Cast(govips.BandFormatUchar); err != nil {
+				return err
+			}
+		}
+		if err := paint(layer, ring, outlineColor, opacity*float64(p.TextOutlineOpacity.Or(100))/100); err != nil {
 			return err
 		}
 	}
 	if err := paint(layer, mask, fg, opacity); err != nil {
 		return err
 	}
-	x, y := transform.Place(p.TextPosition, w, h, lw, lh, margin)
+	x, y := p.TextAt(w, h, lw, lh, margin)
 	return overlay(img, layer, x, y)
 }
 

@@ -182,3 +182,121 @@ func TestSirvPage(t *testing.T) {
 		t.Errorf("page 3 of 2: %v, want a *transform.Errors naming page", err)
 	}
 }
+
+// ink returns the bounding box of the pixels of img that differ from the
+// background colour bg by more than tol in some channel.
+func ink(img image.Image, bg rgba, tol float64) image.Rectangle {
+	var r image.Rectangle
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := mean(img, image.Rect(x, y, x+1, y+1))
+			if math.Abs(c.R-bg.R) > tol || math.Abs(c.G-bg.G) > tol || math.Abs(c.B-bg.B) > tol {
+				r = r.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	return r
+}
+
+func TestSirvText(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	src := encodePNG(t, flat(300, 200, color.RGBA{255, 255, 255, 255}))
+	white := opaque(255, 255, 255)
+	draw := func(values map[string]string) image.Image {
+		t.Helper()
+		_, img := run(t, e, src, parsed(t, values), transform.FormatPNG)
+		return img
+	}
+	t.Run("position x y from the gravity point", func(t *testing.T) {
+		box := ink(draw(map[string]string{"text": "Hi", "text.font.size": "40", "text.position.x": "30", "text.position.y": "20"}), white, 60)
+		if box.Min.X < 30 || box.Min.X > 40 || box.Min.Y < 20 || box.Min.Y > 40 {
+			t.Errorf("text at %v, want its box at (30, 20) from the top left", box)
+		}
+		box = ink(draw(map[string]string{"text": "Hi", "text.font.size": "40", "text.position.gravity": "southeast", "text.position.x": "10", "text.position.y": "10"}), white, 60)
+		if box.Max.X > 290 || box.Max.X < 270 || box.Max.Y > 190 || box.Max.Y < 165 {
+			t.Errorf("text at %v, want it 10 px from the bottom right", box)
+		}
+		box = ink(draw(map[string]string{"text": "Hi", "text.font.size": "40", "text.position.x": "5000"}), white, 60)
+		if box.Empty() || box.Max.X > 300 {
+			t.Errorf("a huge offset put the text at %v, want it kept over the image", box)
+		}
+	})
+	t.Run("font size in pixels", func(t *testing.T) {
+		small := ink(draw(map[string]string{"text": "H", "text.font.size": "20"}), white, 60)
+		big := ink(draw(map[string]string{"text": "H", "text.font.size": "80"}), white, 60)
+		if big.Dy() < 3*small.Dy() || small.Dy() < 10 || small.Dy() > 20 {
+			t.Errorf("H at 20 px is %d high, at 80 px %d", small.Dy(), big.Dy())
+		}
+	})
+	t.Run("style and weight change the letters", func(t *testing.T) {
+		base := map[string]string{"text": "Hello", "text.font.size": "50"}
+		normal := draw(base)
+		for _, extra := range []map[string]string{{"text.font.style": "italic"}, {"text.font.weight": "700"}, {"text.font.weight": "extra-bold"}} {
+			v := map[string]string{}
+			for k, x := range base {
+				v[k] = x
+			}
+			for k, x := range extra {
+				v[k] = x
+			}
+			if d := meanAbsDiff(normal, draw(v)); d < 0.3 {
+				t.Errorf("%v: mean difference %.2f from the regular cut", extra, d)
+			}
+		}
+		if d := meanAbsDiff(normal, draw(map[string]string{"text": "Hello", "text.font.size": "50", "text.font.weight": "300"})); d != 0 {
+			t.Errorf("weight 300 differs from regular by %.2f; the Go fonts have no light cut", d)
+		}
+	})
+	t.Run("outline width, opacity and blur", func(t *testing.T) {
+		base := map[string]string{"text": "O", "text.font.size": "80", "text.color": "ffffff", "text.outline.color": "ff0000"}
+		thin := mean(draw(base), image.Rect(0, 0, 300, 200))
+		base["text.outline.width"] = "6"
+		thick := mean(draw(base), image.Rect(0, 0, 300, 200))
+		base["text.outline.opacity"] = "30"
+		faint := mean(draw(base), image.Rect(0, 0, 300, 200))
+		if !(thick.G < thin.G && faint.G > thick.G) {
+			t.Errorf("green of white-on-red: thin %v, thick %v, faint %v", thin, thick, faint)
+		}
+		delete(base, "text.outline.opacity")
+		sharp := ink(draw(base), white, 10)
+		base["text.outline.blur"] = "10"
+		soft := ink(draw(base), white, 10)
+		if soft.Dx() <= sharp.Dx() {
+			t.Errorf("blurred outline spans %v, sharp %v", soft, sharp)
+		}
+	})
+	t.Run("background opacity", func(t *testing.T) {
+		solid := mean(draw(map[string]string{"text": "x", "text.background.color": "000000"}), image.Rect(0, 0, 300, 200))
+		faint := mean(draw(map[string]string{"text": "x", "text.background.color": "000000", "text.background.opacity": "20"}), image.Rect(0, 0, 300, 200))
+		if 255-faint.R >= 0.5*(255-solid.R) {
+			t.Errorf("background at 20 %%: %v, at 100 %%: %v", faint, solid)
+		}
+	})
+	t.Run("align", func(t *testing.T) {
+		// "WWWWWW ii" at 50 px wraps onto two lines on a 300 px image.
+		secondLine := func(align string) image.Rectangle {
+			img := draw(map[string]string{"text": "WWWWWW ii", "text.font.size": "50", "text.align": align}).(interface {
+				SubImage(image.Rectangle) image.Image
+			})
+			all := ink(img.(image.Image), white, 60)
+			return ink(img.SubImage(image.Rect(0, all.Max.Y-25, 300, all.Max.Y)), white, 60)
+		}
+		l, c, r := secondLine("left"), secondLine("center"), secondLine("right")
+		if !(l.Min.X+40 < c.Min.X && c.Min.X+40 < r.Min.X) {
+			t.Errorf("second line at x=%d (left), %d (center), %d (right)", l.Min.X, c.Min.X, r.Min.X)
+		}
+	})
+	t.Run("text64 is text", func(t *testing.T) {
+		a := draw(map[string]string{"text": "Hé ✓", "text.font.size": "30"})
+		b := draw(map[string]string{"text.text64": "SMOpIOKckw", "text.font.size": "30"})
+		if d := meanAbsDiff(a, b); d != 0 {
+			t.Errorf("text.text64 differs from text by %.2f", d)
+		}
+		for _, bad := range []map[string]string{{"text.text64": "SMOpIOKckw", "text": "x"}, {"text.text64": "%%%"}, {"text.text64": "AA="}} {
+			if _, err := transform.Parse(bad, transform.Limits{}); err == nil {
+				t.Errorf("Parse(%v) accepted", bad)
+			}
+		}
+	})
+}
