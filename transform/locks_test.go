@@ -41,7 +41,6 @@ var lockSetups = []lockSetup{
 	{name: "token h50%", layers: transform.Layers{Secure: m{"h": "50%"}}},
 	{name: "token fill box", layers: transform.Layers{Secure: m{"w": "300", "h": "300", "scale.option": "fill"}}},
 	{name: "token crop only", layers: transform.Layers{Secure: m{"cw": "200", "ch": "200", "cx": "center", "cy": "center"}}},
-	{name: "token text at an offset", layers: transform.Layers{Secure: m{"text.0.text": "© ACME", "text.position.gravity": "southeast", "text.position.x": "20", "text.position.y": "10%", "text.font.size": "30"}}},
 	{name: "token text only northwest", layers: transform.Layers{Secure: m{"text": "© ACME", "text.position": "northwest", "text.size": "5"}}},
 	{name: "token text only south, default w800", layers: transform.Layers{Secure: m{"text": "draft", "text.position": "south"}, Default: "w800"}},
 	{name: "token text and rotate", layers: transform.Layers{Secure: m{"text": "x", "rotate": "90", "text.position": "east"}}},
@@ -50,6 +49,7 @@ var lockSetups = []lockSetup{
 	{name: "strict w400 watermark", layers: transform.Layers{Strict: "strict"}},
 	{name: "strict w400 (attack 3)", layers: transform.Layers{Strict: "w400"}},
 	{name: "default watermark", layers: transform.Layers{Default: "brand"}},
+	{name: "token text at an offset", layers: transform.Layers{Secure: m{"text.0.text": "© ACME", "text.position.gravity": "southeast", "text.position.x": "20", "text.position.y": "10%", "text.font.size": "30"}}},
 }
 
 var lockProfiles = map[string]map[string]string{

@@ -77,7 +77,13 @@ var shrinkOnly = []string{"w", "h", "s"}
 // placing are the parameters that cut or pad the image; while any layer
 // above the query sets one, the query string may not even shrink an image
 // under a locked overlay.
-var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", "canvas.width", "canvas.height"}
+//
+// Overlay offsets and sizes in pixels (text.font.size,
+// text.position.x/.y, watermark.position.x/.y) count too: a fixed number
+// of pixels is a larger share of a shrunk image, so shrinking would move
+// the overlay off the part of the picture it marks.
+var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", "canvas.width", "canvas.height",
+	"text.font.size", "text.position.x", "text.position.y", "watermark.position.x", "watermark.position.y"}
 
 // Merge applies the layers in precedence order, highest first:
 //
@@ -110,7 +116,9 @@ var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", 
 //     the source pixels it marks. One freedom is kept when no secure layer
 //     touches geometry and no layer above the query crops or pads
 //     (cw, ch, cx, cy, crop.type, crop.aspectratio, canvas.width,
-//     canvas.height): the query's w, h and s still apply, with
+//     canvas.height) or sizes or offsets an overlay in pixels
+//     (text.font.size, text.position.x/.y, watermark.position.x/.y):
+//     the query's w, h and s still apply, with
 //     scale.option forced to noup. The image is then only shrunk as a
 //     whole, never enlarged, stretched or cut, so the overlay, placed
 //     relative to the image, covers the same source region (or a larger
