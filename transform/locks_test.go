@@ -49,6 +49,7 @@ var lockSetups = []lockSetup{
 	{name: "strict w400 watermark", layers: transform.Layers{Strict: "strict"}},
 	{name: "strict w400 (attack 3)", layers: transform.Layers{Strict: "w400"}},
 	{name: "default watermark", layers: transform.Layers{Default: "brand"}},
+	{name: "token watermark rotated on a canvas at an offset", layers: transform.Layers{Secure: m{"watermark.0.image": "/wm/logo.png", "watermark.position.gravity": "south", "watermark.position.y": "5%", "watermark.rotate": "30", "watermark.canvas.width": "20%", "watermark.canvas.color": "ffffff80", "watermark.crop.width": "50%", "watermark.scale.option": "fill", "watermark.scale.width": "100", "watermark.scale.height": "100"}}},
 	{name: "token text at an offset", layers: transform.Layers{Secure: m{"text.0.text": "© ACME", "text.position.gravity": "southeast", "text.position.x": "20", "text.position.y": "10%", "text.font.size": "30"}}},
 }
 
@@ -180,7 +181,7 @@ func overlayBox(p *transform.Params, kind string, w, h int) (r transform.Rect, t
 		if p.WatermarkPosition == transform.PositionTile {
 			return transform.Rect{W: w, H: h}, true, true
 		}
-		s := p.WatermarkScaleFor(w, h, watermarkW, watermarkH)
+		s := p.WatermarkLayoutFor(w, h, watermarkW, watermarkH)
 		x, y := p.WatermarkAt(w, h, s.W, s.H)
 		return transform.Rect{X: x, Y: y, W: s.W, H: s.H}, false, true
 	}

@@ -291,6 +291,79 @@ func (p *Params) TextFontSize(w, h int) float64 {
 	return math.Max(1, math.Floor(px))
 }
 
+// WatermarkLayout is the geometry of a watermark on an image, stage by
+// stage: a crop of the watermark image, its scale, a canvas behind it and
+// a rotation.
+type WatermarkLayout struct {
+	// Crop is the window cut out of the watermark image; its W is 0 when
+	// no crop applies.
+	Crop Rect
+	// Scale is the resize of the (cropped) watermark, with its fill
+	// window for watermark.scale.option=fill.
+	Scale Scale
+	// CanvasW×CanvasH is the canvas behind the watermark (its scaled size
+	// when no canvas is given); At is where the scaled watermark sits on
+	// it (centred).
+	CanvasW, CanvasH int
+	At               Rect
+	// W×H is the final size, after watermark.rotate.
+	W, H int
+}
+
+// WatermarkLayoutFor returns the layout of a wmW×wmH watermark image on a
+// w×h image: watermark.crop.* on the watermark's own pixels, then the
+// scale of WatermarkScaleFor, the watermark.canvas.* canvas (pixels or
+// percent of the image) and watermark.rotate.
+func (p *Params) WatermarkLayoutFor(w, h, wmW, wmH int) WatermarkLayout {
+	var l WatermarkLayout
+	cw, ch := wmW, wmH
+	if r, ok := p.WatermarkCrop.window(wmW, wmH); ok {
+		l.Crop, cw, ch = r, r.W, r.H
+	}
+	l.Scale = p.WatermarkScaleFor(w, h, cw, ch)
+	sw, sh := l.Scale.W, l.Scale.H
+	if l.Scale.Fill.W > 0 {
+		sw, sh = l.Scale.Fill.W, l.Scale.Fill.H
+	}
+	l.CanvasW, l.CanvasH = sw, sh
+	if p.WatermarkCanvasWidth.Set {
+		l.CanvasW = max(1, p.WatermarkCanvasWidth.Resolve(w))
+	}
+	if p.WatermarkCanvasHeight.Set {
+		l.CanvasH = max(1, p.WatermarkCanvasHeight.Resolve(h))
+	}
+	l.At = Rect{X: (l.CanvasW - sw) / 2, Y: (l.CanvasH - sh) / 2, W: sw, H: sh}
+	l.W, l.H = RotatedSize(p.WatermarkRotate, l.CanvasW, l.CanvasH)
+	return l
+}
+
+// window returns the crop window on a w×h image, clamped to it; ok is
+// false when it keeps the whole image.
+func (b CropBox) window(w, h int) (r Rect, ok bool) {
+	cw, ch := b.W.Resolve(w), b.H.Resolve(h)
+	if cw <= 0 { // from the offset to the edge
+		cw = w
+		if !b.X.Center {
+			cw = max(1, w-b.X.Resolve(w))
+		}
+	}
+	if ch <= 0 {
+		ch = h
+		if !b.Y.Center {
+			ch = max(1, h-b.Y.Resolve(h))
+		}
+	}
+	cw, ch = min(cw, w), min(ch, h)
+	at := func(o Offset, size, win int) int {
+		if o.Center {
+			return (size - win) / 2
+		}
+		return min(max(o.Resolve(size), 0), size-win)
+	}
+	r = Rect{X: at(b.X, w, cw), Y: at(b.Y, h, ch), W: cw, H: ch}
+	return r, r != Rect{W: w, H: h}
+}
+
 // TextAt returns the top-left corner of a bw×bh text block on a w×h
 // image: at text.position (keeping margin pixels from the edges it
 // touches), or, when text.position.x, .y or .gravity is given, offset by
@@ -341,6 +414,9 @@ func placeAt(pos, gravity Position, ox, oy Offset, w, h, bw, bh, margin int) (x,
 // default its own size, reduced to fit the image.
 func (p *Params) WatermarkScaleFor(w, h, wmW, wmH int) Scale {
 	sp := Params{ScaleOption: ScaleFit}
+	if p.WatermarkScaleOption != "" {
+		sp.ScaleOption = p.WatermarkScaleOption
+	}
 	if p.WatermarkScaleWidth.Set {
 		sp.Width = Dim{Value: float64(max(1, p.WatermarkScaleWidth.Resolve(w))), Set: true}
 	}

@@ -105,20 +105,6 @@ var sirvParams = []param{
 	refused("frame.width", "canvas", "px or %; 5%", todo),
 	refused("frame.rim.color", "canvas", "RGB or RGBA hex; ffffff", todo),
 	refused("frame.rim.width", "canvas", "px; 0", todo),
-	refused("watermark.position.x", "watermark", "px or %; none", todo),
-	refused("watermark.position.y", "watermark", "px or %; none", todo),
-	refused("watermark.position.gravity", "watermark", "compass point or center; northwest", todo),
-	refused("watermark.scale.option", "watermark", "fit, fill, ignore, noup; noup", todo),
-	refused("watermark.rotate", "watermark", "-180 to 180; 0", todo),
-	refused("watermark.layer", "watermark", "front, back; front", todo),
-	refused("watermark.canvas.color", "watermark", "RGB or RGBA hex; none", todo),
-	refused("watermark.canvas.opacity", "watermark", "0 to 100; 100", todo),
-	refused("watermark.canvas.width", "watermark", "px or %; watermark width", todo),
-	refused("watermark.canvas.height", "watermark", "px or %; watermark height", todo),
-	refused("watermark.crop.x", "watermark", "px or %; 0", todo),
-	refused("watermark.crop.y", "watermark", "px or %; 0", todo),
-	refused("watermark.crop.width", "watermark", "px or %; watermark width", todo),
-	refused("watermark.crop.height", "watermark", "px or %; watermark height", todo),
 }
 
 // todo is the reason for the Sirv options this version does not render.

@@ -215,10 +215,29 @@ type Params struct {
 	// WatermarkPosition).
 	WatermarkX, WatermarkY Offset
 	WatermarkGravity       Position
+	// The rest of Sirv's watermark options: how the scale applies, a
+	// rotation in degrees, drawing behind the image, a canvas behind the
+	// watermark (size in pixels or % of the image, colour and opacity),
+	// and a crop of the watermark image before scaling.
+	WatermarkScaleOption                        ScaleOption
+	WatermarkRotate                             float64
+	WatermarkBack                               bool
+	WatermarkCanvasWidth, WatermarkCanvasHeight Dim
+	WatermarkCanvasColor                        Color
+	WatermarkCanvasOpacity                      Level
+	WatermarkCrop                               CropBox
 
 	// Profile is the profile name that was expanded into these parameters
 	// (informational; Merge has already applied it).
 	Profile string
+}
+
+// CropBox is a crop window given by offsets and sizes (pixels or a
+// percentage of the cropped image's own size); the zero value crops
+// nothing.
+type CropBox struct {
+	X, Y Offset
+	W, H Dim
 }
 
 // Level is a percentage 0..100 whose zero value means "not given" (the

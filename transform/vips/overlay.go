@@ -208,6 +208,35 @@ func overlay(img, layer *govips.ImageRef, x, y int) error {
 	return nil
 }
 
+// behind returns layer (sRGB with alpha) at x, y with img drawn over it:
+// only img's transparent parts show the layer. The result has img's size
+// and band layout.
+func behind(img, layer *govips.ImageRef, x, y int) (*govips.ImageRef, error) {
+	if err := ensureRGB(img); err != nil {
+		return nil, err
+	}
+	hadAlpha := img.HasAlpha()
+	base, err := solid(img.Width(), img.Height(), transform.Color{}, 1)
+	if err != nil {
+		return nil, err
+	}
+	err = base.Composite(layer, govips.BlendModeOver, x, y)
+	if err == nil {
+		err = base.Composite(img, govips.BlendModeOver, 0, 0)
+	}
+	if err == nil {
+		err = base.Cast(govips.BandFormatUchar)
+	}
+	if err == nil && !hadAlpha {
+		err = base.ExtractBand(0, 3)
+	}
+	if err != nil {
+		base.Close()
+		return nil, err
+	}
+	return base, nil
+}
+
 // watermark composites the image at Params.Watermark, read with
 // Request.ReadFile and held to the same source limits as the main image. It
 // is scaled to watermark.scale.width/height (pixels or percent of the image,
@@ -242,12 +271,16 @@ func (j *job) watermark() error {
 	img := j.img
 	w, h := img.Width(), img.Height()
 
-	plan := p.WatermarkScaleFor(w, h, hd.w, hd.h)
+	lay := p.WatermarkLayoutFor(w, h, hd.w, hd.h)
+	plan := lay.Scale
 	if err := j.checkSize("watermark", plan.W, plan.H); err != nil {
 		return err
 	}
+	if err := j.checkSize("watermark", lay.W, lay.H); err != nil {
+		return err
+	}
 	shrink := 1
-	if typ == govips.ImageTypeJPEG {
+	if typ == govips.ImageTypeJPEG && lay.Crop.W == 0 {
 		shrink = jpegShrink(hd.w, hd.h, plan.W, plan.H)
 	}
 	wm, err := decode(data, typ, shrink, 0)
@@ -255,12 +288,22 @@ func (j *job) watermark() error {
 		return fmt.Errorf("watermark: %w", err)
 	}
 	defer wm.Close()
+	if c := lay.Crop; c.W > 0 {
+		if err := wm.ExtractArea(c.X, c.Y, c.W, c.H); err != nil {
+			return err
+		}
+	}
 	if plan.Resizes(wm.Width(), wm.Height()) {
 		hs, vs := float64(plan.W)/float64(wm.Width()), float64(plan.H)/float64(wm.Height())
 		if err := wm.ResizeWithVScale(hs, vs, govips.KernelLanczos3); err != nil {
 			return err
 		}
 		if err := exactSize(wm, plan.W, plan.H); err != nil {
+			return err
+		}
+	}
+	if f := plan.Fill; f.W > 0 {
+		if err := wm.ExtractArea(f.X, f.Y, f.W, f.H); err != nil {
 			return err
 		}
 	}
@@ -278,9 +321,37 @@ func (j *job) watermark() error {
 			return err
 		}
 	}
+	if lay.CanvasW != lay.At.W || lay.CanvasH != lay.At.H || p.WatermarkCanvasColor.Set {
+		c := p.WatermarkCanvasColor
+		canvas, err := solid(lay.CanvasW, lay.CanvasH, c, float64(p.WatermarkCanvasOpacity.Or(100))/100)
+		if err != nil {
+			return err
+		}
+		defer canvas.Close()
+		if err := canvas.Composite(wm, govips.BlendModeOver, lay.At.X, lay.At.Y); err != nil {
+			return err
+		}
+		if err := canvas.Cast(govips.BandFormatUchar); err != nil {
+			return err
+		}
+		wm = canvas
+	}
+	if a, right := transform.RightAngle(p.WatermarkRotate); right && a != 0 {
+		if err := wm.Rotate(map[float64]govips.Angle{90: govips.Angle90, 180: govips.Angle180, 270: govips.Angle270}[a]); err != nil {
+			return err
+		}
+	} else if a != 0 {
+		clear := govips.ColorRGBA{}
+		if err := wm.Similarity(1, a, &clear, 0, 0, 0, 0); err != nil {
+			return err
+		}
+		if err := exactSize(wm, lay.W, lay.H); err != nil {
+			return err
+		}
+	}
 	ww, wh := wm.Width(), wm.Height()
 	x, y := 0, 0
-	if strings.EqualFold(string(p.WatermarkPosition), string(transform.PositionTile)) {
+	if strings.EqualFold(string(p.WatermarkPosition), string(transform.PositionTile)) && p.WatermarkGravity == "" && !p.WatermarkX.Set && !p.WatermarkY.Set {
 		if err := wm.Replicate(ceilDiv(w, ww), ceilDiv(h, wh)); err != nil {
 			return err
 		}
@@ -288,7 +359,15 @@ func (j *job) watermark() error {
 			return err
 		}
 	} else {
-		x, y = transform.Place(p.WatermarkPosition, w, h, ww, wh, 0)
+		x, y = p.WatermarkAt(w, h, ww, wh)
+	}
+	if p.WatermarkBack {
+		out, err := behind(img, wm, x, y)
+		if err != nil {
+			return err
+		}
+		j.set(out)
+		return nil
 	}
 	return overlay(img, wm, x, y)
 }

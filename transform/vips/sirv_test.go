@@ -300,3 +300,91 @@ func TestSirvText(t *testing.T) {
 		}
 	})
 }
+
+func TestSirvWatermark(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	white, red := opaque(255, 255, 255), opaque(255, 0, 0)
+	// A 40×20 watermark: left half red, right half blue.
+	wmImg := flat(40, 20, color.RGBA{255, 0, 0, 255})
+	for y := range 20 {
+		for x := 20; x < 40; x++ {
+			wmImg.Set(x, y, color.RGBA{0, 0, 255, 255})
+		}
+	}
+	files := map[string][]byte{"/wm/rb.png": encodePNG(t, wmImg)}
+	readFile := func(name string) ([]byte, error) { return files[name], nil }
+	draw := func(src []byte, values map[string]string) image.Image {
+		t.Helper()
+		values["watermark"] = "/wm/rb.png"
+		p := parsed(t, values)
+		out, err := e.Process(context.Background(), transform.Request{Source: src, Params: &p, Format: transform.FormatPNG, ReadFile: readFile})
+		if err != nil {
+			t.Fatalf("Process(%v): %v", values, err)
+		}
+		return decodeAny(t, out.Data)
+	}
+	src := encodePNG(t, flat(400, 200, color.RGBA{255, 255, 255, 255}))
+	t.Run("offset from the gravity point", func(t *testing.T) {
+		box := ink(draw(src, map[string]string{"watermark.position.gravity": "southeast", "watermark.position.x": "10", "watermark.position.y": "20"}), white, 30)
+		if box != image.Rect(350, 160, 390, 180) {
+			t.Errorf("watermark at %v, want (350,160)-(390,180)", box)
+		}
+		box = ink(draw(src, map[string]string{"watermark.position.x": "25%", "watermark.position.y": "5000"}), white, 30)
+		if box != image.Rect(100, 180, 140, 200) {
+			t.Errorf("watermark at %v, want (100,180)-(140,200), kept over the image", box)
+		}
+	})
+	t.Run("crop of the watermark", func(t *testing.T) {
+		img := draw(src, map[string]string{"watermark.crop.width": "50%", "watermark.position": "northwest"})
+		if box := ink(img, white, 30); box != image.Rect(0, 0, 20, 20) || !near(mean(img, box), red, 3) {
+			t.Errorf("cropped watermark at %v, mean %v; want its red half only", box, mean(img, box))
+		}
+		img = draw(src, map[string]string{"watermark.crop.x": "20", "watermark.position": "northwest"})
+		if c := mean(img, image.Rect(0, 0, 20, 20)); !near(c, opaque(0, 0, 255), 3) {
+			t.Errorf("crop from x=20: %v, want blue", c)
+		}
+	})
+	t.Run("scale option", func(t *testing.T) {
+		fill := ink(draw(src, map[string]string{"watermark.scale.width": "60", "watermark.scale.height": "60", "watermark.scale.option": "fill"}), white, 30)
+		fit := ink(draw(src, map[string]string{"watermark.scale.width": "60", "watermark.scale.height": "60"}), white, 30)
+		ignore := ink(draw(src, map[string]string{"watermark.scale.width": "60", "watermark.scale.height": "60", "watermark.scale.option": "ignore"}), white, 30)
+		noup := ink(draw(src, map[string]string{"watermark.scale.width": "80", "watermark.scale.height": "80", "watermark.scale.option": "noup"}), white, 30)
+		if fill.Size() != image.Pt(60, 60) || fit.Size() != image.Pt(60, 30) || ignore.Size() != image.Pt(60, 60) || noup.Size() != image.Pt(40, 20) {
+			t.Errorf("fill %v, fit %v, ignore %v, noup %v", fill.Size(), fit.Size(), ignore.Size(), noup.Size())
+		}
+	})
+	t.Run("canvas behind the watermark", func(t *testing.T) {
+		img := draw(src, map[string]string{"watermark.canvas.width": "100", "watermark.canvas.height": "60", "watermark.canvas.color": "00ff00", "watermark.canvas.opacity": "50"})
+		box := ink(img, white, 30)
+		if box != image.Rect(150, 70, 250, 130) {
+			t.Errorf("watermark with canvas at %v, want 100×60 centred", box)
+		}
+		if c := mean(img, image.Rect(152, 72, 160, 80)); !near(c, opaque(128, 255, 128), 3) {
+			t.Errorf("canvas at 50 %% green = %v", c)
+		}
+	})
+	t.Run("rotate", func(t *testing.T) {
+		box := ink(draw(src, map[string]string{"watermark.rotate": "90"}), white, 30)
+		if box.Size() != image.Pt(20, 40) {
+			t.Errorf("turned watermark is %v, want 20×40", box.Size())
+		}
+		box = ink(draw(src, map[string]string{"watermark.rotate": "45"}), white, 30)
+		if box.Dx() < 40 || box.Dy() < 40 {
+			t.Errorf("watermark at 45° spans %v", box)
+		}
+	})
+	t.Run("layer back", func(t *testing.T) {
+		img := draw(src, map[string]string{"watermark.layer": "back"})
+		if box := ink(img, white, 1); !box.Empty() {
+			t.Errorf("watermark behind an opaque image shows at %v", box)
+		}
+		img = draw(alphaPNG(t), map[string]string{"watermark.layer": "back", "watermark.position": "east"})
+		if c := mean(img, image.Rect(185, 42, 195, 58)); !near(c, opaque(0, 0, 255), 3) {
+			t.Errorf("through the transparent half: %v, want the blue of the watermark", c)
+		}
+		img = draw(alphaPNG(t), map[string]string{"watermark.layer": "back", "watermark.position": "west"})
+		if c := mean(img, image.Rect(2, 42, 18, 58)); !near(c, red, 3) {
+			t.Errorf("behind the opaque half: %v, want the image's red", c)
+		}
+	})
+}
