@@ -83,6 +83,7 @@ var shrinkOnly = []string{"w", "h", "s"}
 // of pixels is a larger share of a shrunk image, so shrinking would move
 // the overlay off the part of the picture it marks.
 var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", "canvas.width", "canvas.height",
+	"canvas.aspectratio", "canvas.border.width", "canvas.border.height",
 	"text.font.size", "text.position.x", "text.position.y", "watermark.position.x", "watermark.position.y"}
 
 // Merge applies the layers in precedence order, highest first:

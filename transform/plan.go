@@ -161,24 +161,64 @@ func (p *Params) CropFor(w, h int) (r Rect, byContent, ok bool) {
 
 // CanvasFor returns the canvas for a w×h image: its size and where the
 // image sits on it (Rect's X, Y are the image's offset, which is negative
-// when a canvas smaller than the image clips it). ok is false when no
-// canvas parameter changes the size.
+// when a canvas smaller than the image clips it). The size includes the
+// canvas border. ok is false when no canvas parameter changes the size.
 func (p *Params) CanvasFor(w, h int) (canvasW, canvasH int, at Rect, ok bool) {
-	if !p.CanvasWidth.Set && !p.CanvasHeight.Set {
-		return w, h, Rect{W: w, H: h}, false
+	c := p.CanvasPartsFor(w, h)
+	return c.W + 2*c.BorderW, c.H + 2*c.BorderH, Rect{X: c.At.X + c.BorderW, Y: c.At.Y + c.BorderH, W: w, H: h}, c.Changes
+}
+
+// CanvasParts is the canvas of a w×h image before its border: W×H (from
+// canvas.width and .height, widened or heightened to
+// canvas.aspectratio), where the image sits on it, and the border added
+// on each side.
+type CanvasParts struct {
+	W, H             int
+	At               Rect
+	BorderW, BorderH int
+	// Changes reports that the canvas changes the image's size.
+	Changes bool
+}
+
+// CanvasPartsFor returns the canvas parts for a w×h image.
+func (p *Params) CanvasPartsFor(w, h int) CanvasParts {
+	c := CanvasParts{W: w, H: h, At: Rect{W: w, H: h}}
+	if !p.CanvasWidth.Set && !p.CanvasHeight.Set && p.CanvasAspect[0] == 0 && !p.CanvasBorderWidth.Set && !p.CanvasBorderHeight.Set {
+		return c
 	}
-	cw, ch := w, h
 	if p.CanvasWidth.Set {
-		cw = p.CanvasWidth.Resolve(w)
+		c.W = max(1, p.CanvasWidth.Resolve(w))
 	}
 	if p.CanvasHeight.Set {
-		ch = p.CanvasHeight.Resolve(h)
+		c.H = max(1, p.CanvasHeight.Resolve(h))
 	}
-	if cw == w && ch == h {
-		return w, h, Rect{W: w, H: h}, false
+	if a, b := p.CanvasAspect[0], p.CanvasAspect[1]; a > 0 && b > 0 {
+		ratio := float64(a) / float64(b)
+		if float64(c.W)/float64(c.H) > ratio {
+			c.H = max(c.H, int(math.Round(float64(c.W)/ratio)))
+		} else {
+			c.W = max(c.W, int(math.Round(float64(c.H)*ratio)))
+		}
 	}
-	x, y := Place(p.CanvasPosition, cw, ch, w, h, 0)
-	return cw, ch, Rect{X: x, Y: y, W: w, H: h}, true
+	c.BorderW, c.BorderH = p.CanvasBorderWidth.Resolve(c.W), p.CanvasBorderHeight.Resolve(c.H)
+	x, y := Place(p.CanvasPosition, c.W, c.H, w, h, 0)
+	c.At = Rect{X: x, Y: y, W: w, H: h}
+	c.Changes = c.W != w || c.H != h || c.BorderW > 0 || c.BorderH > 0
+	return c
+}
+
+// FrameFor returns the frame around a finished w×h image: the width of
+// the frame on each side and of its rim (at most the frame's width).
+// Both are 0 without a frame.style other than none.
+func (p *Params) FrameFor(w, h int) (frame, rim int) {
+	if p.FrameStyle == "" || p.FrameStyle == "none" {
+		return 0, 0
+	}
+	frame = max(1, int(math.Round(0.05*float64(min(w, h)))))
+	if p.FrameWidth.Set {
+		frame = p.FrameWidth.Resolve(min(w, h))
+	}
+	return frame, min(p.FrameRimWidth, frame)
 }
 
 // RightAngle returns the rotation normalised to [0, 360) and whether it is
@@ -455,6 +495,9 @@ type Layout struct {
 	Flip, Flop bool
 	// OutW×OutH is the size of the output, before text and watermark.
 	OutW, OutH int
+	// Frame is the width of the frame drawn around the finished image on
+	// each side (0 for none): the encoded image is OutW+2·Frame wide.
+	Frame int
 	// ByContent reports that the engine decides a region from the pixels
 	// (crop.type=trim or smart), so the offsets above are the centred
 	// estimate and, for trim, the sizes an upper bound.
@@ -478,6 +521,7 @@ func (p *Params) Plan(srcW, srcH int) Layout {
 	l.Angle, _ = RightAngle(p.Rotate)
 	l.Flip, l.Flop = p.Flip, p.Flop
 	l.OutW, l.OutH = RotatedSize(p.Rotate, l.CanvasW, l.CanvasH)
+	l.Frame, _ = p.FrameFor(l.OutW, l.OutH)
 	return l
 }
 

@@ -94,17 +94,6 @@ var sirvParams = []param{
 	refused("crop.pad.width", "crop", "px or %; 0", todo),
 	refused("crop.pad.height", "crop", "px or %; 0", todo),
 	refused("webp-fallback", "output", "jpg, png; jpg", todo),
-	refused("canvas.opacity", "canvas", "0 to 100; 100", todo),
-	refused("canvas.aspectratio", "canvas", "W:H; none", todo),
-	refused("canvas.border.width", "canvas", "px or %; 0", todo),
-	refused("canvas.border.height", "canvas", "px or %; 0", todo),
-	refused("canvas.border.color", "canvas", "RGB or RGBA hex; canvas colour", todo),
-	refused("canvas.border.opacity", "canvas", "0 to 100; 100", todo),
-	refused("frame.style", "canvas", "none, solid, mirror, edge, dither; none", todo),
-	refused("frame.color", "canvas", "RGB or RGBA hex; 000000", todo),
-	refused("frame.width", "canvas", "px or %; 5%", todo),
-	refused("frame.rim.color", "canvas", "RGB or RGBA hex; ffffff", todo),
-	refused("frame.rim.width", "canvas", "px; 0", todo),
 }
 
 // todo is the reason for the Sirv options this version does not render.

@@ -174,6 +174,24 @@ type Params struct {
 	CanvasColor               Color
 	CanvasPosition            Position
 
+	// Sirv's canvas options: the canvas colour's opacity, an aspect ratio
+	// the canvas is widened or heightened to, and a border around it
+	// (pixels or % of the canvas, each side) with its colour and opacity.
+	CanvasOpacity                         Level
+	CanvasAspect                          [2]int
+	CanvasBorderWidth, CanvasBorderHeight Dim
+	CanvasBorderColor                     Color
+	CanvasBorderOpacity                   Level
+
+	// Frame around the finished image: style ("", none, solid, mirror,
+	// edge), colour, width (pixels or % of the shorter side, default 5 %)
+	// and a rim of FrameRimWidth pixels in FrameRimColor.
+	FrameStyle    string
+	FrameColor    Color
+	FrameWidth    Dim
+	FrameRimColor Color
+	FrameRimWidth int
+
 	// Text overlay. TextSize is a percentage of the image width (default
 	// chosen by the engine); TextOpacity 0..100; TextPosition a compass point
 	// or "center".

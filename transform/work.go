@@ -15,7 +15,7 @@ import (
 // figure is an estimate for bounding work, not a prediction of time.
 func (p *Params) Work(srcW, srcH int) (total, filter int64) {
 	l := p.Plan(srcW, srcH)
-	big := max(area(l.Scale.W, l.Scale.H), area(l.CanvasW, l.CanvasH), area(l.OutW, l.OutH))
+	big := max(area(l.Scale.W, l.Scale.H), area(l.CanvasW, l.CanvasH), area(l.OutW+2*l.Frame, l.OutH+2*l.Frame))
 	base := area(srcW, srcH) + int64(4+p.extraPasses())*big
 	taps := 0.0
 	if p.Blur > 0 {

@@ -388,3 +388,94 @@ func TestSirvWatermark(t *testing.T) {
 		}
 	})
 }
+
+func TestSirvCanvasAndFrame(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	src := encodePNG(t, flat(100, 50, color.RGBA{255, 0, 0, 255}))
+	red := opaque(255, 0, 0)
+	t.Run("aspect ratio and border", func(t *testing.T) {
+		out, img := run(t, e, src, parsed(t, map[string]string{"canvas.aspectratio": "1:1", "canvas.color": "0000ff",
+			"canvas.border.width": "10", "canvas.border.height": "5%", "canvas.border.color": "00ff00"}), transform.FormatPNG)
+		if out.Width != 120 || out.Height != 110 {
+			t.Fatalf("output %dx%d, want 120x110 (a 100×100 canvas with 10 px and 5 px borders)", out.Width, out.Height)
+		}
+		for r, want := range map[image.Rectangle]rgba{
+			image.Rect(0, 0, 10, 110):    opaque(0, 255, 0),
+			image.Rect(10, 0, 110, 5):    opaque(0, 255, 0),
+			image.Rect(12, 7, 108, 25):   opaque(0, 0, 255),
+			image.Rect(12, 32, 108, 78):  red,
+			image.Rect(110, 0, 120, 110): opaque(0, 255, 0),
+		} {
+			if c := mean(img, r); !near(c, want, 2) {
+				t.Errorf("%v = %v, want %v", r, c, want)
+			}
+		}
+	})
+	t.Run("canvas opacity", func(t *testing.T) {
+		_, img := run(t, e, src, parsed(t, map[string]string{"canvas.width": "200", "canvas.opacity": "25"}), transform.FormatPNG)
+		if c := mean(img, image.Rect(0, 0, 40, 50)); math.Abs(c.A-64) > 2 || !near(mean(img, image.Rect(60, 10, 140, 40)), red, 2) {
+			t.Errorf("canvas at 25 %%: %v", c)
+		}
+	})
+	t.Run("solid frame with rim", func(t *testing.T) {
+		out, img := run(t, e, src, parsed(t, map[string]string{"frame.style": "solid", "frame.width": "10", "frame.color": "0000ff", "frame.rim.width": "2", "frame.rim.color": "00ff00"}), transform.FormatPNG)
+		if out.Width != 120 || out.Height != 70 {
+			t.Fatalf("framed output %dx%d, want 120x70", out.Width, out.Height)
+		}
+		for r, want := range map[image.Rectangle]rgba{
+			image.Rect(0, 0, 7, 70):     opaque(0, 0, 255),
+			image.Rect(8, 20, 10, 50):   opaque(0, 255, 0),
+			image.Rect(12, 12, 108, 58): red,
+		} {
+			if c := mean(img, r); !near(c, want, 2) {
+				t.Errorf("%v = %v, want %v", r, c, want)
+			}
+		}
+	})
+	t.Run("mirror and edge frames, default width", func(t *testing.T) {
+		half := flat(100, 50, color.RGBA{255, 0, 0, 255})
+		for y := range 50 {
+			for x := 50; x < 100; x++ {
+				half.Set(x, y, color.RGBA{0, 0, 255, 255})
+			}
+		}
+		for _, style := range []string{"mirror", "edge"} {
+			out, img := run(t, e, encodePNG(t, half), parsed(t, map[string]string{"frame.style": style}), transform.FormatPNG)
+			// 5 % of the shorter side (50) is 3 px (rounded 2.5).
+			if out.Width != 106 || out.Height != 56 {
+				t.Fatalf("%s: %dx%d, want 106x56", style, out.Width, out.Height)
+			}
+			if l, r := mean(img, image.Rect(0, 10, 3, 40)), mean(img, image.Rect(103, 10, 106, 40)); !near(l, red, 2) || !near(r, opaque(0, 0, 255), 2) {
+				t.Errorf("%s frame: left %v, right %v", style, l, r)
+			}
+		}
+	})
+	t.Run("frame is drawn after the text", func(t *testing.T) {
+		big := encodePNG(t, flat(300, 200, color.RGBA{255, 255, 255, 255}))
+		plain, _ := run(t, e, big, parsed(t, map[string]string{"text": "Hi", "text.font.size": "40"}), transform.FormatPNG)
+		framed, img := run(t, e, big, parsed(t, map[string]string{"text": "Hi", "text.font.size": "40", "frame.style": "solid", "frame.width": "20"}), transform.FormatPNG)
+		inner := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		}).SubImage(image.Rect(20, 20, 320, 220))
+		if d := meanAbsDiff(decodeAny(t, plain.Data), translated(inner)); d > 0.01 || framed.Width != 340 {
+			t.Errorf("inside the frame differs from the unframed output by %.3f", d)
+		}
+	})
+	t.Run("dither refused", func(t *testing.T) {
+		if _, err := transform.Parse(map[string]string{"frame.style": "dither"}, transform.Limits{}); err == nil || !bytes.Contains([]byte(err.Error()), []byte("not supported")) {
+			t.Errorf("frame.style=dither: %v", err)
+		}
+	})
+}
+
+// translated copies img to an image whose bounds start at (0, 0).
+func translated(img image.Image) image.Image {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := range b.Dy() {
+		for x := range b.Dx() {
+			out.Set(x, y, img.At(b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	return out
+}
