@@ -285,6 +285,8 @@ func TestNegotiation(t *testing.T) {
 		{"format=optimal&w=10", "*/*", "fake jpg Width=10 Format=optimal", "Accept", "image/jpeg"},
 		{"format=png&w=10", "image/avif", "fake png Width=10 Format=png", "", "image/png"},
 		{"w=10", "image/avif", "fake jpg Width=10", "", "image/jpeg"},
+		{"format=webp&webp-fallback=png&w=10", "image/png,*/*", "fake png Width=10 Format=webp WebPFallback=png", "Accept", "image/png"},
+		{"format=webp&webp-fallback=png&w=10", "image/webp,*/*", "fake webp Width=10 Format=webp WebPFallback=png", "Accept", "image/webp"},
 	} {
 		t.Run(tc.query+" "+tc.accept, func(t *testing.T) {
 			res := e.get(t, "/public/img.jpg?"+tc.query, "Accept", tc.accept)

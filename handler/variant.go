@@ -20,7 +20,7 @@ import (
 // or computed once for all identical concurrent requests, within the
 // concurrency limit.
 func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, prot *protection, src *file, p *transform.Params, canonical string) {
-	choice, vary := transform.Negotiate(p.Format, r.Header.Get("Accept"), transform.FormatOriginal)
+	choice, vary := p.NegotiateFor(r.Header.Get("Accept"), transform.FormatOriginal)
 	if vary {
 		w.Header().Add("Vary", "Accept")
 	}

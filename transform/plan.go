@@ -36,6 +36,10 @@ func (s Scale) Resizes(w, h int) bool { return s.W != w || s.H != h }
 func (p *Params) ScaleFor(w, h int) Scale {
 	plan := Scale{W: w, H: h}
 	rw, rh := p.Width.Resolve(w), p.Height.Resolve(h)
+	opt := p.ScaleOption
+	if rw <= 0 && rh <= 0 && p.Side <= 0 && p.Thumbnail > 0 {
+		rw, rh, opt = p.Thumbnail, p.Thumbnail, ScaleFill
+	}
 	if rw <= 0 && rh <= 0 {
 		if p.Side <= 0 {
 			return plan
@@ -49,7 +53,6 @@ func (p *Params) ScaleFor(w, h int) Scale {
 	}
 	fw, fh := float64(w), float64(h)
 	sx, sy := float64(rw)/fw, float64(rh)/fh
-	opt := p.ScaleOption
 	switch {
 	case rw > 0 && rh > 0 && opt == ScaleIgnore:
 		plan.W, plan.H = rw, rh
@@ -138,7 +141,8 @@ func (p *Params) CropFor(w, h int) (r Rect, byContent, ok bool) {
 	if ch <= 0 {
 		ch = h
 	}
-	cw, ch = min(cw, w), min(ch, h)
+	padW, padH := p.CropPadWidth.Resolve(w), p.CropPadHeight.Resolve(h)
+	cw, ch = min(cw+2*padW, w), min(ch+2*padH, h)
 	offset := func(o Offset, size, win int) (int, bool) {
 		switch {
 		case o.Center:
@@ -150,6 +154,12 @@ func (p *Params) CropFor(w, h int) (r Rect, byContent, ok bool) {
 	}
 	x, xSet := offset(p.CropX, w, cw)
 	y, ySet := offset(p.CropY, h, ch)
+	if !p.CropX.Center {
+		x -= padW // the pad widens the window around its offset
+	}
+	if !p.CropY.Center {
+		y -= padH
+	}
 	byContent = p.CropType == CropSmart && !xSet && !ySet
 	x = min(max(x, 0), w-cw)
 	y = min(max(y, 0), h-ch)

@@ -90,10 +90,6 @@ var sirvParams = []param{
 	refused("clipPath", "crop", "name of a clipping path; none", "clipping paths stored in PSD and TIFF files are not read"),
 	refused("histogram", "adjust", "rgb, r, g, b; none", "Keyhole does not draw histograms"),
 	refused("gif.lossy", "output", "0 to 100; 0", "libvips has no lossy GIF encoder"),
-	refused("thumbnail", "size", "px; none", todo),
-	refused("crop.pad.width", "crop", "px or %; 0", todo),
-	refused("crop.pad.height", "crop", "px or %; 0", todo),
-	refused("webp-fallback", "output", "jpg, png; jpg", todo),
 }
 
 // todo is the reason for the Sirv options this version does not render.

@@ -139,3 +139,54 @@ func TestSirvRefusalsInEveryLayer(t *testing.T) {
 		t.Error("numbered and alias names belong to their parameter's group")
 	}
 }
+
+func TestSirvThumbnailAndCropPad(t *testing.T) {
+	parse := func(v m) *transform.Params {
+		t.Helper()
+		p, err := transform.Parse(v, transform.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	l := parse(m{"thumbnail": "100"}).Plan(1600, 1200)
+	if l.Scale.Fill.W != 100 || l.Scale.Fill.H != 100 || l.Scale.H != 100 {
+		t.Errorf("thumbnail=100 of 1600x1200: %+v, want a 100x100 fill of a 133x100 scale", l.Scale)
+	}
+	if l := parse(m{"thumbnail": "100", "w": "400"}).Plan(1600, 1200); l.Scale.W != 400 || l.Scale.Fill.W != 0 {
+		t.Errorf("w takes precedence over thumbnail: %+v", l.Scale)
+	}
+	r, _, ok := parse(m{"cw": "100", "ch": "50", "cx": "200", "cy": "100", "crop.pad.width": "10", "crop.pad.height": "10%"}).CropFor(1000, 500)
+	if !ok || r != (transform.Rect{X: 190, Y: 50, W: 120, H: 150}) {
+		t.Errorf("padded crop %+v, want 120x150 at (190, 50)", r)
+	}
+	r, _, _ = parse(m{"cw": "100", "ch": "50", "crop.pad.width": "500"}).CropFor(300, 200)
+	if r.X != 0 || r.W != 300 {
+		t.Errorf("a pad wider than the image stays within it: %+v", r)
+	}
+}
+
+func TestSirvWebPFallback(t *testing.T) {
+	cases := []struct {
+		values m
+		accept string
+		want   transform.Format
+		vary   bool
+	}{
+		{m{"format": "webp", "webp-fallback": "png"}, "image/webp,*/*", transform.FormatWebP, true},
+		{m{"format": "webp", "webp-fallback": "png"}, "image/png,*/*", transform.FormatPNG, true},
+		{m{"format": "webp"}, "image/png", transform.FormatWebP, false},
+		{m{"format": "optimal", "webp-fallback": "jpeg"}, "*/*", transform.FormatJPEG, true},
+		{m{"format": "optimal", "webp-fallback": "png"}, "image/avif", transform.FormatAVIF, true},
+		{m{"format": "png", "webp-fallback": "jpg"}, "*/*", transform.FormatPNG, false},
+	}
+	for _, c := range cases {
+		p, err := transform.Parse(c.values, transform.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, vary := p.NegotiateFor(c.accept, transform.FormatGIF); got != c.want || vary != c.vary {
+			t.Errorf("%v with Accept %q: %s, vary %v; want %s, %v", c.values, c.accept, got, vary, c.want, c.vary)
+		}
+	}
+}

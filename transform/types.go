@@ -160,6 +160,14 @@ type Params struct {
 	VignetteColor                    Color
 	Opacity                          Level
 
+	// Thumbnail is thumbnail: a square of this side, filled (0 = none).
+	// CropPadWidth and CropPadHeight widen the crop window on each side.
+	// WebPFallback is the format for clients without WebP (see
+	// NegotiateFor).
+	Thumbnail                   int
+	CropPadWidth, CropPadHeight Dim
+	WebPFallback                Format
+
 	// Output options: progressive (interlaced) encoding, JPEG chroma
 	// subsampling ("", "4:2:0" or "4:4:4"), PNG palette quantisation, and
 	// the page (1-based, 0 = first) of a multi-page source.

@@ -479,3 +479,15 @@ func translated(img image.Image) image.Image {
 	}
 	return out
 }
+
+func TestSirvThumbnail(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	out, _ := run(t, e, smallPhoto(t), parsed(t, map[string]string{"thumbnail": "64"}), transform.FormatJPEG)
+	if out.Width != 64 || out.Height != 64 {
+		t.Errorf("thumbnail=64: %dx%d", out.Width, out.Height)
+	}
+	out, _ = run(t, e, smallPhoto(t), parsed(t, map[string]string{"cw": "50", "ch": "40", "cx": "10", "cy": "10", "crop.pad.width": "5", "crop.pad.height": "5"}), transform.FormatPNG)
+	if out.Width != 60 || out.Height != 50 {
+		t.Errorf("padded crop: %dx%d, want 60x50", out.Width, out.Height)
+	}
+}
