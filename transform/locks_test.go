@@ -487,6 +487,11 @@ func FuzzMergePlan(f *testing.F) {
 		"w=1600", "w=100%25", "h=100%25&scale.option=fill", "crop.aspectratio=1:4",
 		"scale.option=ignore&h=1200", "flop=1&rotate=90", "profile=wide", "cw=10&ch=10&cx=center",
 		"w=400&h=400&scale.option=noup", "s=8192", "text=x&watermark=/a.png",
+		// Sirv's options that move pixels.
+		"canvas.aspectratio=1:1&canvas.border.width=10%25&canvas.border.height=7", "thumbnail=300",
+		"frame.style=mirror&frame.width=20&frame.rim.width=3", "scale.width=300&crop.x=center&crop.width=50%25",
+		"cw=10&ch=10&crop.pad.width=50&crop.pad.height=5%25", "crop.type=poi&w=100&h=50",
+		"text.0.text=x&text.position.x=5000&text.font.size=900", "watermark.0.image=/a.png&watermark.rotate=33",
 	} {
 		f.Add(seed)
 	}

@@ -250,3 +250,13 @@ func (d *param) example() string {
 	}
 	return ""
 }
+
+// CanonicalName returns the name Merge and Canonical store the parameter
+// name under: w for scale.width, text.size for text.0.size, text for
+// text.0.text; name itself for every other name, known or not.
+func CanonicalName(name string) string {
+	if d, canon := resolve(name); d != nil {
+		return canon
+	}
+	return name
+}

@@ -261,12 +261,21 @@ func (j *job) frame() error {
 	if !c.Set {
 		c = transform.Color{R: 255, G: 255, B: 255, A: 255, Set: true}
 	}
-	ink := govips.ColorRGBA{R: c.R, G: c.G, B: c.B, A: c.A}
-	if err := prepareFill(img, ink); err != nil {
-		return err
-	}
-	for i := range rim {
-		if err := img.DrawRect(ink, fw-1-i, fw-1-i, w+2*(i+1), h+2*(i+1), false); err != nil {
+	// Four bars composited lazily (drawing would hold the whole image in
+	// memory): above, below, left and right of the image.
+	for _, r := range []transform.Rect{
+		{X: fw - rim, Y: fw - rim, W: w + 2*rim, H: rim},
+		{X: fw - rim, Y: fw + h, W: w + 2*rim, H: rim},
+		{X: fw - rim, Y: fw, W: rim, H: h},
+		{X: fw + w, Y: fw, W: rim, H: h},
+	} {
+		bar, err := solid(r.W, r.H, c, 1)
+		if err != nil {
+			return err
+		}
+		err = overlay(img, bar, r.X, r.Y)
+		bar.Close()
+		if err != nil {
 			return err
 		}
 	}

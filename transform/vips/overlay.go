@@ -63,6 +63,11 @@ func (j *job) text() error {
 	if err := mask.ExtractBand(0, 1); err != nil {
 		return err
 	}
+	if mask.Width() < 3 || mask.Height() < 3 {
+		// libvips' trim filters with a 3×3 window; a text this small (on
+		// an image a few pixels across) has no legible pixel to draw.
+		return nil
+	}
 	l, t, mw, mh, err := mask.FindTrim(10, &govips.Color{})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/keyhole-dev/keyhole/transform"
@@ -489,5 +490,51 @@ func TestSirvThumbnail(t *testing.T) {
 	out, _ = run(t, e, smallPhoto(t), parsed(t, map[string]string{"cw": "50", "ch": "40", "cx": "10", "cy": "10", "crop.pad.width": "5", "crop.pad.height": "5"}), transform.FormatPNG)
 	if out.Width != 60 || out.Height != 50 {
 		t.Errorf("padded crop: %dx%d, want 60x50", out.Width, out.Height)
+	}
+}
+
+// TestSirvOptionsNeverFail runs every Sirv option Keyhole renders, with
+// boundary values that the parser accepts, on tiny and transparent
+// sources: each request either renders or is refused as too large or
+// with a parameter error (a 400); none is an internal failure (a 500).
+func TestSirvOptionsNeverFail(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	wm := encodePNG(t, flat(3, 2, color.RGBA{0, 0, 255, 128}))
+	readFile := func(string) ([]byte, error) { return wm, nil }
+	sources := map[string][]byte{
+		"1x1 png":   encodePNG(t, flat(1, 1, color.RGBA{10, 20, 30, 255})),
+		"3x2 jpeg":  encodeJPEG(t, flat(3, 2, color.RGBA{200, 100, 50, 255}), 90),
+		"alpha png": alphaPNG(t),
+	}
+	candidates := []string{"0", "1", "2", "50", "100", "100%", "1%", "center", "-100", "255", "ffffff00", "true", "1:9", "bottom"}
+	for _, o := range transform.SirvOptions() {
+		if o.Status == transform.SirvRefused {
+			continue
+		}
+		t.Run(o.Name, func(t *testing.T) {
+			for _, v := range append(candidates, o.Example) {
+				values := map[string]string{o.Name: v}
+				switch {
+				case strings.HasPrefix(o.Name, "text.") || o.AliasOf == "text":
+					values["text"] = "Hi ✓"
+				case strings.HasPrefix(o.Name, "watermark.") || o.AliasOf == "watermark":
+					values["watermark"] = "/wm/a.png"
+				}
+				if o.Name == "text.text64" {
+					delete(values, "text")
+				}
+				p, err := transform.Parse(values, transform.Limits{})
+				if err != nil {
+					continue
+				}
+				for name, src := range sources {
+					_, err := e.Process(context.Background(), transform.Request{Source: src, Params: p, Format: transform.FormatPNG, ReadFile: readFile})
+					var perrs *transform.Errors
+					if err != nil && !errors.Is(err, transform.ErrOutputTooLarge) && !errors.As(err, &perrs) {
+						t.Errorf("%v on %s: %v", values, name, err)
+					}
+				}
+			}
+		})
 	}
 }
