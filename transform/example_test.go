@@ -116,3 +116,26 @@ func ExampleLimits_WithDefaults() {
 	fmt.Println(lim.MaxOutputWidth, lim.MaxOutputHeight, lim.MaxTextRunes, lim.Timeout, lim.Validate())
 	// Output: 4000 8192 256 10s <nil>
 }
+
+// A Sirv option that Keyhole does not render is refused, naming it, and
+// Sirv's second spellings are read as the parameter they stand for.
+func ExampleSirvOptions() {
+	for _, o := range transform.SirvOptions() {
+		if o.Name == "histogram" || o.Name == "scale.width" || o.Name == "colortone" {
+			line := o.Name + ": " + o.Status
+			if o.AliasOf != "" {
+				line += ", as " + o.AliasOf
+			}
+			fmt.Println(line)
+		}
+	}
+	_, err := transform.Parse(map[string]string{"crop.type": "face", "utm_source": "x"}, transform.Limits{})
+	fmt.Println(err)
+	fmt.Println(transform.CanonicalName("text.0.size"), transform.Canonical(map[string]string{"scale.width": "300"}))
+	// Output:
+	// colortone: differs
+	// histogram: refused
+	// scale.width: implemented, as w
+	// crop.type=face: not supported by Keyhole: face detection is not available; use crop.type=smart
+	// text.size w=300
+}

@@ -27,21 +27,23 @@ type Layers struct {
 // Lock groups. Parameters that act together are locked together: a group
 // that a secure layer touches is closed to the query string.
 const (
-	// GroupGeometry: w, h, s, scale.option, cw, ch, cx, cy, crop.type,
-	// crop.aspectratio — what decides which source pixels appear and at
-	// which scale.
+	// GroupGeometry: w, h, s, thumbnail, scale.option, cw, ch, cx, cy,
+	// crop.pad.*, crop.type, crop.aspectratio — what decides which source
+	// pixels appear and at which scale.
 	GroupGeometry = "geometry"
-	// GroupCanvas: canvas.width, canvas.height, canvas.color, canvas.position.
+	// GroupCanvas: every canvas.* option and the frame.* options.
 	GroupCanvas = "canvas"
 	// GroupOrientation: rotate, flip, flop.
 	GroupOrientation = "orientation"
-	// GroupAdjust: grayscale, blur, sharpen and the colour adjustments.
+	// GroupAdjust: grayscale, blur, sharpen, the colour and light
+	// adjustments (colorlevel, colortone, colorize, vignette, opacity …).
 	GroupAdjust = "adjust"
 	// GroupText: text and every text.* option.
 	GroupText = "text"
 	// GroupWatermark: watermark and every watermark.* option.
 	GroupWatermark = "watermark"
-	// GroupOutput: format and q.
+	// GroupOutput: format, q, webp-fallback, progressive, subsampling,
+	// png.optimize and page.
 	GroupOutput = "output"
 )
 
@@ -83,6 +85,7 @@ var shrinkOnly = []string{"w", "h", "s"}
 // of pixels is a larger share of a shrunk image, so shrinking would move
 // the overlay off the part of the picture it marks.
 var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", "canvas.width", "canvas.height",
+	"thumbnail", "crop.pad.width", "crop.pad.height",
 	"canvas.aspectratio", "canvas.border.width", "canvas.border.height",
 	"text.font.size", "text.position.x", "text.position.y", "watermark.position.x", "watermark.position.y"}
 
