@@ -105,10 +105,10 @@ func TestSirvOptionRefused(t *testing.T) {
 		t.Errorf("body %q names an unknown parameter", res.body)
 	}
 	tok := e.sign(t, keyOne, &token.Claims{Audience: []string{"/private/"}, ExpiresAt: now.Add(time.Hour),
-		Args: map[string]any{"text": map[string]any{"1": map[string]any{"text": "second layer"}}}})
+		Args: map[string]any{"text": map[string]any{"4": map[string]any{"text": "fifth layer"}}}})
 	res = e.get(t, "/private/a.jpg?jwt="+tok)
 	res.expect(t, 400, "ok")
-	if !strings.Contains(res.body, "text.1.text=second layer: not supported by Keyhole: ") {
+	if !strings.Contains(res.body, "text.4.text=fifth layer: not supported by Keyhole: ") {
 		t.Errorf("body %q", res.body)
 	}
 	res = e.get(t, "/public/img.jpg?scale.width=300&utm_source=x")

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -50,6 +51,7 @@ var lockSetups = []lockSetup{
 	{name: "strict w400 (attack 3)", layers: transform.Layers{Strict: "w400"}},
 	{name: "default watermark", layers: transform.Layers{Default: "brand"}},
 	{name: "token watermark rotated on a canvas at an offset", layers: transform.Layers{Secure: m{"watermark.0.image": "/wm/logo.png", "watermark.position.gravity": "south", "watermark.position.y": "5%", "watermark.rotate": "30", "watermark.canvas.width": "20%", "watermark.canvas.color": "ffffff80", "watermark.crop.width": "50%", "watermark.scale.option": "fill", "watermark.scale.width": "100", "watermark.scale.height": "100"}}},
+	{name: "token text layers", layers: transform.Layers{Secure: m{"text.1.text": "TOP", "text.1.position": "north", "text.2.text": "corner", "text.2.position.gravity": "southeast", "text.2.position.x": "10%", "text.3.text64": "wqkgQUNNRQ", "text.3.size": "30"}}},
 	{name: "token text at an offset", layers: transform.Layers{Secure: m{"text.0.text": "© ACME", "text.position.gravity": "southeast", "text.position.x": "20", "text.position.y": "10%", "text.font.size": "30"}}},
 }
 
@@ -161,6 +163,10 @@ func secureGeometry(s lockSetup) bool {
 // watermark: its scale, else its own size reduced to fit). ok is false
 // when p draws no such overlay.
 func overlayBox(p *transform.Params, kind string, w, h int) (r transform.Rect, tile, ok bool) {
+	if layer, ok := strings.CutPrefix(kind, "text"); ok && layer != "" {
+		q := p.WithText(p.TextLayers()[int(layer[0]-'0')])
+		p, kind = &q, "text"
+	}
 	switch kind {
 	case "text":
 		if p.Text == "" {
@@ -245,7 +251,7 @@ func checkInvariants(s lockSetup, query map[string]string) string {
 			}
 		}
 		// (b) overlays.
-		for _, kind := range []string{"text", "watermark"} {
+		for _, kind := range []string{"text", "text1", "text2", "text3", "watermark"} {
 			rb, _, ok := overlayBox(base, kind, lb.OutW, lb.OutH)
 			if !ok {
 				continue
@@ -454,7 +460,7 @@ func checkAgainst(s lockSetup, p *transform.Params) string {
 		if secureGeometry(s) && qx > bx*1.01 {
 			return "scale"
 		}
-		for _, kind := range []string{"text", "watermark"} {
+		for _, kind := range []string{"text", "text1", "text2", "text3", "watermark"} {
 			rb, _, ok := overlayBox(base, kind, lb.OutW, lb.OutH)
 			if !ok {
 				continue

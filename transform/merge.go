@@ -192,8 +192,15 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 		apply(above, layer)
 	}
 	shrink := false
-	if above["text"] != "" || above["watermark"] != "" {
-		shrink = !closed[GroupGeometry] && !slices.ContainsFunc(placing, func(n string) bool { return above[n] != "" })
+	overlay, placed := false, false
+	for name, v := range above {
+		if d, _ := resolve(name); d != nil && v != "" {
+			overlay = overlay || d.name == "text" || d.name == "text.text64" || d.name == "watermark"
+			placed = placed || slices.Contains(placing, d.name)
+		}
+	}
+	if overlay {
+		shrink = !closed[GroupGeometry] && !placed
 		closed[GroupGeometry], closed[GroupCanvas], closed[GroupOrientation] = true, true, true
 	}
 

@@ -34,17 +34,19 @@ func Parse(values map[string]string, lim Limits) (*Params, error) {
 		errs.add("", strconv.Itoa(len(values)), "too many parameters: at most "+strconv.Itoa(MaxParams)+" are accepted")
 	}
 	p := new(Params)
-	text64, plain := "", false // text.text64 and text both set the text
+	var text64 [MaxTextLayers]string // text.text64 and text both set a layer's text
+	var plain [MaxTextLayers]bool
 	for name, raw := range values {
 		d, canon := resolve(name)
 		if d == nil || (raw == "" && !d.emptyIsValue()) {
 			continue
 		}
-		switch canon {
+		layer := layerOf(name, d)
+		switch d.name {
 		case "text":
-			plain = true
+			plain[layer] = true
 		case "text.text64":
-			text64 = name
+			text64[layer] = name
 		}
 		if canon != name {
 			if other := spelling(values, name, canon, false); other != "" {
@@ -69,10 +71,18 @@ func Parse(values map[string]string, lim Limits) (*Params, error) {
 			errs.add(name, raw, "must be "+d.values(lim))
 			continue
 		}
+		if layer > 0 {
+			var one Params
+			d.set(&one, v)
+			p.setLayer(layer, &one)
+			continue
+		}
 		d.set(p, v)
 	}
-	if text64 != "" && plain {
-		errs.add(text64, values[text64], "given together with text: give one of them")
+	for layer, name := range text64 {
+		if name != "" && plain[layer] {
+			errs.add(name, values[name], "given together with text: give one of them")
+		}
 	}
 	p.check(&errs)
 	if err := errs.err(); err != nil {

@@ -104,10 +104,11 @@ func refused(name, group, sirv, why string) param {
 // watermark options (text.0.size … text.99.size).
 const maxLayer = 99
 
-// Rows for the numbered text and watermark layers beyond the first,
-// which Keyhole refuses: one text and one watermark per image.
+// Rows for the numbered layers Keyhole refuses: text layers from
+// MaxTextLayers on, and watermark layers above 0 (one watermark per
+// image).
 var (
-	extraTextLayer      = &param{name: "text.N", group: "text", kind: kindRefused, note: "one text layer per image: use text.0.* or text.* (text.1.* and higher are refused)"}
+	extraTextLayer      = &param{name: "text.N", group: "text", kind: kindRefused, note: "at most 4 text layers: text.0.* (or text.*) to text.3.*"}
 	extraWatermarkLayer = &param{name: "watermark.N", group: "watermark", kind: kindRefused, note: "one watermark per image: use watermark.0.* or watermark.* (watermark.1.* and higher are refused)"}
 )
 
@@ -116,7 +117,9 @@ var (
 // (scale.width → w), or the unnumbered name of a first layer
 // (text.0.size → text.size, text.0.text → text, watermark.0.image →
 // watermark). Layers above 0 resolve to a refused row under their own
-// name. d is nil for a name that is no option (utm_source, text.0.foo).
+// name (text layers 1 to MaxTextLayers-1 resolve to their option's row,
+// still under their own name: see layerOf). d is nil for a name that is
+// no option (utm_source, text.0.foo).
 func resolve(name string) (d *param, canon string) {
 	if d = lookup(name); d != nil {
 		if d.target != nil {
@@ -149,6 +152,9 @@ func resolve(name string) (d *param, canon string) {
 		return nil, ""
 	}
 	if layer > 0 {
+		if base == "text" && layer < MaxTextLayers {
+			return d, name // stored under its own name; see layerOf
+		}
 		return extra, name
 	}
 	return d, canon
@@ -259,4 +265,16 @@ func CanonicalName(name string) string {
 		return canon
 	}
 	return name
+}
+
+// layerOf returns the layer number of a numbered text option that
+// resolve stores under its own name (text.2.size is 2), or 0.
+func layerOf(name string, d *param) int {
+	if d == nil || name == d.name || !strings.HasPrefix(name, "text.") {
+		return 0
+	}
+	rest := name[len("text."):]
+	n := digits(rest)
+	layer, _ := strconv.Atoi(rest[:n])
+	return layer
 }

@@ -41,10 +41,10 @@ func TestSirvRefusals(t *testing.T) {
 		{"histogram", m{"histogram": "rgb"}, "histogram"},
 		{"clip path", m{"clipPath": "p1"}, "clipPath"},
 		{"lossy gif", m{"format": "gif", "gif.lossy": "50"}, "gif.lossy"},
-		{"second text layer", m{"text.1.text": "two"}, "text.1.text"},
-		{"second text layer option", m{"text": "one", "text.1.size": "20"}, "text.1.size"},
+		{"fifth text layer", m{"text.4.text": "five"}, "text.4.text"},
+		{"fifth text layer option", m{"text": "one", "text.4.size": "20"}, "text.4.size"},
 		{"second watermark", m{"watermark.2.position": "north"}, "watermark.2.position"},
-		{"numbered refused option", m{"text.0.text": "x", "text.1.position": "north"}, "text.1.position"},
+		{"numbered refused option", m{"text.0.text": "x", "text.12.position": "north"}, "text.12.position"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -131,8 +131,8 @@ func TestSirvRefusalsInEveryLayer(t *testing.T) {
 		}
 	}
 	// Numbered text from the query is token-only, as text is.
-	merged, ignored, err := transform.Merge(transform.Layers{Insecure: m{"text.0.text": "x", "text.1.text": "y", "w": "10"}}, nil)
-	if err != nil || len(merged) != 1 || strings.Join(ignored, ",") != "text.0.text,text.1.text" {
+	merged, ignored, err := transform.Merge(transform.Layers{Insecure: m{"text.0.text": "x", "text.1.text": "y", "text.7.text": "z", "w": "10"}}, nil)
+	if err != nil || len(merged) != 1 || strings.Join(ignored, ",") != "text.0.text,text.1.text,text.7.text" {
 		t.Errorf("Merge = %v, %v, %v", merged, ignored, err)
 	}
 	if !transform.SecureOnly("text.0.size") || !transform.SecureOnly("watermark.3.position") || transform.LockGroup("scale.width") != transform.GroupGeometry {

@@ -227,6 +227,11 @@ type Params struct {
 	TextOutlineBlur       int
 	TextBackgroundOpacity Level
 
+	// MoreText are Sirv's numbered text layers 1 to MaxTextLayers-1
+	// (text.1.*, text.2.*, …), drawn after the text above (layer 0, also
+	// spelt text.0.*) in layer order. A layer without text draws nothing.
+	MoreText [MaxTextLayers - 1]TextLayer
+
 	// Watermark: the path of an image under the same root, its position
 	// (compass, "center" or "tile"), scale (pixels or % of the image) and
 	// opacity 0..100.
@@ -256,6 +261,124 @@ type Params struct {
 	// Profile is the profile name that was expanded into these parameters
 	// (informational; Merge has already applied it).
 	Profile string
+}
+
+// MaxTextLayers is how many text layers one image may have: text.0.* (or
+// text.*) to text.3.*.
+const MaxTextLayers = 4
+
+// TextLayer is one numbered text layer: the text fields of Params, with
+// the same names and meaning.
+type TextLayer struct {
+	Text                  string
+	TextSize              float64
+	TextColor             Color
+	TextOpacity           int
+	TextPosition          Position
+	TextFontFamily        string
+	TextBackground        Color
+	TextOutline           Color
+	TextAlign             string
+	TextX, TextY          Offset
+	TextGravity           Position
+	TextFontPx            int
+	TextItalic, TextBold  bool
+	TextOutlineWidth      int
+	TextOutlineOpacity    Level
+	TextOutlineBlur       int
+	TextBackgroundOpacity Level
+}
+
+// TextLayers returns p's text layers in drawing order: layer 0 (p's own
+// text fields), then MoreText. Layers without text are included.
+func (p *Params) TextLayers() [MaxTextLayers]TextLayer {
+	var out [MaxTextLayers]TextLayer
+	out[0] = TextLayer{
+		Text: p.Text, TextSize: p.TextSize, TextColor: p.TextColor, TextOpacity: p.TextOpacity,
+		TextPosition: p.TextPosition, TextFontFamily: p.TextFontFamily, TextBackground: p.TextBackground,
+		TextOutline: p.TextOutline, TextAlign: p.TextAlign, TextX: p.TextX, TextY: p.TextY,
+		TextGravity: p.TextGravity, TextFontPx: p.TextFontPx, TextItalic: p.TextItalic, TextBold: p.TextBold,
+		TextOutlineWidth: p.TextOutlineWidth, TextOutlineOpacity: p.TextOutlineOpacity,
+		TextOutlineBlur: p.TextOutlineBlur, TextBackgroundOpacity: p.TextBackgroundOpacity,
+	}
+	copy(out[1:], p.MoreText[:])
+	return out
+}
+
+// WithText returns a copy of p whose text fields (layer 0) are l's and
+// that has no other text layer: the parameters an engine draws one layer
+// with.
+func (p *Params) WithText(l TextLayer) Params {
+	q := *p
+	q.Text, q.TextSize, q.TextColor, q.TextOpacity = l.Text, l.TextSize, l.TextColor, l.TextOpacity
+	q.TextPosition, q.TextFontFamily, q.TextBackground, q.TextOutline = l.TextPosition, l.TextFontFamily, l.TextBackground, l.TextOutline
+	q.TextAlign, q.TextX, q.TextY, q.TextGravity = l.TextAlign, l.TextX, l.TextY, l.TextGravity
+	q.TextFontPx, q.TextItalic, q.TextBold = l.TextFontPx, l.TextItalic, l.TextBold
+	q.TextOutlineWidth, q.TextOutlineOpacity, q.TextOutlineBlur, q.TextBackgroundOpacity = l.TextOutlineWidth, l.TextOutlineOpacity, l.TextOutlineBlur, l.TextBackgroundOpacity
+	q.MoreText = [MaxTextLayers - 1]TextLayer{}
+	return q
+}
+
+// setLayer stores in layer n (1-based among MoreText) the one text field
+// that src, parsed from a single text option, sets.
+func (p *Params) setLayer(n int, src *Params) {
+	var merged Params
+	merged = p.WithText(p.MoreText[n-1])
+	l := src.TextLayers()[0]
+	if l.Text != "" {
+		merged.Text = l.Text
+	}
+	if l.TextSize != 0 {
+		merged.TextSize = l.TextSize
+	}
+	if l.TextColor.Set {
+		merged.TextColor = l.TextColor
+	}
+	if l.TextOpacity != 0 {
+		merged.TextOpacity = l.TextOpacity
+	}
+	if l.TextPosition != "" {
+		merged.TextPosition = l.TextPosition
+	}
+	if l.TextFontFamily != "" {
+		merged.TextFontFamily = l.TextFontFamily
+	}
+	if l.TextBackground.Set {
+		merged.TextBackground = l.TextBackground
+	}
+	if l.TextOutline.Set {
+		merged.TextOutline = l.TextOutline
+	}
+	if l.TextAlign != "" {
+		merged.TextAlign = l.TextAlign
+	}
+	if l.TextX.Set {
+		merged.TextX = l.TextX
+	}
+	if l.TextY.Set {
+		merged.TextY = l.TextY
+	}
+	if l.TextGravity != "" {
+		merged.TextGravity = l.TextGravity
+	}
+	if l.TextFontPx != 0 {
+		merged.TextFontPx = l.TextFontPx
+	}
+	merged.TextItalic = merged.TextItalic || l.TextItalic
+	merged.TextBold = merged.TextBold || l.TextBold
+	if l.TextOutlineWidth != 0 {
+		merged.TextOutlineWidth = l.TextOutlineWidth
+	}
+	if l.TextOutlineOpacity.Set {
+		merged.TextOutlineOpacity = l.TextOutlineOpacity
+	}
+	if l.TextOutlineBlur != 0 {
+		merged.TextOutlineBlur = l.TextOutlineBlur
+	}
+	if l.TextBackgroundOpacity.Set {
+		merged.TextBackgroundOpacity = l.TextBackgroundOpacity
+	}
+	p.MoreText[n-1] = merged.TextLayers()[0]
 }
 
 // CropBox is a crop window given by offsets and sizes (pixels or a

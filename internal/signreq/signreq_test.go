@@ -145,16 +145,19 @@ func TestShownValues(t *testing.T) {
 
 // TestSirvRefusals checks that the signers refuse what the server
 // refuses: a Sirv option Keyhole does not implement, in the secure or the
-// insecure parameters, and a second text layer; names that are no option
-// still pass.
+// insecure parameters, a fifth text layer and a bad value in a second
+// one; names that are no option still pass.
 func TestSirvRefusals(t *testing.T) {
 	rules := &signreq.Rules{}
 	if err := signreq.CheckArgs(map[string]any{"crop": map[string]any{"type": "face"}}, rules); err == nil ||
 		len(err.Args) != 1 || err.Args[0].Name != "crop.type" || !strings.Contains(err.Args[0].Reason, "not supported") {
 		t.Errorf("CheckArgs(crop.type=face) = %v", err)
 	}
-	if err := signreq.CheckArgs(map[string]any{"text.1": map[string]any{"text": "two"}}, rules); err == nil || err.Args[0].Name != "text.1.text" {
-		t.Errorf("CheckArgs(text.1.text) = %v", err)
+	if err := signreq.CheckArgs(map[string]any{"text.4": map[string]any{"text": "five"}}, rules); err == nil || err.Args[0].Name != "text.4.text" {
+		t.Errorf("CheckArgs(text.4.text) = %v", err)
+	}
+	if err := signreq.CheckArgs(map[string]any{"text": map[string]any{"1": map[string]any{"text": "two", "size": 101}}}, rules); err == nil || err.Args[0].Name != "text.1.size" {
+		t.Errorf("CheckArgs(text.1.size=101) = %v", err)
 	}
 	if err := signreq.CheckQuery(url.Values{"histogram": {"rgb"}}, rules); err == nil ||
 		len(err.Query) != 1 || err.Query[0].Name != "histogram" || !strings.Contains(err.Query[0].Reason, "not supported") {

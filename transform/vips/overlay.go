@@ -11,8 +11,8 @@ import (
 	"github.com/keyhole-dev/keyhole/transform"
 )
 
-// text renders Params.Text (drawn in Go with the Go fonts, see textMask)
-// and composites it:
+// text renders each text layer (Params.Text, then Params.MoreText; drawn
+// in Go with the Go fonts, see textMask) and composites it:
 // the font size is text.size percent of the image width (by default, the
 // size at which the longest line about fills the width, at most a fifth of
 // the image height), reduced when the
@@ -22,10 +22,23 @@ import (
 // compass point or center (default). The text is drawn as given: there is
 // no markup to inject.
 func (j *job) text() error {
-	p := j.p
-	if p.Text == "" {
+	if j.p.Text == "" && j.p.MoreText == [transform.MaxTextLayers - 1]transform.TextLayer{} {
 		return nil
 	}
+	for _, l := range j.p.TextLayers() {
+		if l.Text == "" {
+			continue
+		}
+		q := j.p.WithText(l)
+		if err := j.drawText(&q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drawText draws p's text (layer 0 of p) over the current image.
+func (j *job) drawText(p *transform.Params) error {
 	runes := utf8.RuneCountInString(p.Text)
 	if runes > j.e.limits.MaxTextRunes {
 		return fmt.Errorf("%w: text has %d runes, limit %d", transform.ErrOutputTooLarge, runes, j.e.limits.MaxTextRunes)

@@ -538,3 +538,39 @@ func TestSirvOptionsNeverFail(t *testing.T) {
 		})
 	}
 }
+
+func TestSirvTextLayers(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	src := encodePNG(t, flat(300, 200, color.RGBA{255, 255, 255, 255}))
+	white := opaque(255, 255, 255)
+	values := map[string]string{
+		"text.0.text": "TOP", "text.0.position": "north", "text.0.font.size": "30", "text.0.color": "ff0000",
+		"text.1.text": "LOW", "text.1.position": "south", "text.1.font.size": "30", "text.1.color": "0000ff",
+		"text.3.text64": "wqk", "text.3.position.x": "5", "text.3.position.y": "90", "text.3.font.size": "20",
+	}
+	_, img := run(t, e, src, parsed(t, values), transform.FormatPNG)
+	top, low := ink(subImage(img, image.Rect(0, 0, 300, 60)), white, 60), ink(subImage(img, image.Rect(0, 140, 300, 200)), white, 60)
+	if top.Empty() || low.Empty() {
+		t.Fatalf("layers missing: top %v, bottom %v", top, low)
+	}
+	if c := mean(img, top); c.R < c.B {
+		t.Errorf("layer 0 is %v, want red", c)
+	}
+	if c := mean(img, low); c.B < c.R {
+		t.Errorf("layer 1 is %v, want blue", c)
+	}
+	if mid := ink(subImage(img, image.Rect(0, 85, 60, 120)), white, 60); mid.Empty() || mid.Min.X > 12 {
+		t.Errorf("layer 3 (©) at %v, want it near (5, 90)", mid)
+	}
+	// A layer is drawn like the same text alone as layer 0.
+	_, alone := run(t, e, src, parsed(t, map[string]string{"text": "LOW", "text.position": "south", "text.font.size": "30", "text.color": "0000ff"}), transform.FormatPNG)
+	if d := meanAbsDiff(subImage(alone, image.Rect(0, 140, 300, 200)), subImage(img, image.Rect(0, 140, 300, 200))); d != 0 {
+		t.Errorf("layer 1 differs from the same text as layer 0 by %.3f", d)
+	}
+}
+
+func subImage(img image.Image, r image.Rectangle) image.Image {
+	return translated(img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}).SubImage(r))
+}
