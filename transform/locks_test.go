@@ -52,6 +52,7 @@ var lockSetups = []lockSetup{
 	{name: "default watermark", layers: transform.Layers{Default: "brand"}},
 	{name: "token watermark rotated on a canvas at an offset", layers: transform.Layers{Secure: m{"watermark.0.image": "/wm/logo.png", "watermark.position.gravity": "south", "watermark.position.y": "5%", "watermark.rotate": "30", "watermark.canvas.width": "20%", "watermark.canvas.color": "ffffff80", "watermark.crop.width": "50%", "watermark.scale.option": "fill", "watermark.scale.width": "100", "watermark.scale.height": "100"}}},
 	{name: "token text layers", layers: transform.Layers{Secure: m{"text.1.text": "TOP", "text.1.position": "north", "text.2.text": "corner", "text.2.position.gravity": "southeast", "text.2.position.x": "10%", "text.3.text64": "wqkgQUNNRQ", "text.3.size": "30"}}},
+	{name: "token watermark layers", layers: transform.Layers{Secure: m{"watermark.1.image": "/wm/logo.png", "watermark.1.position": "northeast", "watermark.3.image": "/wm/b.png", "watermark.3.position.gravity": "southwest", "watermark.3.position.x": "3%", "watermark.3.scale.width": "10%"}}},
 	{name: "token text at an offset", layers: transform.Layers{Secure: m{"text.0.text": "© ACME", "text.position.gravity": "southeast", "text.position.x": "20", "text.position.y": "10%", "text.font.size": "30"}}},
 }
 
@@ -167,6 +168,10 @@ func overlayBox(p *transform.Params, kind string, w, h int) (r transform.Rect, t
 		q := p.WithText(p.TextLayers()[int(layer[0]-'0')])
 		p, kind = &q, "text"
 	}
+	if layer, ok := strings.CutPrefix(kind, "watermark"); ok && layer != "" {
+		q := p.WithWatermark(p.WatermarkLayers()[int(layer[0]-'0')])
+		p, kind = &q, "watermark"
+	}
 	switch kind {
 	case "text":
 		if p.Text == "" {
@@ -251,7 +256,7 @@ func checkInvariants(s lockSetup, query map[string]string) string {
 			}
 		}
 		// (b) overlays.
-		for _, kind := range []string{"text", "text1", "text2", "text3", "watermark"} {
+		for _, kind := range []string{"text", "text1", "text2", "text3", "watermark", "watermark1", "watermark2", "watermark3"} {
 			rb, _, ok := overlayBox(base, kind, lb.OutW, lb.OutH)
 			if !ok {
 				continue
@@ -460,7 +465,7 @@ func checkAgainst(s lockSetup, p *transform.Params) string {
 		if secureGeometry(s) && qx > bx*1.01 {
 			return "scale"
 		}
-		for _, kind := range []string{"text", "text1", "text2", "text3", "watermark"} {
+		for _, kind := range []string{"text", "text1", "text2", "text3", "watermark", "watermark1", "watermark2", "watermark3"} {
 			rb, _, ok := overlayBox(base, kind, lb.OutW, lb.OutH)
 			if !ok {
 				continue

@@ -72,9 +72,7 @@ func Parse(values map[string]string, lim Limits) (*Params, error) {
 			continue
 		}
 		if layer > 0 {
-			var one Params
-			d.set(&one, v)
-			p.setLayer(layer, &one)
+			p.setLayer(layer, d, v)
 			continue
 		}
 		d.set(p, v)

@@ -105,11 +105,10 @@ func refused(name, group, sirv, why string) param {
 const maxLayer = 99
 
 // Rows for the numbered layers Keyhole refuses: text layers from
-// MaxTextLayers on, and watermark layers above 0 (one watermark per
-// image).
+// MaxTextLayers on, watermark layers from MaxWatermarkLayers on.
 var (
 	extraTextLayer      = &param{name: "text.N", group: "text", kind: kindRefused, note: "at most 4 text layers: text.0.* (or text.*) to text.3.*"}
-	extraWatermarkLayer = &param{name: "watermark.N", group: "watermark", kind: kindRefused, note: "one watermark per image: use watermark.0.* or watermark.* (watermark.1.* and higher are refused)"}
+	extraWatermarkLayer = &param{name: "watermark.N", group: "watermark", kind: kindRefused, note: "at most 4 watermarks: watermark.0.* (or watermark.*) to watermark.3.*"}
 )
 
 // resolve returns the row that name stands for and the canonical name it
@@ -152,7 +151,7 @@ func resolve(name string) (d *param, canon string) {
 		return nil, ""
 	}
 	if layer > 0 {
-		if base == "text" && layer < MaxTextLayers {
+		if base == "text" && layer < MaxTextLayers || base == "watermark" && layer < MaxWatermarkLayers {
 			return d, name // stored under its own name; see layerOf
 		}
 		return extra, name
@@ -267,13 +266,13 @@ func CanonicalName(name string) string {
 	return name
 }
 
-// layerOf returns the layer number of a numbered text option that
-// resolve stores under its own name (text.2.size is 2), or 0.
+// layerOf returns the layer number of a numbered text or watermark
+// option that resolve stores under its own name (text.2.size is 2), or 0.
 func layerOf(name string, d *param) int {
-	if d == nil || name == d.name || !strings.HasPrefix(name, "text.") {
+	if d == nil || name == d.name || d.kind == kindRefused {
 		return 0
 	}
-	rest := name[len("text."):]
+	_, rest, _ := strings.Cut(name, ".")
 	n := digits(rest)
 	layer, _ := strconv.Atoi(rest[:n])
 	return layer

@@ -43,7 +43,7 @@ func TestSirvRefusals(t *testing.T) {
 		{"lossy gif", m{"format": "gif", "gif.lossy": "50"}, "gif.lossy"},
 		{"fifth text layer", m{"text.4.text": "five"}, "text.4.text"},
 		{"fifth text layer option", m{"text": "one", "text.4.size": "20"}, "text.4.size"},
-		{"second watermark", m{"watermark.2.position": "north"}, "watermark.2.position"},
+		{"fifth watermark", m{"watermark.4.position": "north"}, "watermark.4.position"},
 		{"numbered refused option", m{"text.0.text": "x", "text.12.position": "north"}, "text.12.position"},
 	}
 	for _, c := range cases {

@@ -258,6 +258,11 @@ type Params struct {
 	WatermarkCanvasOpacity                      Level
 	WatermarkCrop                               CropBox
 
+	// MoreWatermarks are Sirv's numbered watermark layers 1 to
+	// MaxWatermarkLayers-1 (watermark.1.*, …), drawn after the watermark
+	// above (layer 0) in layer order.
+	MoreWatermarks [MaxWatermarkLayers - 1]WatermarkLayer
+
 	// Profile is the profile name that was expanded into these parameters
 	// (informational; Merge has already applied it).
 	Profile string
@@ -319,66 +324,87 @@ func (p *Params) WithText(l TextLayer) Params {
 	return q
 }
 
-// setLayer stores in layer n (1-based among MoreText) the one text field
-// that src, parsed from a single text option, sets.
-func (p *Params) setLayer(n int, src *Params) {
-	var merged Params
-	merged = p.WithText(p.MoreText[n-1])
-	l := src.TextLayers()[0]
-	if l.Text != "" {
-		merged.Text = l.Text
+// setLayer applies one parsed text or watermark option (row d, value v)
+// to numbered layer n (1-based among MoreText or MoreWatermarks): the
+// row's setter writes its one field into the layer as if it were layer 0.
+func (p *Params) setLayer(n int, d *param, v value) {
+	if d.group == "watermark" {
+		q := p.WithWatermark(p.MoreWatermarks[n-1])
+		d.set(&q, v)
+		p.MoreWatermarks[n-1] = q.WatermarkLayers()[0]
+		return
 	}
-	if l.TextSize != 0 {
-		merged.TextSize = l.TextSize
+	q := p.WithText(p.MoreText[n-1])
+	d.set(&q, v)
+	p.MoreText[n-1] = q.TextLayers()[0]
+}
+
+// MaxWatermarkLayers is how many watermarks one image may have:
+// watermark.0.* (or watermark.*) to watermark.3.*.
+const MaxWatermarkLayers = 4
+
+// WatermarkLayer is one numbered watermark layer: the watermark fields of
+// Params, with the same names and meaning.
+type WatermarkLayer struct {
+	Watermark                                   string
+	WatermarkPosition                           Position
+	WatermarkScaleWidth, WatermarkScaleHeight   Dim
+	WatermarkOpacity                            int
+	WatermarkX, WatermarkY                      Offset
+	WatermarkGravity                            Position
+	WatermarkScaleOption                        ScaleOption
+	WatermarkRotate                             float64
+	WatermarkBack                               bool
+	WatermarkCanvasWidth, WatermarkCanvasHeight Dim
+	WatermarkCanvasColor                        Color
+	WatermarkCanvasOpacity                      Level
+	WatermarkCrop                               CropBox
+}
+
+// WatermarkLayers returns p's watermark layers in drawing order: layer 0
+// (p's own watermark fields), then MoreWatermarks. Layers without a
+// watermark are included.
+func (p *Params) WatermarkLayers() [MaxWatermarkLayers]WatermarkLayer {
+	var out [MaxWatermarkLayers]WatermarkLayer
+	out[0] = WatermarkLayer{
+		Watermark: p.Watermark, WatermarkPosition: p.WatermarkPosition,
+		WatermarkScaleWidth: p.WatermarkScaleWidth, WatermarkScaleHeight: p.WatermarkScaleHeight,
+		WatermarkOpacity: p.WatermarkOpacity, WatermarkX: p.WatermarkX, WatermarkY: p.WatermarkY,
+		WatermarkGravity: p.WatermarkGravity, WatermarkScaleOption: p.WatermarkScaleOption,
+		WatermarkRotate: p.WatermarkRotate, WatermarkBack: p.WatermarkBack,
+		WatermarkCanvasWidth: p.WatermarkCanvasWidth, WatermarkCanvasHeight: p.WatermarkCanvasHeight,
+		WatermarkCanvasColor: p.WatermarkCanvasColor, WatermarkCanvasOpacity: p.WatermarkCanvasOpacity,
+		WatermarkCrop: p.WatermarkCrop,
 	}
-	if l.TextColor.Set {
-		merged.TextColor = l.TextColor
+	copy(out[1:], p.MoreWatermarks[:])
+	return out
+}
+
+// WithWatermark returns a copy of p whose watermark fields (layer 0) are
+// l's and that has no other watermark layer: the parameters an engine
+// draws one watermark with.
+func (p *Params) WithWatermark(l WatermarkLayer) Params {
+	q := *p
+	q.Watermark, q.WatermarkPosition, q.WatermarkOpacity = l.Watermark, l.WatermarkPosition, l.WatermarkOpacity
+	q.WatermarkScaleWidth, q.WatermarkScaleHeight = l.WatermarkScaleWidth, l.WatermarkScaleHeight
+	q.WatermarkX, q.WatermarkY, q.WatermarkGravity = l.WatermarkX, l.WatermarkY, l.WatermarkGravity
+	q.WatermarkScaleOption, q.WatermarkRotate, q.WatermarkBack = l.WatermarkScaleOption, l.WatermarkRotate, l.WatermarkBack
+	q.WatermarkCanvasWidth, q.WatermarkCanvasHeight = l.WatermarkCanvasWidth, l.WatermarkCanvasHeight
+	q.WatermarkCanvasColor, q.WatermarkCanvasOpacity, q.WatermarkCrop = l.WatermarkCanvasColor, l.WatermarkCanvasOpacity, l.WatermarkCrop
+	q.MoreWatermarks = [MaxWatermarkLayers - 1]WatermarkLayer{}
+	return q
+}
+
+// Watermarks returns the paths of p's watermarks, layer by layer, without
+// the empty ones.
+func (p *Params) Watermarks() []string {
+	var out []string
+	for _, l := range p.WatermarkLayers() {
+		if l.Watermark != "" {
+			out = append(out, l.Watermark)
+		}
 	}
-	if l.TextOpacity != 0 {
-		merged.TextOpacity = l.TextOpacity
-	}
-	if l.TextPosition != "" {
-		merged.TextPosition = l.TextPosition
-	}
-	if l.TextFontFamily != "" {
-		merged.TextFontFamily = l.TextFontFamily
-	}
-	if l.TextBackground.Set {
-		merged.TextBackground = l.TextBackground
-	}
-	if l.TextOutline.Set {
-		merged.TextOutline = l.TextOutline
-	}
-	if l.TextAlign != "" {
-		merged.TextAlign = l.TextAlign
-	}
-	if l.TextX.Set {
-		merged.TextX = l.TextX
-	}
-	if l.TextY.Set {
-		merged.TextY = l.TextY
-	}
-	if l.TextGravity != "" {
-		merged.TextGravity = l.TextGravity
-	}
-	if l.TextFontPx != 0 {
-		merged.TextFontPx = l.TextFontPx
-	}
-	merged.TextItalic = merged.TextItalic || l.TextItalic
-	merged.TextBold = merged.TextBold || l.TextBold
-	if l.TextOutlineWidth != 0 {
-		merged.TextOutlineWidth = l.TextOutlineWidth
-	}
-	if l.TextOutlineOpacity.Set {
-		merged.TextOutlineOpacity = l.TextOutlineOpacity
-	}
-	if l.TextOutlineBlur != 0 {
-		merged.TextOutlineBlur = l.TextOutlineBlur
-	}
-	if l.TextBackgroundOpacity.Set {
-		merged.TextBackgroundOpacity = l.TextBackgroundOpacity
-	}
-	p.MoreText[n-1] = merged.TextLayers()[0]
+	return out
 }
 
 // CropBox is a crop window given by offsets and sizes (pixels or a

@@ -159,6 +159,14 @@ func TestSirvRefusals(t *testing.T) {
 	if err := signreq.CheckArgs(map[string]any{"text": map[string]any{"1": map[string]any{"text": "two", "size": 101}}}, rules); err == nil || err.Args[0].Name != "text.1.size" {
 		t.Errorf("CheckArgs(text.1.size=101) = %v", err)
 	}
+	wm := &signreq.Rules{Watermarks: []string{"/wm/"}}
+	if err := signreq.CheckArgs(map[string]any{"watermark": "/wm/a.png", "watermark.1.image": "/wm/b.png"}, wm); err != nil {
+		t.Errorf("CheckArgs(two watermarks in the folder) = %v", err)
+	}
+	if err := signreq.CheckArgs(map[string]any{"watermark": "/wm/a.png", "watermark.2": map[string]any{"image": "/private/x.png"}}, wm); err == nil ||
+		len(err.Args) != 1 || err.Args[0].Name != "watermark.2.image" || err.Args[0].Reason != signreq.ReasonWatermarkFolder {
+		t.Errorf("CheckArgs(watermark.2.image outside the folder) = %v", err)
+	}
 	if err := signreq.CheckQuery(url.Values{"histogram": {"rgb"}}, rules); err == nil ||
 		len(err.Query) != 1 || err.Query[0].Name != "histogram" || !strings.Contains(err.Query[0].Reason, "not supported") {
 		t.Errorf("CheckQuery(histogram) = %v", err)

@@ -262,10 +262,23 @@ func behind(img, layer *govips.ImageRef, x, y int) (*govips.ImageRef, error) {
 // made watermark.opacity percent opaque (default 100) and placed at
 // watermark.position: a compass point, center (default) or tile.
 func (j *job) watermark() error {
-	p := j.p
-	if p.Watermark == "" {
+	if j.p.Watermark == "" && j.p.MoreWatermarks == [transform.MaxWatermarkLayers - 1]transform.WatermarkLayer{} {
 		return nil
 	}
+	for _, l := range j.p.WatermarkLayers() {
+		if l.Watermark == "" {
+			continue
+		}
+		q := j.p.WithWatermark(l)
+		if err := j.drawWatermark(&q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drawWatermark draws p's watermark (layer 0 of p) over the current image.
+func (j *job) drawWatermark(p *transform.Params) error {
 	if j.req.ReadFile == nil {
 		return wrapNotFound(p.Watermark, errNoReader)
 	}
@@ -288,7 +301,6 @@ func (j *job) watermark() error {
 	}
 	img := j.img
 	w, h := img.Width(), img.Height()
-
 	lay := p.WatermarkLayoutFor(w, h, hd.w, hd.h)
 	plan := lay.Scale
 	if err := j.checkSize("watermark", plan.W, plan.H); err != nil {

@@ -574,3 +574,33 @@ func subImage(img image.Image, r image.Rectangle) image.Image {
 		SubImage(image.Rectangle) image.Image
 	}).SubImage(r))
 }
+
+func TestSirvWatermarkLayers(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	files := map[string][]byte{
+		"/wm/red.png":  encodePNG(t, flat(40, 20, color.RGBA{255, 0, 0, 255})),
+		"/wm/blue.png": encodePNG(t, flat(20, 20, color.RGBA{0, 0, 255, 255})),
+	}
+	readFile := func(name string) ([]byte, error) { return files[name], nil }
+	p := parsed(t, map[string]string{
+		"watermark.0.image": "/wm/red.png", "watermark.0.position": "northwest",
+		"watermark.1.image": "/wm/blue.png", "watermark.1.position": "southeast",
+		"watermark.2.image": "/wm/blue.png", "watermark.2.position.x": "100", "watermark.2.position.y": "50", "watermark.2.opacity": "50",
+	})
+	src := encodePNG(t, flat(300, 200, color.RGBA{255, 255, 255, 255}))
+	out, err := e.Process(context.Background(), transform.Request{Source: src, Params: &p, Format: transform.FormatPNG, ReadFile: readFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := decodeAny(t, out.Data)
+	for r, want := range map[image.Rectangle]rgba{
+		image.Rect(2, 2, 38, 18):       opaque(255, 0, 0),
+		image.Rect(282, 182, 298, 198): opaque(0, 0, 255),
+		image.Rect(102, 52, 118, 68):   opaque(128, 128, 255),
+		image.Rect(150, 100, 250, 150): opaque(255, 255, 255),
+	} {
+		if c := mean(img, r); !near(c, want, 3) {
+			t.Errorf("%v = %v, want %v", r, c, want)
+		}
+	}
+}
