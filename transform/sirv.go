@@ -92,17 +92,10 @@ var sirvParams = []param{
 	refused("gif.lossy", "output", "0 to 100; 0", "libvips has no lossy GIF encoder"),
 }
 
-// todo is the reason for the Sirv options this version does not render.
-const todo = "not rendered by this version of Keyhole"
-
 // refused returns the row of a Sirv option that Keyhole refuses.
 func refused(name, group, sirv, why string) param {
 	return param{name: name, group: group, kind: kindRefused, sirv: sirv, note: why}
 }
-
-// maxLayer is the highest layer number of Sirv's numbered text and
-// watermark options (text.0.size … text.99.size).
-const maxLayer = 99
 
 // Rows for the numbered layers Keyhole refuses: text layers from
 // MaxTextLayers on, watermark layers from MaxWatermarkLayers on.
@@ -115,10 +108,11 @@ var (
 // is stored under: the row's own name, the target of an alias
 // (scale.width → w), or the unnumbered name of a first layer
 // (text.0.size → text.size, text.0.text → text, watermark.0.image →
-// watermark). Layers above 0 resolve to a refused row under their own
-// name (text layers 1 to MaxTextLayers-1 resolve to their option's row,
-// still under their own name: see layerOf). d is nil for a name that is
-// no option (utm_source, text.0.foo).
+// watermark; layer numbers are 0 to 99 without leading zeros). Layers 1
+// to MaxTextLayers-1 (MaxWatermarkLayers-1) resolve to their option's
+// row under their own name (see layerOf); higher layers to a refused row
+// under their own name. d is nil for a name that is no option
+// (utm_source, text.0.foo).
 func resolve(name string) (d *param, canon string) {
 	if d = lookup(name); d != nil {
 		if d.target != nil {

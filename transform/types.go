@@ -411,15 +411,19 @@ func (p *Params) Watermarks() []string {
 // percentage of the cropped image's own size); the zero value crops
 // nothing.
 type CropBox struct {
+	// X and Y are the window's top-left corner (pixels, % or center).
 	X, Y Offset
+	// W and H are its size; unset means up to the image's far edge.
 	W, H Dim
 }
 
 // Level is a percentage 0..100 whose zero value means "not given" (the
 // parameter's default), as opposed to an explicit 0.
 type Level struct {
+	// Value is the percentage given.
 	Value int
-	Set   bool
+	// Set reports that the parameter was given.
+	Set bool
 }
 
 // Or returns the level, or def when it was not given.
