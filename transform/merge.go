@@ -170,7 +170,10 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 		}
 	}
 	insecure = append(insecure, l.Insecure)
-	for _, layer := range append(slices.Clip(secure), insecure...) {
+	for _, layer := range secure {
+		spellings(layer, &errs)
+	}
+	for _, layer := range insecure {
 		spellings(layer, &errs)
 	}
 	spellings(def, &errs)
