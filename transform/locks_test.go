@@ -76,7 +76,9 @@ const watermarkW, watermarkH = 200, 100
 // and shows nothing).
 func valuePool(name string) []string {
 	switch name {
-	case "w", "h", "cw", "ch", "canvas.width", "canvas.height", "watermark.scale.width", "watermark.scale.height":
+	case "w", "h", "cw", "ch", "canvas.width", "canvas.height", "watermark.scale.width", "watermark.scale.height",
+		"thumbnail", "crop.pad.width", "crop.pad.height", "canvas.border.width", "canvas.border.height", "frame.width",
+		"watermark.canvas.width", "watermark.canvas.height", "watermark.crop.width", "watermark.crop.height":
 		return []string{"1", "7", "50", "300", "1200", "1600", "4000", "8192", "1%", "10%", "50%", "99.5%", "100%", "0", "-5"}
 	case "s":
 		return []string{"1", "300", "301", "1600", "8192", "50%"}
@@ -86,7 +88,7 @@ func valuePool(name string) []string {
 		return []string{"fit", "fill", "ignore", "noup", "FILL", "zoom"}
 	case "crop.type":
 		return []string{"trim", "smart", "none"}
-	case "crop.aspectratio":
+	case "crop.aspectratio", "canvas.aspectratio":
 		return []string{"1:4", "4:1", "16:9", "1:1", "1:10000", "0:1"}
 	case "rotate":
 		return []string{"0", "90", "-90", "180", "270", "45", "-13.5", "360"}
@@ -96,10 +98,16 @@ func valuePool(name string) []string {
 		return []string{"png", "jpg", "webp", "original", "optimal", "bmp"}
 	case "q", "brightness", "contrast", "saturation", "hue", "lightness", "blur", "sharpen":
 		return []string{"1", "50", "100", "-20"}
-	case "canvas.color", "text.color", "text.background.color", "text.outline.color":
+	case "canvas.color", "text.color", "text.background.color", "text.outline.color", "canvas.border.color", "frame.color", "frame.rim.color", "colorize.color", "colortone.color", "vignette.color":
 		return []string{"ffffff", "00000000", "ff0000"}
 	case "canvas.position", "text.position", "watermark.position":
 		return []string{"center", "north", "southeast", "northwest", "west", "tile"}
+	case "frame.style":
+		return []string{"solid", "mirror", "edge", "none", "dither"}
+	case "scale.width", "scale.height", "crop.width", "crop.height":
+		return []string{"1", "300", "1600", "8192", "50%", "100%"}
+	case "crop.x", "crop.y":
+		return []string{"0", "100", "center", "50%"}
 	case "dl":
 		return []string{"", "a.jpg"}
 	case "profile":
@@ -295,7 +303,9 @@ func parameterNames() []string {
 	for _, d := range transform.Definitions() {
 		names = append(names, d.Name)
 	}
-	return append(names, "utm_source", "jwt")
+	// Sirv's second spellings and numbered layers, which the query may try.
+	return append(names, "utm_source", "jwt", "scale.width", "scale.height", "crop.x", "crop.y", "crop.width", "crop.height",
+		"quality", "text.0.text", "text.1.text", "watermark.0.image", "watermark.2.position")
 }
 
 // TestLockInvariants runs thousands of generated query strings against
