@@ -21,7 +21,7 @@ func ExampleParse() {
 }
 
 func ExampleParse_errors() {
-	_, err := transform.Parse(map[string]string{"w": "99999", "canvas.color": "red", "h": "200"}, transform.Limits{})
+	_, err := transform.Parse(map[string]string{"w": "99999", "canvas.color": "rouge", "h": "200"}, transform.Limits{})
 	var perr *transform.Errors
 	if errors.As(err, &perr) {
 		fmt.Println(perr)
@@ -29,9 +29,9 @@ func ExampleParse_errors() {
 		fmt.Println(string(body))
 	}
 	// Output:
-	// canvas.color=red: must be a hex colour RRGGBB or RRGGBBAA
+	// canvas.color=rouge: must be a hex colour RRGGBB or RRGGBBAA, or one of black, white, red, green, blue, yellow, gray (grey), silver, maroon, purple, fuchsia (magenta), lime, olive, navy, teal, aqua (cyan), orange, transparent
 	// w=99999: must be pixels 1..8192, or N% with 0 < N <= 100
-	// {"name":"canvas.color","value":"red","reason":"must be a hex colour RRGGBB or RRGGBBAA"}
+	// {"name":"canvas.color","value":"rouge","reason":"must be a hex colour RRGGBB or RRGGBBAA, or one of black, white, red, green, blue, yellow, gray (grey), silver, maroon, purple, fuchsia (magenta), lime, olive, navy, teal, aqua (cyan), orange, transparent"}
 }
 
 // ExampleMerge shows the lock rule: the token's watermark keeps the query

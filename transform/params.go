@@ -102,6 +102,9 @@ type param struct {
 	// in by sortedByName.
 	aliasOf string
 	target  *param
+	// percent lets a number end in "%" (text.size=40%, as Sirv writes
+	// it); the value is the same without it.
+	percent bool
 }
 
 // colortones are the colortone presets (see colortonePresets).
@@ -299,7 +302,7 @@ var coreParams = []param{
 	{name: "canvas.border.height", group: "canvas", kind: kindSize, axis: axisHeight, def: "0", sirv: "px or %; 0",
 		doc: "A border added above and below the canvas, in pixels or percent of the canvas height, each side.",
 		set: func(p *Params, v value) { p.CanvasBorderHeight = v.dim }},
-	{name: "canvas.border.color", group: "canvas", kind: kindColor, def: "canvas.color", sirv: "RGB or RGBA hex, or a colour name; canvas colour; colour names are refused: use hex",
+	{name: "canvas.border.color", group: "canvas", kind: kindColor, def: "canvas.color", sirv: "RGB or RGBA hex, or a colour name; canvas colour",
 		doc: "Colour of the canvas border.",
 		set: func(p *Params, v value) { p.CanvasBorderColor = v.color }},
 	{name: "canvas.border.opacity", group: "canvas", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100",
@@ -310,13 +313,13 @@ var coreParams = []param{
 		sirv:   "none, solid, mirror, edge, dither; none; dither is refused",
 		doc:    "A frame around the finished image (after text and watermark): solid in frame.color, mirror (the image reflected at its edges) or edge (its edge pixels stretched out).",
 		set:    func(p *Params, v value) { p.FrameStyle = v.str }},
-	{name: "frame.color", group: "canvas", kind: kindColor, def: "000000", sirv: "RGB or RGBA hex, or a colour name; 000000; colour names are refused: use hex",
+	{name: "frame.color", group: "canvas", kind: kindColor, def: "000000", sirv: "RGB or RGBA hex, or a colour name; 000000",
 		doc: "Colour of a solid frame.",
 		set: func(p *Params, v value) { p.FrameColor = v.color }},
 	{name: "frame.width", group: "canvas", kind: kindSize, axis: axisLongest, def: "5%", sirv: "px or %; 5%",
 		doc: "Width of the frame on each side, in pixels or percent of the image's shorter side.",
 		set: func(p *Params, v value) { p.FrameWidth = v.dim }},
-	{name: "frame.rim.color", group: "canvas", kind: kindColor, def: "ffffff", sirv: "RGB or RGBA hex, or a colour name; ffffff; colour names are refused: use hex",
+	{name: "frame.rim.color", group: "canvas", kind: kindColor, def: "ffffff", sirv: "RGB or RGBA hex, or a colour name; ffffff",
 		doc: "Colour of a rim between the image and its frame.",
 		set: func(p *Params, v value) { p.FrameRimColor = v.color }},
 	{name: "frame.rim.width", group: "canvas", kind: kindInt, min: 0, max: 100, def: "0", sirv: "px; 0; at most the frame's width",
@@ -327,7 +330,7 @@ var coreParams = []param{
 	{name: "text", group: "text", kind: kindText, def: "none",
 		doc: "Text drawn over the image.",
 		set: func(p *Params, v value) { p.Text = v.str }},
-	{name: "text.size", group: "text", kind: kindFloat, min: 1, max: 100, def: "auto",
+	{name: "text.size", group: "text", kind: kindFloat, min: 1, max: 100, def: "auto", percent: true,
 		doc: "Text size as a percentage of the image width.",
 		set: func(p *Params, v value) { p.TextSize = v.num }},
 	{name: "text.color", group: "text", kind: kindColor, def: "000000",
@@ -505,6 +508,9 @@ func (d *param) parse(raw string, lim Limits) (v value, canon string, ok bool) {
 	case kindSize, kindPixels, kindOffset:
 		return d.parseDim(raw, lim)
 	case kindInt, kindFloat:
+		if d.percent {
+			raw = strings.TrimSuffix(raw, "%")
+		}
 		f, ok := decimal(raw)
 		if !ok || f < d.min || f > d.max || (d.kind == kindInt && f != math.Trunc(f)) {
 			return v, "", false
@@ -650,6 +656,9 @@ func (d *param) values(lim Limits) string {
 	case kindInt:
 		return "a whole number " + formatNumber(d.min) + ".." + formatNumber(d.max)
 	case kindFloat:
+		if d.percent {
+			return "a number " + formatNumber(d.min) + ".." + formatNumber(d.max) + ", optionally followed by %"
+		}
 		return "a number " + formatNumber(d.min) + ".." + formatNumber(d.max)
 	case kindBool:
 		return "empty, true or 1, or false or 0"
@@ -663,7 +672,7 @@ func (d *param) values(lim Limits) string {
 		}
 		return "one of " + strings.Join(names, ", ")
 	case kindColor:
-		return "a hex colour RRGGBB or RRGGBBAA"
+		return "a hex colour RRGGBB or RRGGBBAA, or one of " + colorNameList
 	case kindText:
 		return "UTF-8 text of at most " + strconv.Itoa(lim.MaxTextRunes) + " characters without control characters"
 	case kindText64:
@@ -740,8 +749,24 @@ func ratioTerm(s string) (int, bool) {
 	return n, true
 }
 
+// colorNames are the colour names Sirv's colour options take besides hex:
+// the 16 basic HTML colours with their aliases, orange and transparent.
+var colorNames = map[string]string{
+	"black": "000000", "white": "ffffff", "red": "ff0000", "green": "008000", "blue": "0000ff",
+	"yellow": "ffff00", "gray": "808080", "grey": "808080", "silver": "c0c0c0", "maroon": "800000",
+	"purple": "800080", "fuchsia": "ff00ff", "magenta": "ff00ff", "lime": "00ff00", "olive": "808000",
+	"navy": "000080", "teal": "008080", "aqua": "00ffff", "cyan": "00ffff", "orange": "ffa500",
+	"transparent": "00000000",
+}
+
+// colorNameList is the documentation of colorNames.
+const colorNameList = "black, white, red, green, blue, yellow, gray (grey), silver, maroon, purple, fuchsia (magenta), lime, olive, navy, teal, aqua (cyan), orange, transparent"
+
 func parseColor(s string) (Color, bool) {
 	if len(s) != 6 && len(s) != 8 {
+		if hex, ok := colorNames[strings.ToLower(s)]; ok {
+			return parseColor(hex)
+		}
 		return Color{}, false
 	}
 	var b [4]byte

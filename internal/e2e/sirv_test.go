@@ -66,6 +66,17 @@ func TestIssue22SirvURLs(t *testing.T) {
 	if !(r1-b1 > r0-b0+10) || g1 == g0 {
 		t.Errorf("colortone=texas did not warm the picture: plain %.0f,%.0f,%.0f, toned %.0f,%.0f,%.0f", r0, g0, b0, r1, g1, b1)
 	}
+	// Sirv's own example URL: colour names and text.size=40% parse; the
+	// text options, token-only, are ignored from a query (and named in
+	// X-Keyhole-Ignored-Params) rather than refused.
+	resp, err := http.Get(srv.URL + "/public/a.jpg?w=300&colortone=texas&frame.style=mirror&text=%C2%A9Steve%20Wilson&text.size=40%25&text.color=white&text.position=northeast&text.font.family=Shadows%20Into%20Light%20Two&canvas.color=white")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Keyhole-Ignored-Params") != "text, text.color, text.font.family, text.position, text.size" {
+		t.Errorf("Sirv's example URL: %d, ignored %q", resp.StatusCode, resp.Header.Get("X-Keyhole-Ignored-Params"))
+	}
 	for query, want := range map[string]string{
 		"w=300&crop.type=face": "crop.type=face: not supported by Keyhole: face detection",
 		"histogram=rgb":        "histogram=rgb: not supported by Keyhole",
