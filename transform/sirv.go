@@ -65,7 +65,7 @@ var sirvFacts = map[string]string{
 	"text.position":          "compass point or center; southeast; the default is center",
 	"text.font.family":       "a Google Fonts family; Open Sans; drawn with the Go fonts (Go, or Go Mono for a family naming mono), whatever family is named",
 	"text.background.color":  "RGB or RGBA hex, or a colour name; none",
-	"text.outline.color":     "RGB or RGBA hex, or a colour name; 000000; an outline is drawn only when a colour is given",
+	"text.outline.color":     "RGB or RGBA hex, or a colour name; 000000; an outline is drawn only when text.outline.color or text.outline.width is given",
 	"watermark":              "path of an image; none; read only from the configured watermark folders",
 	"watermark.position":     "compass point, center or tile; center",
 	"watermark.scale.width":  "px or %; watermark's width",
