@@ -604,3 +604,67 @@ func TestSirvWatermarkLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestSirvOptionCombinations renders random combinations of Sirv's
+// options (each with a value from the parity table's example or a few
+// boundary values) on small opaque, transparent and grey sources, in
+// every output format: each either renders or is a 400, never an
+// internal failure.
+func TestSirvOptionCombinations(t *testing.T) {
+	e := newEngine(t, transform.Limits{})
+	wm := encodePNG(t, flat(5, 3, color.RGBA{0, 0, 255, 128}))
+	readFile := func(string) ([]byte, error) { return wm, nil }
+	g := image.NewGray(image.Rect(0, 0, 9, 7))
+	sources := [][]byte{encodeJPEG(t, flat(16, 12, color.RGBA{200, 100, 50, 255}), 90), alphaPNG(t), encodePNG(t, g), smallGIF(t)}
+	formats := []transform.Format{transform.FormatPNG, transform.FormatJPEG, transform.FormatWebP, transform.FormatGIF}
+	var opts []transform.SirvOption
+	for _, o := range transform.SirvOptions() {
+		if o.Status != transform.SirvRefused {
+			opts = append(opts, o)
+		}
+	}
+	values := []string{"1", "2", "50", "100", "50%", "center", "-30", "ffffff80", "true", "2:1", "southeast"}
+	n := 400
+	if testing.Short() {
+		n = 60
+	}
+	var seed uint64 = 22
+	next := func(k int) int {
+		seed ^= seed << 13
+		seed ^= seed >> 7
+		seed ^= seed << 17
+		return int(seed % uint64(k))
+	}
+	rendered := 0
+	for i := range n {
+		q := map[string]string{"text": "Hi", "watermark": "/wm/a.png"}
+		if i%3 == 0 {
+			delete(q, "text")
+		}
+		for range 3 + next(5) {
+			o := opts[next(len(opts))]
+			v := o.Example
+			if next(2) == 0 {
+				v = values[next(len(values))]
+			}
+			q[o.Name] = v
+		}
+		p, err := transform.Parse(q, transform.Limits{})
+		if err != nil {
+			continue
+		}
+		src, f := sources[next(len(sources))], formats[next(len(formats))]
+		_, err = e.Process(context.Background(), transform.Request{Source: src, Params: p, Format: f, ReadFile: readFile})
+		var perrs *transform.Errors
+		switch {
+		case err == nil:
+			rendered++
+		case errors.Is(err, transform.ErrOutputTooLarge), errors.As(err, &perrs):
+		default:
+			t.Errorf("%v as %s: %v", q, f, err)
+		}
+	}
+	if rendered < n/10 {
+		t.Errorf("only %d of %d combinations rendered", rendered, n)
+	}
+}
