@@ -93,6 +93,8 @@ func TestWatermarkPaths(t *testing.T) {
 		c.Profiles["wm-private"] = map[string]string{"watermark": "/private/a.jpg"}
 		c.Profiles["wm-dot"] = map[string]string{"watermark": "/.env"}
 		c.Profiles["wm-missing"] = map[string]string{"watermark": "/public/nope.png"}
+		c.Profiles["wm-layer-missing"] = map[string]string{"watermark": "/public/other.jpg", "watermark.1.image": "/public/nope.png"}
+		c.Profiles["wm-layer-dot"] = map[string]string{"watermark.2.image": "/.env"}
 		c.Watermarks = []string{"/", "/public/"} // "/" holds every file
 	})
 	tok := func(profile string) string {
@@ -110,6 +112,9 @@ func TestWatermarkPaths(t *testing.T) {
 		{"wm-private", 200, "fake jpg Watermark=/private/a.jpg watermark-bytes=" + strconv.Itoa(n)},
 		{"wm-dot", 400, "watermark not available\n"},
 		{"wm-missing", 400, "watermark not available\n"},
+		// Every watermark layer is checked like the first.
+		{"wm-layer-missing", 400, "watermark not available\n"},
+		{"wm-layer-dot", 400, "watermark not available\n"},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
 			res := e.get(t, "/private/a.jpg?jwt="+tok(tc.profile))

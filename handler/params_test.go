@@ -88,6 +88,35 @@ func TestInvalidParams(t *testing.T) {
 	}
 }
 
+// TestSirvOptionRefused checks that a Sirv option Keyhole does not
+// implement is a 400 naming it, from the query string and from the
+// token's args, and that a name that is no Sirv option is still ignored.
+func TestSirvOptionRefused(t *testing.T) {
+	eng := &fakeEngine{}
+	e := engineEnv(t, eng)
+	res := e.get(t, "/public/img.jpg?w=300&crop.type=face&histogram=rgb&utm_source=x")
+	res.expect(t, 400, "public")
+	for _, want := range []string{"crop.type=face: not supported by Keyhole: face detection", "histogram=rgb: not supported by Keyhole: "} {
+		if !strings.Contains(res.body, want) {
+			t.Errorf("body %q lacks %q", res.body, want)
+		}
+	}
+	if strings.Contains(res.body, "utm_source") {
+		t.Errorf("body %q names an unknown parameter", res.body)
+	}
+	tok := e.sign(t, keyOne, &token.Claims{Audience: []string{"/private/"}, ExpiresAt: now.Add(time.Hour),
+		Args: map[string]any{"text": map[string]any{"4": map[string]any{"text": "fifth layer"}}}})
+	res = e.get(t, "/private/a.jpg?jwt="+tok)
+	res.expect(t, 400, "ok")
+	if !strings.Contains(res.body, "text.4.text=fifth layer: not supported by Keyhole: ") {
+		t.Errorf("body %q", res.body)
+	}
+	res = e.get(t, "/public/img.jpg?scale.width=300&utm_source=x")
+	if res.StatusCode != 200 {
+		t.Errorf("scale.width=300: %d %q", res.StatusCode, res.body)
+	}
+}
+
 func TestParamPrecedence(t *testing.T) {
 	eng := &fakeEngine{}
 	e := engineEnv(t, eng)
@@ -256,6 +285,8 @@ func TestNegotiation(t *testing.T) {
 		{"format=optimal&w=10", "*/*", "fake jpg Width=10 Format=optimal", "Accept", "image/jpeg"},
 		{"format=png&w=10", "image/avif", "fake png Width=10 Format=png", "", "image/png"},
 		{"w=10", "image/avif", "fake jpg Width=10", "", "image/jpeg"},
+		{"format=webp&webp-fallback=png&w=10", "image/png,*/*", "fake png Width=10 Format=webp WebPFallback=png", "Accept", "image/png"},
+		{"format=webp&webp-fallback=png&w=10", "image/webp,*/*", "fake webp Width=10 Format=webp WebPFallback=png", "Accept", "image/webp"},
 	} {
 		t.Run(tc.query+" "+tc.accept, func(t *testing.T) {
 			res := e.get(t, "/public/img.jpg?"+tc.query, "Accept", tc.accept)

@@ -20,7 +20,7 @@ import (
 // or computed once for all identical concurrent requests, within the
 // concurrency limit.
 func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, prot *protection, src *file, p *transform.Params, canonical string) {
-	choice, vary := transform.Negotiate(p.Format, r.Header.Get("Accept"), transform.FormatOriginal)
+	choice, vary := p.NegotiateFor(r.Header.Get("Accept"), transform.FormatOriginal)
 	if vary {
 		w.Header().Add("Vary", "Accept")
 	}
@@ -87,27 +87,31 @@ func variantType(choice transform.Format, name string) string {
 	return ""
 }
 
-// watermarkIdentity returns what a variant's key holds of its watermark:
-// the watermark folders (Config.Watermarks) and the watermark file's
-// identity. A reload that removes the folder, or a replaced watermark
+// watermarkIdentity returns what a variant's key holds of its
+// watermarks: the watermark folders (Config.Watermarks) and each
+// watermark file's identity, layer by layer. A reload that removes the folder, or a replaced watermark
 // file, therefore gets a new key, in memory and in the shared store; a
 // watermark that may not be read is refused before any cache is asked.
 func (h *Handler) watermarkIdentity(p *transform.Params) (string, error) {
-	if p.Watermark == "" {
+	if p.Watermark == "" && p.MoreWatermarks == [transform.MaxWatermarkLayers - 1]transform.WatermarkLayer{} {
 		return "", nil
 	}
-	wp, err := token.CleanPath(p.Watermark, h.cfg.MaxPathBytes)
-	if err != nil || (!h.cfg.AllowDotFiles && hasDotSegment(wp)) || !pathrule.InFolders(wp, h.cfg.Watermarks) {
-		return "", transform.ErrWatermarkNotFound
-	}
-	var f file
-	if err := h.stat(wp, &f); err != nil {
-		if errors.Is(err, errNotFound) {
+	id := "\x00wm\x00" + strings.Join(h.cfg.Watermarks, "\x01")
+	for _, name := range p.Watermarks() {
+		wp, err := token.CleanPath(name, h.cfg.MaxPathBytes)
+		if err != nil || (!h.cfg.AllowDotFiles && hasDotSegment(wp)) || !pathrule.InFolders(wp, h.cfg.Watermarks) {
 			return "", transform.ErrWatermarkNotFound
 		}
-		return "", err
+		var f file
+		if err := h.stat(wp, &f); err != nil {
+			if errors.Is(err, errNotFound) {
+				return "", transform.ErrWatermarkNotFound
+			}
+			return "", err
+		}
+		id += "\x00" + f.etag("")
 	}
-	return "\x00wm\x00" + strings.Join(h.cfg.Watermarks, "\x01") + "\x00" + f.etag(""), nil
+	return id, nil
 }
 
 func etagMatch(header, etag string) bool {

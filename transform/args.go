@@ -21,8 +21,11 @@ import (
 //     text.size=20; a key that repeats its parent's name stands for the
 //     parent itself, so Sirv's {"text": {"text": "Hello", "size": 20}} is
 //     text=Hello and text.size=20;
-//   - arrays, null and any other type are errors, as is a name reached in
-//     two ways ({"text.size": 10, "text": {"size": 20}}).
+//   - a non-empty array of objects is Sirv's list of layers: element i is
+//     flattened under name.i, so {"text": [{"text": "a"}, {"text": "b",
+//     "size": 5}]} is text.0.text=a, text.1.text=b and text.1.size=5;
+//   - other arrays, null and any other type are errors, as is a name
+//     reached in two ways ({"text.size": 10, "text": {"size": 20}}).
 //
 // Errors are returned together as *Errors. Names are not checked against
 // the known set (Merge drops unknown names), and values are not validated
@@ -73,7 +76,13 @@ func flatten(prefix string, obj map[string]any, out map[string]string, errs *Err
 		case int64:
 			s = strconv.FormatInt(v, 10)
 		case []any:
-			errs.add(name, "", "arrays are not allowed")
+			if !layers(v) {
+				errs.add(name, "", "arrays are not allowed, except of objects (numbered layers)")
+				continue
+			}
+			for i, layer := range v {
+				flatten(name+"."+strconv.Itoa(i), layer.(map[string]any), out, errs)
+			}
 			continue
 		case nil:
 			errs.add(name, "", "null is not allowed")
@@ -88,4 +97,14 @@ func flatten(prefix string, obj map[string]any, out map[string]string, errs *Err
 		}
 		out[name] = s
 	}
+}
+
+// layers reports a non-empty array whose elements are all objects.
+func layers(v []any) bool {
+	for _, e := range v {
+		if _, ok := e.(map[string]any); !ok {
+			return false
+		}
+	}
+	return len(v) > 0
 }

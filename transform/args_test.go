@@ -63,6 +63,23 @@ func TestFromArgsNumberKinds(t *testing.T) {
 	}
 }
 
+// TestFromArgsLayers checks Sirv's arrays of layers: element i of an
+// array of objects is layer i, which Parse reads like text.i.*.
+func TestFromArgsLayers(t *testing.T) {
+	got, err := transform.FromArgs(map[string]any{
+		"text":      []any{map[string]any{"text": "top", "position": "north"}, map[string]any{"text": "low", "size": 5.0}},
+		"watermark": []any{map[string]any{"image": "/wm/a.png"}},
+	})
+	want := map[string]string{"text.0.text": "top", "text.0.position": "north", "text.1.text": "low", "text.1.size": "5", "watermark.0.image": "/wm/a.png"}
+	if err != nil || !maps.Equal(got, want) {
+		t.Fatalf("FromArgs = %v, %v; want %v", got, err, want)
+	}
+	p, err := transform.Parse(got, transform.Limits{})
+	if err != nil || p.Text != "top" || p.TextPosition != "north" || p.MoreText[0].Text != "low" || p.MoreText[0].TextSize != 5 || p.Watermark != "/wm/a.png" {
+		t.Errorf("Parse = %+v, %v", p, err)
+	}
+}
+
 func TestFromArgsErrors(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -70,6 +87,7 @@ func TestFromArgsErrors(t *testing.T) {
 		names []string
 	}{
 		{"array", map[string]any{"w": []any{1.0}}, []string{"w"}},
+		{"array of objects and more", map[string]any{"text": []any{map[string]any{"text": "a"}, "b"}}, []string{"text"}},
 		{"null", map[string]any{"text": map[string]any{"color": nil}}, []string{"text.color"}},
 		{"NaN", map[string]any{"q": math.NaN()}, []string{"q"}},
 		{"infinity", map[string]any{"q": math.Inf(1)}, []string{"q"}},

@@ -21,7 +21,7 @@ func ExampleParse() {
 }
 
 func ExampleParse_errors() {
-	_, err := transform.Parse(map[string]string{"w": "99999", "canvas.color": "red", "h": "200"}, transform.Limits{})
+	_, err := transform.Parse(map[string]string{"w": "99999", "canvas.color": "rouge", "h": "200"}, transform.Limits{})
 	var perr *transform.Errors
 	if errors.As(err, &perr) {
 		fmt.Println(perr)
@@ -29,9 +29,9 @@ func ExampleParse_errors() {
 		fmt.Println(string(body))
 	}
 	// Output:
-	// canvas.color=red: must be a hex colour RRGGBB or RRGGBBAA
+	// canvas.color=rouge: must be a hex colour RRGGBB or RRGGBBAA, or one of black, white, red, green, blue, yellow, gray (grey), silver, maroon, purple, fuchsia (magenta), lime, olive, navy, teal, aqua (cyan), orange, transparent
 	// w=99999: must be pixels 1..8192, or N% with 0 < N <= 100
-	// {"name":"canvas.color","value":"red","reason":"must be a hex colour RRGGBB or RRGGBBAA"}
+	// {"name":"canvas.color","value":"rouge","reason":"must be a hex colour RRGGBB or RRGGBBAA, or one of black, white, red, green, blue, yellow, gray (grey), silver, maroon, purple, fuchsia (magenta), lime, olive, navy, teal, aqua (cyan), orange, transparent"}
 }
 
 // ExampleMerge shows the lock rule: the token's watermark keeps the query
@@ -115,4 +115,27 @@ func ExampleLimits_WithDefaults() {
 	lim := transform.Limits{MaxOutputWidth: 4000}.WithDefaults()
 	fmt.Println(lim.MaxOutputWidth, lim.MaxOutputHeight, lim.MaxTextRunes, lim.Timeout, lim.Validate())
 	// Output: 4000 8192 256 10s <nil>
+}
+
+// A Sirv option that Keyhole does not render is refused, naming it, and
+// Sirv's second spellings are read as the parameter they stand for.
+func ExampleSirvOptions() {
+	for _, o := range transform.SirvOptions() {
+		if o.Name == "histogram" || o.Name == "scale.width" || o.Name == "colortone" {
+			line := o.Name + ": " + o.Status
+			if o.AliasOf != "" {
+				line += ", as " + o.AliasOf
+			}
+			fmt.Println(line)
+		}
+	}
+	_, err := transform.Parse(map[string]string{"crop.type": "face", "utm_source": "x"}, transform.Limits{})
+	fmt.Println(err)
+	fmt.Println(transform.CanonicalName("text.0.size"), transform.Canonical(map[string]string{"scale.width": "300"}))
+	// Output:
+	// colortone: differs
+	// histogram: refused
+	// scale.width: implemented, as w
+	// crop.type=face: not supported by Keyhole: face detection is not available; use crop.type=smart
+	// text.size w=300
 }

@@ -126,6 +126,26 @@ func Negotiate(requested Format, accept string, source Format) (out Format, vary
 	return requested, false
 }
 
+// NegotiateFor is Negotiate for p's format, honouring webp-fallback: when
+// p asks for WebP or for the optimal format and the Accept header lists
+// neither WebP (for format=webp) nor AVIF and WebP (for optimal), the
+// fallback format is chosen, and vary is true.
+func (p *Params) NegotiateFor(accept string, source Format) (out Format, vary bool) {
+	out, vary = Negotiate(p.Format, accept, source)
+	if p.WebPFallback == "" {
+		return out, vary
+	}
+	switch {
+	case p.Format == FormatWebP && !accepts(accept, "image/webp"):
+		return p.WebPFallback, true
+	case p.Format == FormatOptimal && out != FormatAVIF && out != FormatWebP:
+		return p.WebPFallback, true
+	case p.Format == FormatWebP:
+		return out, true
+	}
+	return out, vary
+}
+
 func displayable(source Format) Format {
 	switch source {
 	case FormatSVG, FormatPDF:

@@ -112,3 +112,26 @@ func TestCheckWorkUninterruptibleEncoders(t *testing.T) {
 		t.Errorf("png 8192x8192: %v", err)
 	}
 }
+
+// TestWorkCountsSirvOptions checks that max_work sees the passes of the
+// Sirv colour options: the same size costs more with them, and enough of
+// them push a big output over the budget.
+func TestWorkCountsSirvOptions(t *testing.T) {
+	plain, err := transform.Parse(map[string]string{"w": "4000"}, transform.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heavy, err := transform.Parse(map[string]string{"w": "4000", "colortone": "sepia", "vignette.value": "50", "exposure": "10", "colorize.color": "ff0000", "opacity": "50"}, transform.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := plain.Work(4000, 3000)
+	b, _ := heavy.Work(4000, 3000)
+	if b <= a*2 {
+		t.Errorf("work with colour options %d, without %d", b, a)
+	}
+	lim := transform.Limits{MaxWork: (a + b) / 2}
+	if plain.CheckWork(4000, 3000, transform.FormatJPEG, lim) != nil || heavy.CheckWork(4000, 3000, transform.FormatJPEG, lim) == nil {
+		t.Error("CheckWork does not separate the two")
+	}
+}

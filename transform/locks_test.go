@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -49,6 +50,10 @@ var lockSetups = []lockSetup{
 	{name: "strict w400 watermark", layers: transform.Layers{Strict: "strict"}},
 	{name: "strict w400 (attack 3)", layers: transform.Layers{Strict: "w400"}},
 	{name: "default watermark", layers: transform.Layers{Default: "brand"}},
+	{name: "token watermark rotated on a canvas at an offset", layers: transform.Layers{Secure: m{"watermark.0.image": "/wm/logo.png", "watermark.position.gravity": "south", "watermark.position.y": "5%", "watermark.rotate": "30", "watermark.canvas.width": "20%", "watermark.canvas.color": "ffffff80", "watermark.crop.width": "50%", "watermark.scale.option": "fill", "watermark.scale.width": "100", "watermark.scale.height": "100"}}},
+	{name: "token text layers", layers: transform.Layers{Secure: m{"text.1.text": "TOP", "text.1.position": "north", "text.2.text": "corner", "text.2.position.gravity": "southeast", "text.2.position.x": "10%", "text.3.text64": "wqkgQUNNRQ", "text.3.size": "30"}}},
+	{name: "token watermark layers", layers: transform.Layers{Secure: m{"watermark.1.image": "/wm/logo.png", "watermark.1.position": "northeast", "watermark.3.image": "/wm/b.png", "watermark.3.position.gravity": "southwest", "watermark.3.position.x": "3%", "watermark.3.scale.width": "10%"}}},
+	{name: "token text at an offset", layers: transform.Layers{Secure: m{"text.0.text": "© ACME", "text.position.gravity": "southeast", "text.position.x": "20", "text.position.y": "10%", "text.font.size": "30"}}},
 }
 
 var lockProfiles = map[string]map[string]string{
@@ -71,7 +76,9 @@ const watermarkW, watermarkH = 200, 100
 // and shows nothing).
 func valuePool(name string) []string {
 	switch name {
-	case "w", "h", "cw", "ch", "canvas.width", "canvas.height", "watermark.scale.width", "watermark.scale.height":
+	case "w", "h", "cw", "ch", "canvas.width", "canvas.height", "watermark.scale.width", "watermark.scale.height",
+		"thumbnail", "crop.pad.width", "crop.pad.height", "canvas.border.width", "canvas.border.height", "frame.width",
+		"watermark.canvas.width", "watermark.canvas.height", "watermark.crop.width", "watermark.crop.height":
 		return []string{"1", "7", "50", "300", "1200", "1600", "4000", "8192", "1%", "10%", "50%", "99.5%", "100%", "0", "-5"}
 	case "s":
 		return []string{"1", "300", "301", "1600", "8192", "50%"}
@@ -81,7 +88,7 @@ func valuePool(name string) []string {
 		return []string{"fit", "fill", "ignore", "noup", "FILL", "zoom"}
 	case "crop.type":
 		return []string{"trim", "smart", "none"}
-	case "crop.aspectratio":
+	case "crop.aspectratio", "canvas.aspectratio":
 		return []string{"1:4", "4:1", "16:9", "1:1", "1:10000", "0:1"}
 	case "rotate":
 		return []string{"0", "90", "-90", "180", "270", "45", "-13.5", "360"}
@@ -91,16 +98,28 @@ func valuePool(name string) []string {
 		return []string{"png", "jpg", "webp", "original", "optimal", "bmp"}
 	case "q", "brightness", "contrast", "saturation", "hue", "lightness", "blur", "sharpen":
 		return []string{"1", "50", "100", "-20"}
-	case "canvas.color", "text.color", "text.background.color", "text.outline.color":
+	case "canvas.color", "text.color", "text.background.color", "text.outline.color", "canvas.border.color", "frame.color", "frame.rim.color", "colorize.color", "colortone.color", "vignette.color":
 		return []string{"ffffff", "00000000", "ff0000"}
 	case "canvas.position", "text.position", "watermark.position":
 		return []string{"center", "north", "southeast", "northwest", "west", "tile"}
+	case "frame.style":
+		return []string{"solid", "mirror", "edge", "none", "dither"}
+	case "scale.width", "scale.height", "crop.width", "crop.height":
+		return []string{"1", "300", "1600", "8192", "50%", "100%"}
+	case "crop.x", "crop.y":
+		return []string{"0", "100", "center", "50%"}
 	case "dl":
 		return []string{"", "a.jpg"}
 	case "profile":
 		return []string{"thumb", "wide", "w800", "brand", "strict", "nope"}
 	case "text":
 		return []string{"pwned", ""}
+	case "text.position.x", "text.position.y", "watermark.position.x", "watermark.position.y":
+		return []string{"0", "10", "5000", "50%", "100%", "center"}
+	case "text.position.gravity", "watermark.position.gravity":
+		return []string{"center", "southeast", "north", "west"}
+	case "text.font.size":
+		return []string{"1", "40", "1000"}
 	case "watermark":
 		return []string{"/wm/other.png", ""}
 	}
@@ -153,6 +172,14 @@ func secureGeometry(s lockSetup) bool {
 // watermark: its scale, else its own size reduced to fit). ok is false
 // when p draws no such overlay.
 func overlayBox(p *transform.Params, kind string, w, h int) (r transform.Rect, tile, ok bool) {
+	if layer, ok := strings.CutPrefix(kind, "text"); ok && layer != "" {
+		q := p.WithText(p.TextLayers()[int(layer[0]-'0')])
+		p, kind = &q, "text"
+	}
+	if layer, ok := strings.CutPrefix(kind, "watermark"); ok && layer != "" {
+		q := p.WithWatermark(p.WatermarkLayers()[int(layer[0]-'0')])
+		p, kind = &q, "watermark"
+	}
 	switch kind {
 	case "text":
 		if p.Text == "" {
@@ -164,7 +191,7 @@ func overlayBox(p *transform.Params, kind string, w, h int) (r transform.Rect, t
 		px := p.TextFontSize(w, h)
 		bw := min(wrap, max(1, int(0.6*px*float64(runes))))
 		bh := max(1, int(1.25*px))
-		x, y := transform.Place(p.TextPosition, w, h, bw, bh, margin)
+		x, y := p.TextAt(w, h, bw, bh, margin)
 		return transform.Rect{X: x, Y: y, W: bw, H: bh}, false, true
 	case "watermark":
 		if p.Watermark == "" {
@@ -173,8 +200,8 @@ func overlayBox(p *transform.Params, kind string, w, h int) (r transform.Rect, t
 		if p.WatermarkPosition == transform.PositionTile {
 			return transform.Rect{W: w, H: h}, true, true
 		}
-		s := p.WatermarkScaleFor(w, h, watermarkW, watermarkH)
-		x, y := transform.Place(p.WatermarkPosition, w, h, s.W, s.H, 0)
+		s := p.WatermarkLayoutFor(w, h, watermarkW, watermarkH)
+		x, y := p.WatermarkAt(w, h, s.W, s.H)
 		return transform.Rect{X: x, Y: y, W: s.W, H: s.H}, false, true
 	}
 	return r, false, false
@@ -237,7 +264,7 @@ func checkInvariants(s lockSetup, query map[string]string) string {
 			}
 		}
 		// (b) overlays.
-		for _, kind := range []string{"text", "watermark"} {
+		for _, kind := range []string{"text", "text1", "text2", "text3", "watermark", "watermark1", "watermark2", "watermark3"} {
 			rb, _, ok := overlayBox(base, kind, lb.OutW, lb.OutH)
 			if !ok {
 				continue
@@ -276,7 +303,9 @@ func parameterNames() []string {
 	for _, d := range transform.Definitions() {
 		names = append(names, d.Name)
 	}
-	return append(names, "utm_source", "jwt")
+	// Sirv's second spellings and numbered layers, which the query may try.
+	return append(names, "utm_source", "jwt", "scale.width", "scale.height", "crop.x", "crop.y", "crop.width", "crop.height",
+		"quality", "text.0.text", "text.1.text", "watermark.0.image", "watermark.2.position")
 }
 
 // TestLockInvariants runs thousands of generated query strings against
@@ -446,7 +475,7 @@ func checkAgainst(s lockSetup, p *transform.Params) string {
 		if secureGeometry(s) && qx > bx*1.01 {
 			return "scale"
 		}
-		for _, kind := range []string{"text", "watermark"} {
+		for _, kind := range []string{"text", "text1", "text2", "text3", "watermark", "watermark1", "watermark2", "watermark3"} {
 			rb, _, ok := overlayBox(base, kind, lb.OutW, lb.OutH)
 			if !ok {
 				continue
@@ -479,6 +508,11 @@ func FuzzMergePlan(f *testing.F) {
 		"w=1600", "w=100%25", "h=100%25&scale.option=fill", "crop.aspectratio=1:4",
 		"scale.option=ignore&h=1200", "flop=1&rotate=90", "profile=wide", "cw=10&ch=10&cx=center",
 		"w=400&h=400&scale.option=noup", "s=8192", "text=x&watermark=/a.png",
+		// Sirv's options that move pixels.
+		"canvas.aspectratio=1:1&canvas.border.width=10%25&canvas.border.height=7", "thumbnail=300",
+		"frame.style=mirror&frame.width=20&frame.rim.width=3", "scale.width=300&crop.x=center&crop.width=50%25",
+		"cw=10&ch=10&crop.pad.width=50&crop.pad.height=5%25", "crop.type=poi&w=100&h=50",
+		"text.0.text=x&text.position.x=5000&text.font.size=900", "watermark.0.image=/a.png&watermark.rotate=33",
 	} {
 		f.Add(seed)
 	}

@@ -27,28 +27,30 @@ type Layers struct {
 // Lock groups. Parameters that act together are locked together: a group
 // that a secure layer touches is closed to the query string.
 const (
-	// GroupGeometry: w, h, s, scale.option, cw, ch, cx, cy, crop.type,
-	// crop.aspectratio — what decides which source pixels appear and at
-	// which scale.
+	// GroupGeometry: w, h, s, thumbnail, scale.option, cw, ch, cx, cy,
+	// crop.pad.*, crop.type, crop.aspectratio — what decides which source
+	// pixels appear and at which scale.
 	GroupGeometry = "geometry"
-	// GroupCanvas: canvas.width, canvas.height, canvas.color, canvas.position.
+	// GroupCanvas: every canvas.* option and the frame.* options.
 	GroupCanvas = "canvas"
 	// GroupOrientation: rotate, flip, flop.
 	GroupOrientation = "orientation"
-	// GroupAdjust: grayscale, blur, sharpen and the colour adjustments.
+	// GroupAdjust: grayscale, blur, sharpen, the colour and light
+	// adjustments (colorlevel, colortone, colorize, vignette, opacity …).
 	GroupAdjust = "adjust"
 	// GroupText: text and every text.* option.
 	GroupText = "text"
 	// GroupWatermark: watermark and every watermark.* option.
 	GroupWatermark = "watermark"
-	// GroupOutput: format and q.
+	// GroupOutput: format, q, webp-fallback, progressive, subsampling,
+	// png.optimize and page.
 	GroupOutput = "output"
 )
 
 // LockGroup returns the lock group of a parameter name, or "" for a name
 // that belongs to none (dl, profile, unknown names).
 func LockGroup(name string) string {
-	d := lookup(name)
+	d, _ := resolve(name)
 	if d == nil {
 		return ""
 	}
@@ -77,7 +79,15 @@ var shrinkOnly = []string{"w", "h", "s"}
 // placing are the parameters that cut or pad the image; while any layer
 // above the query sets one, the query string may not even shrink an image
 // under a locked overlay.
-var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", "canvas.width", "canvas.height"}
+//
+// Overlay offsets and sizes in pixels (text.font.size,
+// text.position.x/.y, watermark.position.x/.y) count too: a fixed number
+// of pixels is a larger share of a shrunk image, so shrinking would move
+// the overlay off the part of the picture it marks.
+var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", "canvas.width", "canvas.height",
+	"thumbnail", "crop.pad.width", "crop.pad.height",
+	"canvas.aspectratio", "canvas.border.width", "canvas.border.height",
+	"text.font.size", "text.position.x", "text.position.y", "watermark.position.x", "watermark.position.y"}
 
 // Merge applies the layers in precedence order, highest first:
 //
@@ -110,7 +120,9 @@ var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", 
 //     the source pixels it marks. One freedom is kept when no secure layer
 //     touches geometry and no layer above the query crops or pads
 //     (cw, ch, cx, cy, crop.type, crop.aspectratio, canvas.width,
-//     canvas.height): the query's w, h and s still apply, with
+//     canvas.height) or sizes or offsets an overlay in pixels
+//     (text.font.size, text.position.x/.y, watermark.position.x/.y):
+//     the query's w, h and s still apply, with
 //     scale.option forced to noup. The image is then only shrunk as a
 //     whole, never enlarged, stretched or cut, so the overlay, placed
 //     relative to the image, covers the same source region (or a larger
@@ -123,7 +135,10 @@ var placing = []string{"cw", "ch", "cx", "cy", "crop.type", "crop.aspectratio", 
 // the X-Keyhole-Ignored-Params header.
 //
 // Unknown names (utm_source, jwt) are left out of merged and never
-// reported. Profiles are expanded, not referenced: merged has no "profile"
+// reported. Sirv's other spellings are merged under the canonical name
+// (scale.width as w, text.0.size as text.size); a layer that gives one
+// parameter under two spellings is an error. Refused Sirv options are
+// merged like any other, so that Parse refuses them. Profiles are expanded, not referenced: merged has no "profile"
 // entry, so Canonical(merged) changes when a profile's content changes and
 // two profile names with the same content share variants. A "profile" entry
 // inside a profile is ignored; profiles do not nest.
@@ -155,6 +170,13 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 		}
 	}
 	insecure = append(insecure, l.Insecure)
+	for _, layer := range secure {
+		spellings(layer, &errs)
+	}
+	for _, layer := range insecure {
+		spellings(layer, &errs)
+	}
+	spellings(def, &errs)
 	if err := errs.err(); err != nil {
 		return nil, nil, err
 	}
@@ -166,15 +188,22 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 	closed := make(map[string]bool)
 	for _, layer := range secure {
 		for name := range layer {
-			if d := lookup(name); d != nil && name != "profile" {
+			if d, _ := resolve(name); d != nil && name != "profile" {
 				closed[d.lockGroup()] = true
 			}
 		}
 		apply(above, layer)
 	}
 	shrink := false
-	if above["text"] != "" || above["watermark"] != "" {
-		shrink = !closed[GroupGeometry] && !slices.ContainsFunc(placing, func(n string) bool { return above[n] != "" })
+	overlay, placed := false, false
+	for name, v := range above {
+		if d, _ := resolve(name); d != nil && v != "" {
+			overlay = overlay || d.name == "text" || d.name == "text.text64" || d.name == "watermark"
+			placed = placed || slices.Contains(placing, d.name)
+		}
+	}
+	if overlay {
+		shrink = !closed[GroupGeometry] && !placed
 		closed[GroupGeometry], closed[GroupCanvas], closed[GroupOrientation] = true, true, true
 	}
 
@@ -183,7 +212,7 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 	shrunk := false
 	for _, layer := range insecure {
 		for name, v := range layer {
-			d := lookup(name)
+			d, canon := resolve(name)
 			switch {
 			case d == nil || name == "profile":
 			case l.Lock || d.secureOnly():
@@ -191,7 +220,7 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 			case closed[d.lockGroup()] && !(shrink && slices.Contains(shrinkOnly, name)):
 				dropped[name] = true
 			default:
-				merged[name] = v
+				merged[canon] = v
 				shrunk = shrunk || closed[d.lockGroup()]
 			}
 		}
@@ -209,11 +238,25 @@ func Merge(l Layers, profiles map[string]map[string]string) (merged map[string]s
 	return merged, ignored, nil
 }
 
-// apply copies a trusted layer's known parameters into dst.
+// apply copies a trusted layer's known parameters into dst, each under
+// its canonical name (scale.width as w, text.0.size as text.size).
 func apply(dst, layer map[string]string) {
 	for name, v := range layer {
-		if lookup(name) != nil && name != "profile" {
-			dst[name] = v
+		if d, canon := resolve(name); d != nil && name != "profile" {
+			dst[canon] = v
+		}
+	}
+}
+
+// spellings adds an error for each parameter of layer that is given under
+// two spellings (w and scale.width, text.size and text.0.size): Merge
+// writes canonical names, and neither spelling may silently win.
+func spellings(layer map[string]string, errs *Errors) {
+	for name, v := range layer {
+		if d, canon := resolve(name); d != nil && canon != name {
+			if other := spelling(layer, name, canon, true); other != "" {
+				errs.add(name, v, "given more than once: also as "+other)
+			}
 		}
 	}
 }

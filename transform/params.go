@@ -50,6 +50,8 @@ const (
 	kindDownload             // boolean or a file name
 	kindRatio                // W:H
 	kindName                 // profile name
+	kindRefused              // a Sirv option Keyhole refuses (see param.note)
+	kindText64               // base64url text (text.text64)
 )
 
 // axis says which output limit bounds a pixel value.
@@ -86,14 +88,38 @@ type param struct {
 	def      string
 	doc      string
 	set      func(p *Params, v value)
+
+	// Sirv parity. sirv is Sirv's own default and values as Sirv's
+	// reference describes them ("" for Keyhole's own parameters, dl);
+	// note states how Keyhole differs (status differs) or why it refuses
+	// the option (kindRefused). refuse lists enumeration values that are
+	// Sirv's but that Keyhole refuses, each with its reason.
+	sirv   string
+	note   string
+	refuse map[string]string
+	// aliasOf names the row this spelling stands for (scale.width → w);
+	// such a row has no grammar of its own. target is that row, filled
+	// in by sortedByName.
+	aliasOf string
+	target  *param
+	// percent lets a number end in "%" (text.size=40%, as Sirv writes
+	// it); the value is the same without it.
+	percent bool
 }
+
+// colortones are the colortone presets (see colortonePresets).
+var colortones = []string{"sepia", "warm", "cold", "sunlight", "sunset", "texas", "aurora", "purple", "emerald"}
 
 var compass = []string{"north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest", "center"}
 
 // params is the definition table: the single source of the parameter
 // grammar, validation, canonical form and documentation. Rows are in
-// documentation order (by group).
-var params = []param{
+// documentation order (by group). The Sirv aliases and refused options
+// (sirv.go) follow them.
+var params = append(coreParams, sirvParams...)
+
+// coreParams are the implemented parameters, in documentation order.
+var coreParams = []param{
 	// Size.
 	{name: "w", group: "size", kind: kindSize, axis: axisWidth, def: "source width",
 		doc: "Output width, in pixels or as a percentage of the source width. Given alone, the height follows the aspect ratio.",
@@ -108,6 +134,10 @@ var params = []param{
 		doc: "How w and h together apply: fit inside the box keeping the aspect ratio, fill the box and crop the excess around the centre, ignore the aspect ratio and stretch, or noup (fit, never enlarging).",
 		set: func(p *Params, v value) { p.ScaleOption = ScaleOption(v.str) }},
 
+	{name: "thumbnail", group: "size", kind: kindPixels, axis: axisLongest, def: "none", sirv: "px; none",
+		doc: "A square thumbnail of this many pixels a side: the image fills the square and the excess is cropped around the centre (as w=h=N with scale.option=fill). w, h and s take precedence.",
+		set: func(p *Params, v value) { p.Thumbnail = int(v.num) }},
+
 	// Crop.
 	{name: "cw", group: "crop", kind: kindSize, axis: axisWidth, def: "none",
 		doc: "Crop width, in pixels or as a percentage of the scaled image's width. Crops apply after scaling.",
@@ -121,9 +151,16 @@ var params = []param{
 	{name: "cy", group: "crop", kind: kindOffset, axis: axisHeight, def: "0",
 		doc: "Top edge of the crop, in pixels or as a percentage of the scaled image's height, or center to centre the crop vertically.",
 		set: func(p *Params, v value) { p.CropY = Offset{Dim: v.dim, Center: v.center} }},
-	{name: "crop.type", group: "crop", kind: kindEnum, enum: []string{"trim", "smart"}, def: "none",
-		doc: "Automatic crop before scaling: trim removes a uniform border, smart keeps the most interesting region.",
-		set: func(p *Params, v value) { p.CropType = CropType(v.str) }},
+	{name: "crop.type", group: "crop", kind: kindEnum, enum: []string{"trim", "smart"}, alias: map[string]string{"poi": "smart"}, def: "none",
+		refuse: map[string]string{"face": "face detection is not available; use crop.type=smart"},
+		doc:    "Automatic crop before scaling: trim removes a uniform border, smart keeps the most interesting region.",
+		set:    func(p *Params, v value) { p.CropType = CropType(v.str) }},
+	{name: "crop.pad.width", group: "crop", kind: kindSize, axis: axisWidth, def: "0", sirv: "px or %; 0",
+		doc: "Widen the crop window by this much on the left and on the right (pixels or percent of the scaled image's width), within the image.",
+		set: func(p *Params, v value) { p.CropPadWidth = v.dim }},
+	{name: "crop.pad.height", group: "crop", kind: kindSize, axis: axisHeight, def: "0", sirv: "px or %; 0",
+		doc: "Heighten the crop window by this much above and below (pixels or percent of the scaled image's height), within the image.",
+		set: func(p *Params, v value) { p.CropPadHeight = v.dim }},
 	{name: "crop.aspectratio", group: "crop", kind: kindRatio, def: "none",
 		doc: "Aspect ratio for the automatic crop, as width:height, for example 16:9.",
 		set: func(p *Params, v value) { p.CropAspect = v.ratio }},
@@ -137,6 +174,23 @@ var params = []param{
 	{name: "q", group: "output", kind: kindInt, min: 1, max: 100, def: "80",
 		doc: "Encoding quality for lossy formats.",
 		set: func(p *Params, v value) { p.Quality = int(v.num) }},
+	{name: "webp-fallback", group: "output", kind: kindEnum, enum: []string{string(FormatJPEG), string(FormatPNG)}, alias: map[string]string{"jpeg": string(FormatJPEG)}, def: "the source's format",
+		sirv: "jpg, png; jpg; the default fallback is the source's format, as for format=optimal",
+		doc:  "With format=webp or optimal, the format for browsers whose Accept header lists neither WebP nor AVIF (sets Vary: Accept).",
+		set:  func(p *Params, v value) { p.WebPFallback = Format(v.str) }},
+	{name: "progressive", group: "output", kind: kindBool, def: "false", sirv: "true/false; false",
+		doc: "Progressive JPEG, interlaced PNG.",
+		set: func(p *Params, v value) { p.Progressive = v.on }},
+	{name: "subsampling", group: "output", kind: kindEnum, enum: []string{"4:2:0", "4:4:4"}, def: "4:2:0", sirv: "4:2:0, 4:2:2, 4:4:4; 4:2:0; 4:2:2 is refused: libvips writes 4:2:0 or 4:4:4 only",
+		refuse: map[string]string{"4:2:2": "libvips writes JPEG chroma subsampling 4:2:0 or 4:4:4 only"},
+		doc:    "JPEG chroma subsampling: 4:2:0 (smaller files) or 4:4:4 (full colour resolution).",
+		set:    func(p *Params, v value) { p.Subsampling = v.str }},
+	{name: "png.optimize", group: "output", kind: kindBool, def: "false", sirv: "true/false; false; the PNG is quantised to a palette of at most 256 colours (libimagequant)",
+		doc: "Smaller PNG output: a palette of at most 256 colours.",
+		set: func(p *Params, v value) { p.PNGOptimize = v.on }},
+	{name: "page", group: "output", kind: kindInt, min: 1, max: 10000, def: "1", sirv: "page number; 1",
+		doc: "Page (PDF, TIFF) or frame (GIF, WebP) of a multi-page source to render, counting from 1. A page the source lacks is a 400.",
+		set: func(p *Params, v value) { p.Page = int(v.num) }},
 	{name: "dl", group: "output", kind: kindDownload, def: "off",
 		doc: "Download instead of display (Content-Disposition: attachment). Empty or true keeps the file's name; any other value is the file name to save as (no slashes, control or bidirectional-override characters, at most 255 bytes).",
 		set: func(p *Params, v value) { p.Download, p.DownloadName = v.on, v.str }},
@@ -178,6 +232,50 @@ var params = []param{
 		doc: "Hue rotation in degrees.",
 		set: func(p *Params, v value) { p.Hue = int(v.num) }},
 
+	{name: "exposure", group: "adjust", kind: kindInt, min: -100, max: 100, def: "0", sirv: "-100 to 100; 0",
+		doc: "Exposure change: 100 doubles the light (one stop up), -100 halves it.",
+		set: func(p *Params, v value) { p.Exposure = int(v.num) }},
+	{name: "shadows", group: "adjust", kind: kindInt, min: -100, max: 100, def: "0", sirv: "-100 to 100; 0",
+		doc: "Lighten (positive) or darken (negative) the dark tones, leaving black and the highlights about as they are.",
+		set: func(p *Params, v value) { p.Shadows = int(v.num) }},
+	{name: "highlights", group: "adjust", kind: kindInt, min: -100, max: 100, def: "0", sirv: "-100 to 100; 0",
+		doc: "Lighten (positive) or darken (negative) the light tones, leaving white and the shadows about as they are.",
+		set: func(p *Params, v value) { p.Highlights = int(v.num) }},
+	{name: "colorlevel.black", group: "adjust", kind: kindInt, min: 0, max: 254, def: "0", sirv: "0 to 254; 0",
+		doc: "Black level: this input level and darker become black; must be below colorlevel.white.",
+		set: func(p *Params, v value) { p.ColorLevelBlack = int(v.num) }},
+	{name: "colorlevel.white", group: "adjust", kind: kindInt, min: 1, max: 255, def: "255", sirv: "1 to 255; 255",
+		doc: "White level: this input level and lighter become white.",
+		set: func(p *Params, v value) { p.ColorLevelWhite = int(v.num) }},
+	{name: "colortone", group: "adjust", kind: kindEnum, enum: colortones, def: "none",
+		sirv: "a preset name; none; the presets are Keyhole's own duotones under Sirv's names, not Sirv's exact colours",
+		doc:  "Colour-tone preset: the image's tones are mapped to a duotone (black, the preset's colour at mid-grey, white) and blended in. colortone.color, .level and .mode override the preset's.",
+		set:  func(p *Params, v value) { p.Colortone = v.str }},
+	{name: "colortone.color", group: "adjust", kind: kindColor, def: "preset's", sirv: "RGB hex; none",
+		doc: "Colour of the tone (at mid-grey); with no colortone, it alone applies a tone.",
+		set: func(p *Params, v value) { p.ColortoneColor = v.color }},
+	{name: "colortone.level", group: "adjust", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100",
+		doc: "How much of the toned image is blended in, in percent.",
+		set: func(p *Params, v value) { p.ColortoneLevel = Level{Value: int(v.num), Set: true} }},
+	{name: "colortone.mode", group: "adjust", kind: kindEnum, enum: []string{"solid", "highlights", "shadows"}, def: "solid", sirv: "solid, highlights, shadows; solid",
+		doc: "Where the tone applies: everywhere (solid), more in the light tones (highlights) or more in the dark tones (shadows).",
+		set: func(p *Params, v value) { p.ColortoneMode = v.str }},
+	{name: "colorize.color", group: "adjust", kind: kindColor, def: "none", sirv: "RGB hex; none",
+		doc: "Colour laid over the whole image.",
+		set: func(p *Params, v value) { p.ColorizeColor = v.color }},
+	{name: "colorize.opacity", group: "adjust", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100",
+		doc: "Opacity of the colorize colour, in percent (times the colour's own alpha).",
+		set: func(p *Params, v value) { p.ColorizeOpacity = Level{Value: int(v.num), Set: true} }},
+	{name: "vignette.value", group: "adjust", kind: kindInt, min: 0, max: 100, def: "0", sirv: "0 to 100; 0",
+		doc: "Depth of a vignette: edges and corners fade to vignette.color.",
+		set: func(p *Params, v value) { p.VignetteValue = int(v.num) }},
+	{name: "vignette.color", group: "adjust", kind: kindColor, def: "000000", sirv: "RGB or RGBA hex; 000000",
+		doc: "Colour of the vignette.",
+		set: func(p *Params, v value) { p.VignetteColor = v.color }},
+	{name: "opacity", group: "adjust", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100; JPEG has no transparency: a JPEG output is flattened onto white",
+		doc: "Opacity of the image in percent; formats with transparency (PNG, WebP, AVIF, GIF) keep it.",
+		set: func(p *Params, v value) { p.Opacity = Level{Value: int(v.num), Set: true} }},
+
 	// Canvas.
 	{name: "canvas.width", group: "canvas", kind: kindSize, axis: axisWidth, def: "image width",
 		doc: "Canvas width, in pixels or as a percentage of the image's width; the image is placed on it.",
@@ -192,11 +290,47 @@ var params = []param{
 		doc: "Where the image sits on the canvas.",
 		set: func(p *Params, v value) { p.CanvasPosition = Position(v.str) }},
 
+	{name: "canvas.opacity", group: "canvas", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100; JPEG has no transparency: a transparent canvas is flattened onto white",
+		doc: "Opacity of the canvas colour in percent (times the colour's own alpha).",
+		set: func(p *Params, v value) { p.CanvasOpacity = Level{Value: int(v.num), Set: true} }},
+	{name: "canvas.aspectratio", group: "canvas", kind: kindRatio, def: "none", sirv: "W:H; none",
+		doc: "Widen or heighten the canvas (never shrink it) to this aspect ratio, for example 1:1 for a square with the whole image on it.",
+		set: func(p *Params, v value) { p.CanvasAspect = v.ratio }},
+	{name: "canvas.border.width", group: "canvas", kind: kindSize, axis: axisWidth, def: "0", sirv: "px or %; 0",
+		doc: "A border added left and right of the canvas, in pixels or percent of the canvas width, each side.",
+		set: func(p *Params, v value) { p.CanvasBorderWidth = v.dim }},
+	{name: "canvas.border.height", group: "canvas", kind: kindSize, axis: axisHeight, def: "0", sirv: "px or %; 0",
+		doc: "A border added above and below the canvas, in pixels or percent of the canvas height, each side.",
+		set: func(p *Params, v value) { p.CanvasBorderHeight = v.dim }},
+	{name: "canvas.border.color", group: "canvas", kind: kindColor, def: "canvas.color", sirv: "RGB or RGBA hex, or a colour name; canvas colour",
+		doc: "Colour of the canvas border.",
+		set: func(p *Params, v value) { p.CanvasBorderColor = v.color }},
+	{name: "canvas.border.opacity", group: "canvas", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100",
+		doc: "Opacity of the border colour in percent.",
+		set: func(p *Params, v value) { p.CanvasBorderOpacity = Level{Value: int(v.num), Set: true} }},
+	{name: "frame.style", group: "canvas", kind: kindEnum, enum: []string{"none", "solid", "mirror", "edge"}, def: "none",
+		refuse: map[string]string{"dither": "dithered frames are not drawn; use solid, mirror or edge"},
+		sirv:   "none, solid, mirror, edge, dither; none; dither is refused",
+		doc:    "A frame around the finished image (after text and watermark): solid in frame.color, mirror (the image reflected at its edges) or edge (its edge pixels stretched out).",
+		set:    func(p *Params, v value) { p.FrameStyle = v.str }},
+	{name: "frame.color", group: "canvas", kind: kindColor, def: "000000", sirv: "RGB or RGBA hex, or a colour name; 000000",
+		doc: "Colour of a solid frame.",
+		set: func(p *Params, v value) { p.FrameColor = v.color }},
+	{name: "frame.width", group: "canvas", kind: kindSize, axis: axisLongest, def: "5%", sirv: "px or %; 5%",
+		doc: "Width of the frame on each side, in pixels or percent of the image's shorter side.",
+		set: func(p *Params, v value) { p.FrameWidth = v.dim }},
+	{name: "frame.rim.color", group: "canvas", kind: kindColor, def: "ffffff", sirv: "RGB or RGBA hex, or a colour name; ffffff",
+		doc: "Colour of a rim between the image and its frame.",
+		set: func(p *Params, v value) { p.FrameRimColor = v.color }},
+	{name: "frame.rim.width", group: "canvas", kind: kindInt, min: 0, max: 100, def: "0", sirv: "px; 0; at most the frame's width",
+		doc: "Width of the rim in pixels, drawn on the inner edge of the frame.",
+		set: func(p *Params, v value) { p.FrameRimWidth = int(v.num) }},
+
 	// Text.
 	{name: "text", group: "text", kind: kindText, def: "none",
 		doc: "Text drawn over the image.",
 		set: func(p *Params, v value) { p.Text = v.str }},
-	{name: "text.size", group: "text", kind: kindFloat, min: 1, max: 100, def: "auto",
+	{name: "text.size", group: "text", kind: kindFloat, min: 1, max: 100, def: "auto", percent: true,
 		doc: "Text size as a percentage of the image width.",
 		set: func(p *Params, v value) { p.TextSize = v.num }},
 	{name: "text.color", group: "text", kind: kindColor, def: "000000",
@@ -218,6 +352,45 @@ var params = []param{
 		doc: "Colour of an outline around the letters.",
 		set: func(p *Params, v value) { p.TextOutline = v.color }},
 
+	{name: "text.text64", group: "text", kind: kindText64, def: "none", sirv: "base64 text; none",
+		doc: "The text, base64-encoded (standard or URL alphabet, padding optional), for text that is awkward in a URL. Not together with text.",
+		set: func(p *Params, v value) { p.Text = v.str }},
+	{name: "text.align", group: "text", kind: kindEnum, enum: []string{"left", "center", "right"}, def: "as text.position", sirv: "left, center, right; center; by default lines align as text.position's side (left for west, right for east)",
+		doc: "Alignment of the lines of a multi-line text.",
+		set: func(p *Params, v value) { p.TextAlign = v.str }},
+	{name: "text.position.x", group: "text", kind: kindOffset, axis: axisWidth, def: "none", sirv: "px or %; none; the text is kept over the image: an offset that would push it off is reduced",
+		doc: "Horizontal offset of the text from the text.position.gravity point, in pixels or percent of the image width (center centres it). Takes precedence over text.position.",
+		set: func(p *Params, v value) { p.TextX = Offset{Dim: v.dim, Center: v.center} }},
+	{name: "text.position.y", group: "text", kind: kindOffset, axis: axisHeight, def: "none", sirv: "px or %; none; the text is kept over the image: an offset that would push it off is reduced",
+		doc: "Vertical offset of the text from the text.position.gravity point, in pixels or percent of the image height.",
+		set: func(p *Params, v value) { p.TextY = Offset{Dim: v.dim, Center: v.center} }},
+	{name: "text.position.gravity", group: "text", kind: kindEnum, enum: compass, def: "northwest", sirv: "compass point or center; northwest",
+		doc: "The corner, side or centre that text.position.x and .y count from; offsets point into the image.",
+		set: func(p *Params, v value) { p.TextGravity = Position(v.str) }},
+	{name: "text.font.size", group: "text", kind: kindInt, min: 1, max: 1000, def: "auto", sirv: "px; auto; reduced when the text would cover more than the image",
+		doc: "Font size in pixels; takes precedence over text.size.",
+		set: func(p *Params, v value) { p.TextFontPx = int(v.num) }},
+	{name: "text.font.style", group: "text", kind: kindEnum, enum: []string{"normal", "italic"}, def: "normal", sirv: "normal, italic; normal",
+		doc: "Upright or italic letters.",
+		set: func(p *Params, v value) { p.TextItalic = v.str == "italic" }},
+	{name: "text.font.weight", group: "text", kind: kindEnum, enum: []string{"300", "400", "600", "700", "800"},
+		alias: map[string]string{"light": "300", "normal": "400", "semi-bold": "600", "bold": "700", "extra-bold": "800"}, def: "400",
+		sirv: "300, 400, 600, 700, 800; 400; the Go fonts have two weights: 300 and 400 draw regular, 600 to 800 bold",
+		doc:  "Font weight.",
+		set:  func(p *Params, v value) { p.TextBold = v.str >= "600" }},
+	{name: "text.outline.width", group: "text", kind: kindInt, min: 1, max: 100, def: "1/16 of the font size", sirv: "px; 0; without text.outline.color the outline is black",
+		doc: "Width of the outline around the letters in pixels.",
+		set: func(p *Params, v value) { p.TextOutlineWidth = int(v.num) }},
+	{name: "text.outline.opacity", group: "text", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100",
+		doc: "Opacity of the outline in percent.",
+		set: func(p *Params, v value) { p.TextOutlineOpacity = Level{Value: int(v.num), Set: true} }},
+	{name: "text.outline.blur", group: "text", kind: kindInt, min: 0, max: 50, def: "0", sirv: "px; 0",
+		doc: "Blur of the outline in pixels (a glow or soft shadow).",
+		set: func(p *Params, v value) { p.TextOutlineBlur = int(v.num) }},
+	{name: "text.background.opacity", group: "text", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100",
+		doc: "Opacity of the box behind the text in percent.",
+		set: func(p *Params, v value) { p.TextBackgroundOpacity = Level{Value: int(v.num), Set: true} }},
+
 	// Watermark.
 	{name: "watermark", group: "watermark", kind: kindPath, def: "none",
 		doc: "Path of the watermark image, under the same root as the served file.",
@@ -235,6 +408,49 @@ var params = []param{
 		doc: "Watermark opacity in percent. 0 is refused: leave out the watermark instead.",
 		set: func(p *Params, v value) { p.WatermarkOpacity = int(v.num) }},
 
+	{name: "watermark.position.x", group: "watermark", kind: kindOffset, axis: axisWidth, def: "none", sirv: "px or %; none; the watermark is kept over the image: an offset that would push it off is reduced",
+		doc: "Horizontal offset of the watermark from the watermark.position.gravity point, in pixels or percent of the image width (center centres it). Takes precedence over watermark.position.",
+		set: func(p *Params, v value) { p.WatermarkX = Offset{Dim: v.dim, Center: v.center} }},
+	{name: "watermark.position.y", group: "watermark", kind: kindOffset, axis: axisHeight, def: "none", sirv: "px or %; none; the watermark is kept over the image: an offset that would push it off is reduced",
+		doc: "Vertical offset of the watermark from the watermark.position.gravity point, in pixels or percent of the image height.",
+		set: func(p *Params, v value) { p.WatermarkY = Offset{Dim: v.dim, Center: v.center} }},
+	{name: "watermark.position.gravity", group: "watermark", kind: kindEnum, enum: compass, def: "northwest", sirv: "compass point or center; northwest",
+		doc: "The corner, side or centre that watermark.position.x and .y count from; offsets point into the image.",
+		set: func(p *Params, v value) { p.WatermarkGravity = Position(v.str) }},
+	{name: "watermark.scale.option", group: "watermark", kind: kindEnum, enum: []string{"fit", "fill", "ignore", "noup"}, def: "fit", sirv: "fit, fill, ignore, noup; noup; the default is fit: a watermark larger than the image is reduced to fit it",
+		doc: "How watermark.scale.width and .height apply together, as scale.option does for the image.",
+		set: func(p *Params, v value) { p.WatermarkScaleOption = ScaleOption(v.str) }},
+	{name: "watermark.rotate", group: "watermark", kind: kindFloat, min: -180, max: 180, def: "0", sirv: "-180 to 180; 0",
+		doc: "Rotation of the watermark in degrees, clockwise for positive values; the corners stay transparent.",
+		set: func(p *Params, v value) { p.WatermarkRotate = v.num }},
+	{name: "watermark.layer", group: "watermark", kind: kindEnum, enum: []string{"front", "back"}, def: "front", sirv: "front, back; front",
+		doc: "front draws the watermark over the image; back under it, where only the image's transparent parts show it.",
+		set: func(p *Params, v value) { p.WatermarkBack = v.str == "back" }},
+	{name: "watermark.canvas.width", group: "watermark", kind: kindSize, axis: axisWidth, def: "watermark's width", sirv: "px or %; watermark width",
+		doc: "Width of a canvas behind the watermark, in pixels or percent of the image width; the watermark is centred on it.",
+		set: func(p *Params, v value) { p.WatermarkCanvasWidth = v.dim }},
+	{name: "watermark.canvas.height", group: "watermark", kind: kindSize, axis: axisHeight, def: "watermark's height", sirv: "px or %; watermark height",
+		doc: "Height of the canvas behind the watermark, in pixels or percent of the image height.",
+		set: func(p *Params, v value) { p.WatermarkCanvasHeight = v.dim }},
+	{name: "watermark.canvas.color", group: "watermark", kind: kindColor, def: "transparent", sirv: "RGB or RGBA hex; none",
+		doc: "Colour of the canvas behind the watermark.",
+		set: func(p *Params, v value) { p.WatermarkCanvasColor = v.color }},
+	{name: "watermark.canvas.opacity", group: "watermark", kind: kindInt, min: 0, max: 100, def: "100", sirv: "0 to 100; 100",
+		doc: "Opacity of the watermark's canvas colour, in percent.",
+		set: func(p *Params, v value) { p.WatermarkCanvasOpacity = Level{Value: int(v.num), Set: true} }},
+	{name: "watermark.crop.x", group: "watermark", kind: kindOffset, axis: axisWidth, def: "0", sirv: "px or %; 0",
+		doc: "Left edge of a crop of the watermark image, in pixels or percent of its width, before it is scaled.",
+		set: func(p *Params, v value) { p.WatermarkCrop.X = Offset{Dim: v.dim, Center: v.center} }},
+	{name: "watermark.crop.y", group: "watermark", kind: kindOffset, axis: axisHeight, def: "0", sirv: "px or %; 0",
+		doc: "Top edge of the crop of the watermark image.",
+		set: func(p *Params, v value) { p.WatermarkCrop.Y = Offset{Dim: v.dim, Center: v.center} }},
+	{name: "watermark.crop.width", group: "watermark", kind: kindSize, axis: axisWidth, def: "watermark's width", sirv: "px or %; watermark width",
+		doc: "Width of the crop of the watermark image, in pixels or percent of its width.",
+		set: func(p *Params, v value) { p.WatermarkCrop.W = v.dim }},
+	{name: "watermark.crop.height", group: "watermark", kind: kindSize, axis: axisHeight, def: "watermark's height", sirv: "px or %; watermark height",
+		doc: "Height of the crop of the watermark image, in pixels or percent of its height.",
+		set: func(p *Params, v value) { p.WatermarkCrop.H = v.dim }},
+
 	// Other.
 	{name: "profile", group: "other", kind: kindName, def: "none",
 		doc: "A named parameter set from the configuration. Merge expands it; parameters given next to it take precedence as described in docs/behaviour.md (Parameters).",
@@ -248,8 +464,17 @@ func sortedByName() []*param {
 	rows := make([]*param, len(params))
 	for i := range params {
 		rows[i] = &params[i]
+		if rows[i].sirv == "" {
+			rows[i].sirv = sirvFacts[rows[i].name]
+		}
 	}
 	slices.SortFunc(rows, func(a, b *param) int { return strings.Compare(a.name, b.name) })
+	for _, d := range rows {
+		if d.aliasOf != "" {
+			i, _ := slices.BinarySearchFunc(rows, d.aliasOf, func(p *param, n string) int { return strings.Compare(p.name, n) })
+			d.target = rows[i]
+		}
+	}
 	return rows
 }
 
@@ -283,6 +508,9 @@ func (d *param) parse(raw string, lim Limits) (v value, canon string, ok bool) {
 	case kindSize, kindPixels, kindOffset:
 		return d.parseDim(raw, lim)
 	case kindInt, kindFloat:
+		if d.percent {
+			raw = strings.TrimSuffix(raw, "%")
+		}
 		f, ok := decimal(raw)
 		if !ok || f < d.min || f > d.max || (d.kind == kindInt && f != math.Trunc(f)) {
 			return v, "", false
@@ -333,6 +561,13 @@ func (d *param) parse(raw string, lim Limits) (v value, canon string, ok bool) {
 			return v, "", false
 		}
 		v.str = raw
+		return v, raw, true
+	case kindText64:
+		text, ok := unbase64(raw)
+		if !ok || !plainText(text) || utf8.RuneCountInString(text) > lim.MaxTextRunes {
+			return v, "", false
+		}
+		v.str = text
 		return v, raw, true
 	case kindFont:
 		if !fontFamily(raw) {
@@ -421,6 +656,9 @@ func (d *param) values(lim Limits) string {
 	case kindInt:
 		return "a whole number " + formatNumber(d.min) + ".." + formatNumber(d.max)
 	case kindFloat:
+		if d.percent {
+			return "a number " + formatNumber(d.min) + ".." + formatNumber(d.max) + ", optionally followed by %"
+		}
 		return "a number " + formatNumber(d.min) + ".." + formatNumber(d.max)
 	case kindBool:
 		return "empty, true or 1, or false or 0"
@@ -434,9 +672,11 @@ func (d *param) values(lim Limits) string {
 		}
 		return "one of " + strings.Join(names, ", ")
 	case kindColor:
-		return "a hex colour RRGGBB or RRGGBBAA"
+		return "a hex colour RRGGBB or RRGGBBAA, or one of " + colorNameList
 	case kindText:
 		return "UTF-8 text of at most " + strconv.Itoa(lim.MaxTextRunes) + " characters without control characters"
+	case kindText64:
+		return "base64 of UTF-8 text of at most " + strconv.Itoa(lim.MaxTextRunes) + " characters without control characters"
 	case kindFont:
 		return "letters, digits, spaces and hyphens, at most " + strconv.Itoa(maxFontRunes) + " characters, not starting or ending with a space"
 	case kindPath:
@@ -509,8 +749,24 @@ func ratioTerm(s string) (int, bool) {
 	return n, true
 }
 
+// colorNames are the colour names Sirv's colour options take besides hex:
+// the 16 basic HTML colours with their aliases, orange and transparent.
+var colorNames = map[string]string{
+	"black": "000000", "white": "ffffff", "red": "ff0000", "green": "008000", "blue": "0000ff",
+	"yellow": "ffff00", "gray": "808080", "grey": "808080", "silver": "c0c0c0", "maroon": "800000",
+	"purple": "800080", "fuchsia": "ff00ff", "magenta": "ff00ff", "lime": "00ff00", "olive": "808000",
+	"navy": "000080", "teal": "008080", "aqua": "00ffff", "cyan": "00ffff", "orange": "ffa500",
+	"transparent": "00000000",
+}
+
+// colorNameList is the documentation of colorNames.
+const colorNameList = "black, white, red, green, blue, yellow, gray (grey), silver, maroon, purple, fuchsia (magenta), lime, olive, navy, teal, aqua (cyan), orange, transparent"
+
 func parseColor(s string) (Color, bool) {
 	if len(s) != 6 && len(s) != 8 {
+		if hex, ok := colorNames[strings.ToLower(s)]; ok {
+			return parseColor(hex)
+		}
 		return Color{}, false
 	}
 	var b [4]byte
@@ -537,6 +793,43 @@ func unhex(c byte) int {
 		return int(c-'A') + 10
 	}
 	return -1
+}
+
+// unbase64 decodes standard or URL-alphabet base64, with or without
+// padding. (encoding/base64's errors would link fmt into the
+// WebAssembly signer; this loop is smaller.)
+func unbase64(s string) (string, bool) {
+	s = strings.TrimRight(s, "=")
+	out := make([]byte, 0, len(s)*3/4)
+	var acc, bits uint
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var v uint
+		switch {
+		case c >= 'A' && c <= 'Z':
+			v = uint(c - 'A')
+		case c >= 'a' && c <= 'z':
+			v = uint(c-'a') + 26
+		case c >= '0' && c <= '9':
+			v = uint(c-'0') + 52
+		case c == '+' || c == '-':
+			v = 62
+		case c == '/' || c == '_':
+			v = 63
+		default:
+			return "", false
+		}
+		acc, bits = acc<<6|v, bits+6
+		if bits >= 8 {
+			bits -= 8
+			out = append(out, byte(acc>>bits))
+			acc &= 1<<bits - 1
+		}
+	}
+	if bits >= 6 || acc != 0 {
+		return "", false
+	}
+	return string(out), true
 }
 
 // formatColor is the canonical spelling of a colour: lower-case hex, the

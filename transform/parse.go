@@ -2,7 +2,9 @@ package transform
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/keyhole-dev/keyhole/internal/urlenc"
 )
@@ -13,6 +15,13 @@ import (
 // reasons are fixed text and its values are cut short, so it is safe to send
 // to the client in a 400 response. Parse returns a nil *Params whenever it
 // returns an error.
+//
+// Sirv's other spellings are read as the parameter they stand for
+// (scale.width as w, text.0.size as text.size); both spellings of one
+// parameter together are an error. A Sirv option that Keyhole does not
+// implement (see SirvOptions), and a numbered text or watermark layer
+// above 0, is an error that names it and says it is not supported, so
+// such a request is never answered as if the option were absent.
 //
 // Unknown names are ignored, but more than MaxParams entries in all is an
 // error, as is a known value longer than MaxValueBytes. An empty value means
@@ -25,27 +34,77 @@ func Parse(values map[string]string, lim Limits) (*Params, error) {
 		errs.add("", strconv.Itoa(len(values)), "too many parameters: at most "+strconv.Itoa(MaxParams)+" are accepted")
 	}
 	p := new(Params)
-	for i := range params {
-		d := &params[i]
-		raw, ok := values[d.name]
-		if !ok || (raw == "" && !d.emptyIsValue()) {
+	var text64 [MaxTextLayers]string // text.text64 and text both set a layer's text
+	var plain [MaxTextLayers]bool
+	for name, raw := range values {
+		d, canon := resolve(name)
+		if d == nil || (raw == "" && !d.emptyIsValue()) {
 			continue
 		}
+		layer := layerOf(name, d)
+		switch d.name {
+		case "text":
+			plain[layer] = true
+		case "text.text64":
+			text64[layer] = name
+		}
+		if canon != name {
+			if other := spelling(values, name, canon, false); other != "" {
+				errs.add(name, raw, "given more than once: also as "+other)
+				continue
+			}
+		}
 		if len(raw) > MaxValueBytes {
-			errs.add(d.name, raw, "too long: at most "+strconv.Itoa(MaxValueBytes)+" bytes")
+			errs.add(name, raw, "too long: at most "+strconv.Itoa(MaxValueBytes)+" bytes")
+			continue
+		}
+		if d.kind == kindRefused {
+			errs.add(name, raw, "not supported by Keyhole: "+d.note)
 			continue
 		}
 		v, _, ok := d.parse(raw, lim)
 		if !ok {
-			errs.add(d.name, raw, "must be "+d.values(lim))
+			if why, refused := d.refuse[strings.ToLower(raw)]; refused {
+				errs.add(name, raw, "not supported by Keyhole: "+why)
+				continue
+			}
+			errs.add(name, raw, "must be "+d.values(lim))
+			continue
+		}
+		if layer > 0 {
+			p.setLayer(layer, d, v)
 			continue
 		}
 		d.set(p, v)
 	}
+	for layer, name := range text64 {
+		if name != "" && plain[layer] {
+			errs.add(name, values[name], "given together with text: give one of them")
+		}
+	}
+	p.check(&errs)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// spelling returns another name in values, set to a value that counts
+// (any value, when empty is true), that stands for the same parameter as name (canonical name canon), or
+// "". Sirv's aliases and numbered first layers make two spellings of one
+// parameter possible (w and scale.width, text.size and text.0.size);
+// given both, neither wins.
+func spelling(values map[string]string, name, canon string, empty bool) string {
+	var found string
+	for other, raw := range values {
+		if other == name {
+			continue
+		}
+		if d, c := resolve(other); d != nil && c == canon && (empty || raw != "" || d.emptyIsValue()) && (found == "" || other < found) {
+			found = other
+		}
+	}
+	return found
 }
 
 // Canonical returns the known parameters of values as a query string
@@ -63,29 +122,67 @@ func Parse(values map[string]string, lim Limits) (*Params, error) {
 // Params. Normalisation does not depend on limits. Use it on the output of
 // Merge to key variant caches and ETags.
 func Canonical(values map[string]string) string {
+	for name := range values {
+		if d := lookup(name); d == nil || d.target != nil {
+			if d, _ := resolve(name); d != nil {
+				return canonicalSpelt(values)
+			}
+		}
+	}
 	var b []byte
 	for _, d := range byName {
 		raw, ok := values[d.name]
 		if !ok {
 			continue
 		}
-		c := d.canonical(raw)
-		if c == "" {
-			continue
-		}
-		if len(b) > 0 {
-			b = append(b, '&')
-		}
-		b = append(b, d.name...)
-		b = append(b, '=')
-		b = urlenc.AppendQuery(b, c)
+		b = appendCanonical(b, d.name, d.canonical(raw))
 	}
 	return string(b)
+}
+
+// canonicalSpelt is Canonical for values that use an alias or a numbered
+// layer: each is written under its canonical name (scale.width as w,
+// text.0.size as text.size) unless another spelling of the same
+// parameter is also given, which keeps the input invalid.
+func canonicalSpelt(values map[string]string) string {
+	type entry struct{ name, value string }
+	var list []entry
+	for name, raw := range values {
+		d, canon := resolve(name)
+		if d == nil {
+			continue
+		}
+		if canon != name && spelling(values, name, canon, false) != "" {
+			canon = name
+		}
+		list = append(list, entry{canon, d.canonical(raw)})
+	}
+	slices.SortFunc(list, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	var b []byte
+	for _, e := range list {
+		b = appendCanonical(b, e.name, e.value)
+	}
+	return string(b)
+}
+
+func appendCanonical(b []byte, name, c string) []byte {
+	if c == "" {
+		return b
+	}
+	if len(b) > 0 {
+		b = append(b, '&')
+	}
+	b = append(b, name...)
+	b = append(b, '=')
+	return urlenc.AppendQuery(b, c)
 }
 
 // canonical returns the normal spelling of raw, raw itself when it is not
 // valid, or "" when the parameter is as good as absent.
 func (d *param) canonical(raw string) string {
+	if d.target != nil {
+		d = d.target
+	}
 	if raw == "" && !d.emptyIsValue() {
 		return ""
 	}
@@ -153,20 +250,31 @@ type Definition struct {
 // (grouped as in PARAMS.md).
 func Definitions() []Definition {
 	lim := DefaultLimits()
-	defs := make([]Definition, len(params))
-	for i := range params {
-		d := &params[i]
-		defs[i] = Definition{Name: d.name, Group: d.group, Values: d.values(lim), Default: d.def, Doc: d.doc, SecureOnly: d.secureOnly()}
+	defs := make([]Definition, len(coreParams))
+	for i := range coreParams {
+		d := &coreParams[i]
+		doc := d.doc
+		for _, a := range byName {
+			if a.aliasOf == d.name {
+				doc += " Also spelt " + a.name + "."
+			}
+		}
+		defs[i] = Definition{Name: d.name, Group: d.group, Values: d.values(lim), Default: d.def, Doc: doc, SecureOnly: d.secureOnly()}
 	}
 	return defs
 }
 
-// Known reports whether name is a supported parameter name.
-func Known(name string) bool { return lookup(name) != nil }
+// Known reports whether name is a parameter name Parse reads: a supported
+// parameter, one of Sirv's other spellings of one (scale.width,
+// text.0.size), or a Sirv option that Parse refuses (see SirvOptions).
+func Known(name string) bool {
+	d, _ := resolve(name)
+	return d != nil
+}
 
 // SecureOnly reports whether name is a text or watermark parameter, which
 // the query string may neither add nor change (docs/behaviour.md, Locks).
 func SecureOnly(name string) bool {
-	d := lookup(name)
+	d, _ := resolve(name)
 	return d != nil && d.secureOnly()
 }

@@ -36,6 +36,10 @@ func (s Scale) Resizes(w, h int) bool { return s.W != w || s.H != h }
 func (p *Params) ScaleFor(w, h int) Scale {
 	plan := Scale{W: w, H: h}
 	rw, rh := p.Width.Resolve(w), p.Height.Resolve(h)
+	opt := p.ScaleOption
+	if rw <= 0 && rh <= 0 && p.Side <= 0 && p.Thumbnail > 0 {
+		rw, rh, opt = p.Thumbnail, p.Thumbnail, ScaleFill
+	}
 	if rw <= 0 && rh <= 0 {
 		if p.Side <= 0 {
 			return plan
@@ -49,7 +53,6 @@ func (p *Params) ScaleFor(w, h int) Scale {
 	}
 	fw, fh := float64(w), float64(h)
 	sx, sy := float64(rw)/fw, float64(rh)/fh
-	opt := p.ScaleOption
 	switch {
 	case rw > 0 && rh > 0 && opt == ScaleIgnore:
 		plan.W, plan.H = rw, rh
@@ -138,7 +141,8 @@ func (p *Params) CropFor(w, h int) (r Rect, byContent, ok bool) {
 	if ch <= 0 {
 		ch = h
 	}
-	cw, ch = min(cw, w), min(ch, h)
+	padW, padH := p.CropPadWidth.Resolve(w), p.CropPadHeight.Resolve(h)
+	cw, ch = min(cw+2*padW, w), min(ch+2*padH, h)
 	offset := func(o Offset, size, win int) (int, bool) {
 		switch {
 		case o.Center:
@@ -150,6 +154,12 @@ func (p *Params) CropFor(w, h int) (r Rect, byContent, ok bool) {
 	}
 	x, xSet := offset(p.CropX, w, cw)
 	y, ySet := offset(p.CropY, h, ch)
+	if !p.CropX.Center {
+		x -= padW // the pad widens the window around its offset
+	}
+	if !p.CropY.Center {
+		y -= padH
+	}
 	byContent = p.CropType == CropSmart && !xSet && !ySet
 	x = min(max(x, 0), w-cw)
 	y = min(max(y, 0), h-ch)
@@ -161,24 +171,64 @@ func (p *Params) CropFor(w, h int) (r Rect, byContent, ok bool) {
 
 // CanvasFor returns the canvas for a w×h image: its size and where the
 // image sits on it (Rect's X, Y are the image's offset, which is negative
-// when a canvas smaller than the image clips it). ok is false when no
-// canvas parameter changes the size.
+// when a canvas smaller than the image clips it). The size includes the
+// canvas border. ok is false when no canvas parameter changes the size.
 func (p *Params) CanvasFor(w, h int) (canvasW, canvasH int, at Rect, ok bool) {
-	if !p.CanvasWidth.Set && !p.CanvasHeight.Set {
-		return w, h, Rect{W: w, H: h}, false
+	c := p.CanvasPartsFor(w, h)
+	return c.W + 2*c.BorderW, c.H + 2*c.BorderH, Rect{X: c.At.X + c.BorderW, Y: c.At.Y + c.BorderH, W: w, H: h}, c.Changes
+}
+
+// CanvasParts is the canvas of a w×h image before its border: W×H (from
+// canvas.width and .height, widened or heightened to
+// canvas.aspectratio), where the image sits on it, and the border added
+// on each side.
+type CanvasParts struct {
+	W, H             int
+	At               Rect
+	BorderW, BorderH int
+	// Changes reports that the canvas changes the image's size.
+	Changes bool
+}
+
+// CanvasPartsFor returns the canvas parts for a w×h image.
+func (p *Params) CanvasPartsFor(w, h int) CanvasParts {
+	c := CanvasParts{W: w, H: h, At: Rect{W: w, H: h}}
+	if !p.CanvasWidth.Set && !p.CanvasHeight.Set && p.CanvasAspect[0] == 0 && !p.CanvasBorderWidth.Set && !p.CanvasBorderHeight.Set {
+		return c
 	}
-	cw, ch := w, h
 	if p.CanvasWidth.Set {
-		cw = p.CanvasWidth.Resolve(w)
+		c.W = max(1, p.CanvasWidth.Resolve(w))
 	}
 	if p.CanvasHeight.Set {
-		ch = p.CanvasHeight.Resolve(h)
+		c.H = max(1, p.CanvasHeight.Resolve(h))
 	}
-	if cw == w && ch == h {
-		return w, h, Rect{W: w, H: h}, false
+	if a, b := p.CanvasAspect[0], p.CanvasAspect[1]; a > 0 && b > 0 {
+		ratio := float64(a) / float64(b)
+		if float64(c.W)/float64(c.H) > ratio {
+			c.H = max(c.H, int(math.Round(float64(c.W)/ratio)))
+		} else {
+			c.W = max(c.W, int(math.Round(float64(c.H)*ratio)))
+		}
 	}
-	x, y := Place(p.CanvasPosition, cw, ch, w, h, 0)
-	return cw, ch, Rect{X: x, Y: y, W: w, H: h}, true
+	c.BorderW, c.BorderH = p.CanvasBorderWidth.Resolve(c.W), p.CanvasBorderHeight.Resolve(c.H)
+	x, y := Place(p.CanvasPosition, c.W, c.H, w, h, 0)
+	c.At = Rect{X: x, Y: y, W: w, H: h}
+	c.Changes = c.W != w || c.H != h || c.BorderW > 0 || c.BorderH > 0
+	return c
+}
+
+// FrameFor returns the frame around a finished w×h image: the width of
+// the frame on each side and of its rim (at most the frame's width).
+// Both are 0 without a frame.style other than none.
+func (p *Params) FrameFor(w, h int) (frame, rim int) {
+	if p.FrameStyle == "" || p.FrameStyle == "none" {
+		return 0, 0
+	}
+	frame = max(1, int(math.Round(0.05*float64(min(w, h)))))
+	if p.FrameWidth.Set {
+		frame = p.FrameWidth.Resolve(min(w, h))
+	}
+	return frame, min(p.FrameRimWidth, frame)
 }
 
 // RightAngle returns the rotation normalised to [0, 360) and whether it is
@@ -267,7 +317,7 @@ func TextMargin(w, h int) int {
 }
 
 // TextFontSize returns the font size in pixels of p's text on a w×h image:
-// text.size percent of the width, or by default the size at which the
+// text.font.size pixels, else text.size percent of the width, or by default the size at which the
 // longest line about fills the width less the margins (a glyph is about
 // 0.6 em wide), at most a fifth of the height. It is reduced when the text
 // would cover more than the image (a glyph cell is about 0.6 × 1.25 em),
@@ -275,7 +325,9 @@ func TextMargin(w, h int) int {
 func (p *Params) TextFontSize(w, h int) float64 {
 	runes := max(1, utf8.RuneCountInString(p.Text))
 	px := p.TextSize / 100 * float64(w)
-	if p.TextSize <= 0 {
+	if p.TextFontPx > 0 {
+		px = float64(p.TextFontPx)
+	} else if p.TextSize <= 0 {
 		wrap := max(1, w-2*TextMargin(w, h))
 		longest := 1
 		for line := range strings.SplitSeq(p.Text, "\n") {
@@ -289,12 +341,132 @@ func (p *Params) TextFontSize(w, h int) float64 {
 	return math.Max(1, math.Floor(px))
 }
 
+// WatermarkLayout is the geometry of a watermark on an image, stage by
+// stage: a crop of the watermark image, its scale, a canvas behind it and
+// a rotation.
+type WatermarkLayout struct {
+	// Crop is the window cut out of the watermark image; its W is 0 when
+	// no crop applies.
+	Crop Rect
+	// Scale is the resize of the (cropped) watermark, with its fill
+	// window for watermark.scale.option=fill.
+	Scale Scale
+	// CanvasW×CanvasH is the canvas behind the watermark (its scaled size
+	// when no canvas is given); At is where the scaled watermark sits on
+	// it (centred).
+	CanvasW, CanvasH int
+	At               Rect
+	// W×H is the final size, after watermark.rotate.
+	W, H int
+}
+
+// WatermarkLayoutFor returns the layout of a wmW×wmH watermark image on a
+// w×h image: watermark.crop.* on the watermark's own pixels, then the
+// scale of WatermarkScaleFor, the watermark.canvas.* canvas (pixels or
+// percent of the image) and watermark.rotate.
+func (p *Params) WatermarkLayoutFor(w, h, wmW, wmH int) WatermarkLayout {
+	var l WatermarkLayout
+	cw, ch := wmW, wmH
+	if r, ok := p.WatermarkCrop.window(wmW, wmH); ok {
+		l.Crop, cw, ch = r, r.W, r.H
+	}
+	l.Scale = p.WatermarkScaleFor(w, h, cw, ch)
+	sw, sh := l.Scale.W, l.Scale.H
+	if l.Scale.Fill.W > 0 {
+		sw, sh = l.Scale.Fill.W, l.Scale.Fill.H
+	}
+	l.CanvasW, l.CanvasH = sw, sh
+	if p.WatermarkCanvasWidth.Set {
+		l.CanvasW = max(1, p.WatermarkCanvasWidth.Resolve(w))
+	}
+	if p.WatermarkCanvasHeight.Set {
+		l.CanvasH = max(1, p.WatermarkCanvasHeight.Resolve(h))
+	}
+	l.At = Rect{X: (l.CanvasW - sw) / 2, Y: (l.CanvasH - sh) / 2, W: sw, H: sh}
+	l.W, l.H = RotatedSize(p.WatermarkRotate, l.CanvasW, l.CanvasH)
+	return l
+}
+
+// window returns the crop window on a w×h image, clamped to it; ok is
+// false when it keeps the whole image.
+func (b CropBox) window(w, h int) (r Rect, ok bool) {
+	cw, ch := b.W.Resolve(w), b.H.Resolve(h)
+	if cw <= 0 { // from the offset to the edge
+		cw = w
+		if !b.X.Center {
+			cw = max(1, w-b.X.Resolve(w))
+		}
+	}
+	if ch <= 0 {
+		ch = h
+		if !b.Y.Center {
+			ch = max(1, h-b.Y.Resolve(h))
+		}
+	}
+	cw, ch = min(cw, w), min(ch, h)
+	at := func(o Offset, size, win int) int {
+		if o.Center {
+			return (size - win) / 2
+		}
+		return min(max(o.Resolve(size), 0), size-win)
+	}
+	r = Rect{X: at(b.X, w, cw), Y: at(b.Y, h, ch), W: cw, H: ch}
+	return r, r != Rect{W: w, H: h}
+}
+
+// TextAt returns the top-left corner of a bw×bh text block on a w×h
+// image: at text.position (keeping margin pixels from the edges it
+// touches), or, when text.position.x, .y or .gravity is given, offset by
+// x and y from the text.position.gravity point (default northwest) into
+// the image. An offset never pushes a block that fits off the image.
+func (p *Params) TextAt(w, h, bw, bh, margin int) (x, y int) {
+	return placeAt(p.TextPosition, p.TextGravity, p.TextX, p.TextY, w, h, bw, bh, margin)
+}
+
+// WatermarkAt is TextAt for a ww×wh watermark (no margin): at
+// watermark.position, or offset by watermark.position.x and .y from the
+// watermark.position.gravity point.
+func (p *Params) WatermarkAt(w, h, ww, wh int) (x, y int) {
+	return placeAt(p.WatermarkPosition, p.WatermarkGravity, p.WatermarkX, p.WatermarkY, w, h, ww, wh, 0)
+}
+
+func placeAt(pos, gravity Position, ox, oy Offset, w, h, bw, bh, margin int) (x, y int) {
+	if !ox.Set && !oy.Set && gravity == "" {
+		return Place(pos, w, h, bw, bh, margin)
+	}
+	if gravity == "" {
+		gravity = PositionNorthWest
+	}
+	gx, gy := Gravity(gravity)
+	axis := func(g float64, o Offset, size, obj int) int {
+		at := int(math.Round(g * float64(size-obj)))
+		switch {
+		case o.Center:
+			at = (size - obj) / 2
+		case o.Set:
+			d := o.Resolve(size)
+			if g == 1 {
+				d = -d // from the far edge, into the image
+			}
+			at += d
+		}
+		if obj <= size {
+			at = min(max(at, 0), size-obj)
+		}
+		return at
+	}
+	return axis(gx, ox, w, bw), axis(gy, oy, h, bh)
+}
+
 // WatermarkScaleFor returns the size of a wmW×wmH watermark image on a w×h
 // image: watermark.scale.width and height (pixels, or percent of the image,
 // at least one pixel), fitted keeping the watermark's aspect ratio; by
 // default its own size, reduced to fit the image.
 func (p *Params) WatermarkScaleFor(w, h, wmW, wmH int) Scale {
 	sp := Params{ScaleOption: ScaleFit}
+	if p.WatermarkScaleOption != "" {
+		sp.ScaleOption = p.WatermarkScaleOption
+	}
 	if p.WatermarkScaleWidth.Set {
 		sp.Width = Dim{Value: float64(max(1, p.WatermarkScaleWidth.Resolve(w))), Set: true}
 	}
@@ -333,6 +505,9 @@ type Layout struct {
 	Flip, Flop bool
 	// OutW×OutH is the size of the output, before text and watermark.
 	OutW, OutH int
+	// Frame is the width of the frame drawn around the finished image on
+	// each side (0 for none): the encoded image is OutW+2·Frame wide.
+	Frame int
 	// ByContent reports that the engine decides a region from the pixels
 	// (crop.type=trim or smart), so the offsets above are the centred
 	// estimate and, for trim, the sizes an upper bound.
@@ -356,6 +531,7 @@ func (p *Params) Plan(srcW, srcH int) Layout {
 	l.Angle, _ = RightAngle(p.Rotate)
 	l.Flip, l.Flop = p.Flip, p.Flop
 	l.OutW, l.OutH = RotatedSize(p.Rotate, l.CanvasW, l.CanvasH)
+	l.Frame, _ = p.FrameFor(l.OutW, l.OutH)
 	return l
 }
 

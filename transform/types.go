@@ -143,11 +143,62 @@ type Params struct {
 	Hue        int
 	Lightness  int
 
+	// Sirv's light and colour options. Exposure, Shadows and Highlights
+	// are -100..100; ColorLevelBlack 0..254 and ColorLevelWhite 1..255
+	// (0 = unset, 255). Colortone is a preset name (see ColortoneFor);
+	// ColortoneMode solid, highlights or shadows. VignetteValue is 0..100.
+	// Opacity applies to the whole image.
+	Exposure, Shadows, Highlights    int
+	ColorLevelBlack, ColorLevelWhite int
+	Colortone                        string
+	ColortoneColor                   Color
+	ColortoneLevel                   Level
+	ColortoneMode                    string
+	ColorizeColor                    Color
+	ColorizeOpacity                  Level
+	VignetteValue                    int
+	VignetteColor                    Color
+	Opacity                          Level
+
+	// Thumbnail is thumbnail: a square of this side, filled (0 = none).
+	// CropPadWidth and CropPadHeight widen the crop window on each side.
+	// WebPFallback is the format for clients without WebP (see
+	// NegotiateFor).
+	Thumbnail                   int
+	CropPadWidth, CropPadHeight Dim
+	WebPFallback                Format
+
+	// Output options: progressive (interlaced) encoding, JPEG chroma
+	// subsampling ("", "4:2:0" or "4:4:4"), PNG palette quantisation, and
+	// the page (1-based, 0 = first) of a multi-page source.
+	Progressive bool
+	Subsampling string
+	PNGOptimize bool
+	Page        int
+
 	// Canvas: canvas.width, canvas.height (pixels or % of the image),
 	// canvas.color, canvas.position (compass point or "center").
 	CanvasWidth, CanvasHeight Dim
 	CanvasColor               Color
 	CanvasPosition            Position
+
+	// Sirv's canvas options: the canvas colour's opacity, an aspect ratio
+	// the canvas is widened or heightened to, and a border around it
+	// (pixels or % of the canvas, each side) with its colour and opacity.
+	CanvasOpacity                         Level
+	CanvasAspect                          [2]int
+	CanvasBorderWidth, CanvasBorderHeight Dim
+	CanvasBorderColor                     Color
+	CanvasBorderOpacity                   Level
+
+	// Frame around the finished image: style ("", none, solid, mirror,
+	// edge), colour, width (pixels or % of the shorter side, default 5 %)
+	// and a rim of FrameRimWidth pixels in FrameRimColor.
+	FrameStyle    string
+	FrameColor    Color
+	FrameWidth    Dim
+	FrameRimColor Color
+	FrameRimWidth int
 
 	// Text overlay. TextSize is a percentage of the image width (default
 	// chosen by the engine); TextOpacity 0..100; TextPosition a compass point
@@ -161,6 +212,26 @@ type Params struct {
 	TextBackground Color
 	TextOutline    Color
 
+	// Sirv's text options: line alignment ("", left, center, right),
+	// offsets from a gravity point (text.position.x/.y/.gravity, which
+	// take precedence over TextPosition), the font size in pixels (0 =
+	// from TextSize), italic and bold cuts, and the outline's width and
+	// blur in pixels and opacity, and the background box's opacity.
+	TextAlign             string
+	TextX, TextY          Offset
+	TextGravity           Position
+	TextFontPx            int
+	TextItalic, TextBold  bool
+	TextOutlineWidth      int
+	TextOutlineOpacity    Level
+	TextOutlineBlur       int
+	TextBackgroundOpacity Level
+
+	// MoreText are Sirv's numbered text layers 1 to MaxTextLayers-1
+	// (text.1.*, text.2.*, …), drawn after the text above (layer 0, also
+	// spelt text.0.*) in layer order. A layer without text draws nothing.
+	MoreText [MaxTextLayers - 1]TextLayer
+
 	// Watermark: the path of an image under the same root, its position
 	// (compass, "center" or "tile"), scale (pixels or % of the image) and
 	// opacity 0..100.
@@ -170,9 +241,197 @@ type Params struct {
 	WatermarkScaleHeight Dim
 	WatermarkOpacity     int
 
+	// Sirv's watermark placement: offsets from a gravity point
+	// (watermark.position.x/.y/.gravity, which take precedence over
+	// WatermarkPosition).
+	WatermarkX, WatermarkY Offset
+	WatermarkGravity       Position
+	// The rest of Sirv's watermark options: how the scale applies, a
+	// rotation in degrees, drawing behind the image, a canvas behind the
+	// watermark (size in pixels or % of the image, colour and opacity),
+	// and a crop of the watermark image before scaling.
+	WatermarkScaleOption                        ScaleOption
+	WatermarkRotate                             float64
+	WatermarkBack                               bool
+	WatermarkCanvasWidth, WatermarkCanvasHeight Dim
+	WatermarkCanvasColor                        Color
+	WatermarkCanvasOpacity                      Level
+	WatermarkCrop                               CropBox
+
+	// MoreWatermarks are Sirv's numbered watermark layers 1 to
+	// MaxWatermarkLayers-1 (watermark.1.*, …), drawn after the watermark
+	// above (layer 0) in layer order.
+	MoreWatermarks [MaxWatermarkLayers - 1]WatermarkLayer
+
 	// Profile is the profile name that was expanded into these parameters
 	// (informational; Merge has already applied it).
 	Profile string
+}
+
+// MaxTextLayers is how many text layers one image may have: text.0.* (or
+// text.*) to text.3.*.
+const MaxTextLayers = 4
+
+// TextLayer is one numbered text layer: the text fields of Params, with
+// the same names and meaning.
+type TextLayer struct {
+	Text                  string
+	TextSize              float64
+	TextColor             Color
+	TextOpacity           int
+	TextPosition          Position
+	TextFontFamily        string
+	TextBackground        Color
+	TextOutline           Color
+	TextAlign             string
+	TextX, TextY          Offset
+	TextGravity           Position
+	TextFontPx            int
+	TextItalic, TextBold  bool
+	TextOutlineWidth      int
+	TextOutlineOpacity    Level
+	TextOutlineBlur       int
+	TextBackgroundOpacity Level
+}
+
+// TextLayers returns p's text layers in drawing order: layer 0 (p's own
+// text fields), then MoreText. Layers without text are included.
+func (p *Params) TextLayers() [MaxTextLayers]TextLayer {
+	var out [MaxTextLayers]TextLayer
+	out[0] = TextLayer{
+		Text: p.Text, TextSize: p.TextSize, TextColor: p.TextColor, TextOpacity: p.TextOpacity,
+		TextPosition: p.TextPosition, TextFontFamily: p.TextFontFamily, TextBackground: p.TextBackground,
+		TextOutline: p.TextOutline, TextAlign: p.TextAlign, TextX: p.TextX, TextY: p.TextY,
+		TextGravity: p.TextGravity, TextFontPx: p.TextFontPx, TextItalic: p.TextItalic, TextBold: p.TextBold,
+		TextOutlineWidth: p.TextOutlineWidth, TextOutlineOpacity: p.TextOutlineOpacity,
+		TextOutlineBlur: p.TextOutlineBlur, TextBackgroundOpacity: p.TextBackgroundOpacity,
+	}
+	copy(out[1:], p.MoreText[:])
+	return out
+}
+
+// WithText returns a copy of p whose text fields (layer 0) are l's and
+// that has no other text layer: the parameters an engine draws one layer
+// with.
+func (p *Params) WithText(l TextLayer) Params {
+	q := *p
+	q.Text, q.TextSize, q.TextColor, q.TextOpacity = l.Text, l.TextSize, l.TextColor, l.TextOpacity
+	q.TextPosition, q.TextFontFamily, q.TextBackground, q.TextOutline = l.TextPosition, l.TextFontFamily, l.TextBackground, l.TextOutline
+	q.TextAlign, q.TextX, q.TextY, q.TextGravity = l.TextAlign, l.TextX, l.TextY, l.TextGravity
+	q.TextFontPx, q.TextItalic, q.TextBold = l.TextFontPx, l.TextItalic, l.TextBold
+	q.TextOutlineWidth, q.TextOutlineOpacity, q.TextOutlineBlur, q.TextBackgroundOpacity = l.TextOutlineWidth, l.TextOutlineOpacity, l.TextOutlineBlur, l.TextBackgroundOpacity
+	q.MoreText = [MaxTextLayers - 1]TextLayer{}
+	return q
+}
+
+// setLayer applies one parsed text or watermark option (row d, value v)
+// to numbered layer n (1-based among MoreText or MoreWatermarks): the
+// row's setter writes its one field into the layer as if it were layer 0.
+func (p *Params) setLayer(n int, d *param, v value) {
+	if d.group == "watermark" {
+		q := p.WithWatermark(p.MoreWatermarks[n-1])
+		d.set(&q, v)
+		p.MoreWatermarks[n-1] = q.WatermarkLayers()[0]
+		return
+	}
+	q := p.WithText(p.MoreText[n-1])
+	d.set(&q, v)
+	p.MoreText[n-1] = q.TextLayers()[0]
+}
+
+// MaxWatermarkLayers is how many watermarks one image may have:
+// watermark.0.* (or watermark.*) to watermark.3.*.
+const MaxWatermarkLayers = 4
+
+// WatermarkLayer is one numbered watermark layer: the watermark fields of
+// Params, with the same names and meaning.
+type WatermarkLayer struct {
+	Watermark                                   string
+	WatermarkPosition                           Position
+	WatermarkScaleWidth, WatermarkScaleHeight   Dim
+	WatermarkOpacity                            int
+	WatermarkX, WatermarkY                      Offset
+	WatermarkGravity                            Position
+	WatermarkScaleOption                        ScaleOption
+	WatermarkRotate                             float64
+	WatermarkBack                               bool
+	WatermarkCanvasWidth, WatermarkCanvasHeight Dim
+	WatermarkCanvasColor                        Color
+	WatermarkCanvasOpacity                      Level
+	WatermarkCrop                               CropBox
+}
+
+// WatermarkLayers returns p's watermark layers in drawing order: layer 0
+// (p's own watermark fields), then MoreWatermarks. Layers without a
+// watermark are included.
+func (p *Params) WatermarkLayers() [MaxWatermarkLayers]WatermarkLayer {
+	var out [MaxWatermarkLayers]WatermarkLayer
+	out[0] = WatermarkLayer{
+		Watermark: p.Watermark, WatermarkPosition: p.WatermarkPosition,
+		WatermarkScaleWidth: p.WatermarkScaleWidth, WatermarkScaleHeight: p.WatermarkScaleHeight,
+		WatermarkOpacity: p.WatermarkOpacity, WatermarkX: p.WatermarkX, WatermarkY: p.WatermarkY,
+		WatermarkGravity: p.WatermarkGravity, WatermarkScaleOption: p.WatermarkScaleOption,
+		WatermarkRotate: p.WatermarkRotate, WatermarkBack: p.WatermarkBack,
+		WatermarkCanvasWidth: p.WatermarkCanvasWidth, WatermarkCanvasHeight: p.WatermarkCanvasHeight,
+		WatermarkCanvasColor: p.WatermarkCanvasColor, WatermarkCanvasOpacity: p.WatermarkCanvasOpacity,
+		WatermarkCrop: p.WatermarkCrop,
+	}
+	copy(out[1:], p.MoreWatermarks[:])
+	return out
+}
+
+// WithWatermark returns a copy of p whose watermark fields (layer 0) are
+// l's and that has no other watermark layer: the parameters an engine
+// draws one watermark with.
+func (p *Params) WithWatermark(l WatermarkLayer) Params {
+	q := *p
+	q.Watermark, q.WatermarkPosition, q.WatermarkOpacity = l.Watermark, l.WatermarkPosition, l.WatermarkOpacity
+	q.WatermarkScaleWidth, q.WatermarkScaleHeight = l.WatermarkScaleWidth, l.WatermarkScaleHeight
+	q.WatermarkX, q.WatermarkY, q.WatermarkGravity = l.WatermarkX, l.WatermarkY, l.WatermarkGravity
+	q.WatermarkScaleOption, q.WatermarkRotate, q.WatermarkBack = l.WatermarkScaleOption, l.WatermarkRotate, l.WatermarkBack
+	q.WatermarkCanvasWidth, q.WatermarkCanvasHeight = l.WatermarkCanvasWidth, l.WatermarkCanvasHeight
+	q.WatermarkCanvasColor, q.WatermarkCanvasOpacity, q.WatermarkCrop = l.WatermarkCanvasColor, l.WatermarkCanvasOpacity, l.WatermarkCrop
+	q.MoreWatermarks = [MaxWatermarkLayers - 1]WatermarkLayer{}
+	return q
+}
+
+// Watermarks returns the paths of p's watermarks, layer by layer, without
+// the empty ones.
+func (p *Params) Watermarks() []string {
+	var out []string
+	for _, l := range p.WatermarkLayers() {
+		if l.Watermark != "" {
+			out = append(out, l.Watermark)
+		}
+	}
+	return out
+}
+
+// CropBox is a crop window given by offsets and sizes (pixels or a
+// percentage of the cropped image's own size); the zero value crops
+// nothing.
+type CropBox struct {
+	// X and Y are the window's top-left corner (pixels, % or center).
+	X, Y Offset
+	// W and H are its size; unset means up to the image's far edge.
+	W, H Dim
+}
+
+// Level is a percentage 0..100 whose zero value means "not given" (the
+// parameter's default), as opposed to an explicit 0.
+type Level struct {
+	// Value is the percentage given.
+	Value int
+	// Set reports that the parameter was given.
+	Set bool
+}
+
+// Or returns the level, or def when it was not given.
+func (l Level) Or(def int) int {
+	if !l.Set {
+		return def
+	}
+	return l.Value
 }
 
 // Limits bound the work one transform may do. Every field has a safe default

@@ -7,15 +7,16 @@ import (
 
 // Work returns the planned work of p on a srcW×srcH source, in pixel
 // operations: the source pixels, four passes over the largest image of the
-// pipeline (scaled, cropped, on its canvas, turned), and that image's
+// pipeline (scaled, cropped, on its canvas, turned) plus one per pass of
+// Sirv's colour options (see extraPasses), and that image's
 // pixels times the taps of blur and sharpen. A Gaussian of sigma σ costs
 // about 12σ+2 taps per pixel (two passes of a ±3σ mask); blur=b has
 // σ = b/5 and sharpen=s has σ = 0.5 + s/100, as in the libvips engine. The
 // figure is an estimate for bounding work, not a prediction of time.
 func (p *Params) Work(srcW, srcH int) (total, filter int64) {
 	l := p.Plan(srcW, srcH)
-	big := max(area(l.Scale.W, l.Scale.H), area(l.CanvasW, l.CanvasH), area(l.OutW, l.OutH))
-	base := area(srcW, srcH) + 4*big
+	big := max(area(l.Scale.W, l.Scale.H), area(l.CanvasW, l.CanvasH), area(l.OutW+2*l.Frame, l.OutH+2*l.Frame))
+	base := area(srcW, srcH) + int64(4+p.extraPasses())*big
 	taps := 0.0
 	if p.Blur > 0 {
 		taps += 12*p.Blur/5 + 2
@@ -28,6 +29,29 @@ func (p *Params) Work(srcW, srcH int) (total, filter int64) {
 		f = math.MaxInt64 / 2
 	}
 	return base + int64(f), int64(f)
+}
+
+// extraPasses counts the passes over the image of Sirv's light, colour
+// and output options: one for the tone curve, colorize and opacity, four
+// for colortone (grey, two lookups, blend), two for the vignette.
+func (p *Params) extraPasses() int {
+	n := 0
+	if _, ok := p.ToneCurve(); ok {
+		n++
+	}
+	if _, _, _, ok := p.ColortoneFor(); ok {
+		n += 4
+	}
+	if p.ColorizeColor.Set {
+		n++
+	}
+	if p.VignetteValue > 0 {
+		n += 2
+	}
+	if p.Opacity.Set {
+		n++
+	}
+	return n
 }
 
 func area(w, h int) int64 { return int64(max(w, 0)) * int64(max(h, 0)) }

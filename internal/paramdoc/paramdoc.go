@@ -1,12 +1,14 @@
-// Package paramdoc renders the parameter table of the README and
-// transform/PARAMS.md from transform.Definitions, the same table the
-// parser uses, so the documents cannot drift from the code. Its test
-// checks both documents and rewrites them with -update:
+// Package paramdoc renders the parameter table and the Sirv parity table
+// of the README and transform/PARAMS.md from transform.Definitions and
+// transform.SirvOptions, the same table the parser uses, so the documents
+// cannot drift from the code. Its tests check both documents and rewrite
+// them with -update:
 //
-//	go test ./internal/paramdoc -run TestParamsTableUpToDate -update
+//	go test ./internal/paramdoc -update
 package paramdoc
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/keyhole-dev/keyhole/transform"
@@ -45,13 +47,60 @@ func MarkdownTable() string {
 // replaced by MarkdownTable, and false when doc lacks the markers in that
 // order.
 func ReplaceTable(doc string) (string, bool) {
-	before, rest, ok := strings.Cut(doc, TableStart)
+	return replaceBetween(doc, TableStart, TableEnd, MarkdownTable())
+}
+
+// Markers around the generated Sirv parity table in README.md and
+// transform/PARAMS.md.
+const (
+	SirvStart = "<!-- sirv:start -->"
+	SirvEnd   = "<!-- sirv:end -->"
+)
+
+// SirvTable renders transform.SirvOptions as a Markdown table with the
+// columns Sirv option, Sirv values, Sirv default, Keyhole and notes,
+// followed by a line of counts.
+func SirvTable() string {
+	var b strings.Builder
+	b.WriteString("| Sirv option | Sirv values | Sirv default | Keyhole | notes |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	counts := map[string]int{}
+	opts := transform.SirvOptions()
+	for _, o := range opts {
+		counts[o.Status]++
+		status := o.Status
+		if o.AliasOf != "" {
+			status += ", as `" + o.AliasOf + "`"
+		}
+		for _, cell := range []string{"`" + o.Name + "`", o.Sirv, o.SirvDefault, status, o.Note} {
+			b.WriteString("| ")
+			b.WriteString(strings.ReplaceAll(cell, "|", `\|`))
+			b.WriteString(" ")
+		}
+		b.WriteString("|\n")
+	}
+	b.WriteString("\n")
+	b.WriteString(strconv.Itoa(len(opts)) + " Sirv options: " +
+		strconv.Itoa(counts[transform.SirvImplemented]) + " implemented, " +
+		strconv.Itoa(counts[transform.SirvDiffers]) + " implemented with a stated difference, " +
+		strconv.Itoa(counts[transform.SirvRefused]) + " refused (400 naming the option).\n")
+	return b.String()
+}
+
+// ReplaceSirvTable returns doc with the text between SirvStart and
+// SirvEnd replaced by SirvTable, and false when doc lacks the markers.
+func ReplaceSirvTable(doc string) (string, bool) {
+	return replaceBetween(doc, SirvStart, SirvEnd, SirvTable())
+}
+
+func replaceBetween(doc, start, end, table string) (string, bool) {
+	before, rest, ok := strings.Cut(doc, start)
 	if !ok {
 		return doc, false
 	}
-	_, after, ok := strings.Cut(rest, TableEnd)
+	_, after, ok := strings.Cut(rest, end)
 	if !ok {
 		return doc, false
 	}
-	return before + TableStart + "\n" + MarkdownTable() + TableEnd + after, true
+	return before + start + "\n" + table + end + after, true
 }

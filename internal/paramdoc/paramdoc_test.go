@@ -1,6 +1,7 @@
 package paramdoc_test
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"strings"
@@ -37,6 +38,80 @@ func TestParamsTableUpToDate(t *testing.T) {
 				return
 			}
 			t.Errorf("%s is out of date; run: go test ./internal/paramdoc -run TestParamsTableUpToDate -update", path)
+		})
+	}
+}
+
+// TestSirvTableUpToDate checks that README.md and transform/PARAMS.md
+// hold exactly SirvTable(); run it with -update to rewrite them.
+func TestSirvTableUpToDate(t *testing.T) {
+	for _, path := range []string{"../../transform/PARAMS.md", "../../README.md"} {
+		t.Run(path, func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, ok := paramdoc.ReplaceSirvTable(string(data))
+			if !ok {
+				t.Fatalf("%s lacks the %s … %s markers", path, paramdoc.SirvStart, paramdoc.SirvEnd)
+			}
+			if want == string(data) {
+				return
+			}
+			if *update {
+				if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			t.Errorf("%s is out of date; run: go test ./internal/paramdoc -update", path)
+		})
+	}
+}
+
+// TestSirvTableMatchesParser checks every row of the parity table against
+// the parser itself: an implemented option's example value parses, and
+// means the same as the same value under the parameter it is an alias
+// of; a refused option's value is a 400 that names the option and says
+// it is not supported. The table's count line matches the rows.
+func TestSirvTableMatchesParser(t *testing.T) {
+	opts := transform.SirvOptions()
+	rows := strings.Count(paramdoc.SirvTable(), "\n| `")
+	if rows != len(opts) {
+		t.Fatalf("table has %d rows, SirvOptions %d", rows, len(opts))
+	}
+	for _, o := range opts {
+		t.Run(o.Name, func(t *testing.T) {
+			if !transform.Known(o.Name) {
+				t.Errorf("Known(%q) = false", o.Name)
+			}
+			p, err := transform.Parse(map[string]string{o.Name: o.Example}, transform.Limits{})
+			switch o.Status {
+			case transform.SirvRefused:
+				var errs *transform.Errors
+				if !errors.As(err, &errs) || len(errs.List) != 1 || errs.List[0].Name != o.Name ||
+					!strings.HasPrefix(errs.List[0].Reason, "not supported by Keyhole: ") {
+					t.Fatalf("Parse(%s=%s) = %v, want a refusal naming it", o.Name, o.Example, err)
+				}
+				if o.Note == "" {
+					t.Error("refused without a reason")
+				}
+			default:
+				if err != nil {
+					t.Fatalf("Parse(%s=%s): %v", o.Name, o.Example, err)
+				}
+				if o.Status == transform.SirvDiffers && o.Note == "" {
+					t.Error("differs without a note")
+				}
+				if o.AliasOf != "" {
+					q, err := transform.Parse(map[string]string{o.AliasOf: o.Example}, transform.Limits{})
+					if err != nil || *q != *p {
+						t.Errorf("%s=%s parses to %+v, %s to %+v (%v)", o.Name, o.Example, p, o.AliasOf, q, err)
+					}
+				} else if !p.NeedsProcessing() && o.Name != "profile" && o.Name != "format" {
+					t.Errorf("%s=%s changes nothing", o.Name, o.Example)
+				}
+			}
 		})
 	}
 }

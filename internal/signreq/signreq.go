@@ -209,8 +209,9 @@ func ExpiryAfter(now time.Time, seconds float64, max time.Duration) (exp time.Ti
 
 // CheckArgs checks secure parameters as the server will: transform.FromArgs
 // flattens them, transform.Parse accepts them under rules.Limits, and a
-// watermark lies in one of rules.Watermarks. Refused parameters are named
-// as FromArgs flattens them (text.size, watermark).
+// watermark of every layer lies in one of rules.Watermarks. Refused
+// parameters are named as FromArgs flattens them (text.size, watermark),
+// a watermark of layer N as watermark.N.image.
 func CheckArgs(args map[string]any, rules *Rules) *Error {
 	flat, err := transform.FromArgs(args)
 	if err != nil {
@@ -220,10 +221,18 @@ func CheckArgs(args map[string]any, rules *Rules) *Error {
 	if err != nil {
 		return paramsError(FieldArgs, err)
 	}
-	if p.Watermark != "" && !pathrule.InFolders(p.Watermark, rules.Watermarks) {
-		return &Error{Field: FieldArgs, Reason: ReasonInvalidParams, Args: []transform.ParamError{
-			{Name: "watermark", Value: shown(p.Watermark), Reason: ReasonWatermarkFolder},
-		}}
+	var list []transform.ParamError
+	for i, l := range p.WatermarkLayers() {
+		if l.Watermark != "" && !pathrule.InFolders(l.Watermark, rules.Watermarks) {
+			name := "watermark"
+			if i > 0 {
+				name = "watermark." + strconv.Itoa(i) + ".image"
+			}
+			list = append(list, transform.ParamError{Name: name, Value: shown(l.Watermark), Reason: ReasonWatermarkFolder})
+		}
+	}
+	if len(list) > 0 {
+		return &Error{Field: FieldArgs, Reason: ReasonInvalidParams, Args: list}
 	}
 	return nil
 }

@@ -142,3 +142,39 @@ func TestShownValues(t *testing.T) {
 		t.Errorf("shown watermark: %+v", aerr)
 	}
 }
+
+// TestSirvRefusals checks that the signers refuse what the server
+// refuses: a Sirv option Keyhole does not implement, in the secure or the
+// insecure parameters, a fifth text layer and a bad value in a second
+// one; names that are no option still pass.
+func TestSirvRefusals(t *testing.T) {
+	rules := &signreq.Rules{}
+	if err := signreq.CheckArgs(map[string]any{"crop": map[string]any{"type": "face"}}, rules); err == nil ||
+		len(err.Args) != 1 || err.Args[0].Name != "crop.type" || !strings.Contains(err.Args[0].Reason, "not supported") {
+		t.Errorf("CheckArgs(crop.type=face) = %v", err)
+	}
+	if err := signreq.CheckArgs(map[string]any{"text.4": map[string]any{"text": "five"}}, rules); err == nil || err.Args[0].Name != "text.4.text" {
+		t.Errorf("CheckArgs(text.4.text) = %v", err)
+	}
+	if err := signreq.CheckArgs(map[string]any{"text": map[string]any{"1": map[string]any{"text": "two", "size": 101}}}, rules); err == nil || err.Args[0].Name != "text.1.size" {
+		t.Errorf("CheckArgs(text.1.size=101) = %v", err)
+	}
+	wm := &signreq.Rules{Watermarks: []string{"/wm/"}}
+	if err := signreq.CheckArgs(map[string]any{"watermark": "/wm/a.png", "watermark.1.image": "/wm/b.png"}, wm); err != nil {
+		t.Errorf("CheckArgs(two watermarks in the folder) = %v", err)
+	}
+	if err := signreq.CheckArgs(map[string]any{"watermark": "/wm/a.png", "watermark.2": map[string]any{"image": "/private/x.png"}}, wm); err == nil ||
+		len(err.Args) != 1 || err.Args[0].Name != "watermark.2.image" || err.Args[0].Reason != signreq.ReasonWatermarkFolder {
+		t.Errorf("CheckArgs(watermark.2.image outside the folder) = %v", err)
+	}
+	if err := signreq.CheckQuery(url.Values{"histogram": {"rgb"}}, rules); err == nil ||
+		len(err.Query) != 1 || err.Query[0].Name != "histogram" || !strings.Contains(err.Query[0].Reason, "not supported") {
+		t.Errorf("CheckQuery(histogram) = %v", err)
+	}
+	if err := signreq.CheckQuery(url.Values{"text.0.text": {"x"}}, rules); err == nil || err.Query[0].Reason != signreq.ReasonSecureOnly {
+		t.Errorf("CheckQuery(text.0.text) = %v", err)
+	}
+	if err := signreq.CheckQuery(url.Values{"utm_source": {"x"}, "scale.width": {"300"}}, rules); err != nil {
+		t.Errorf("CheckQuery(utm_source, scale.width) = %v", err)
+	}
+}

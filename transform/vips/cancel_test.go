@@ -278,3 +278,37 @@ func rss() int64 {
 	}
 	return pages * int64(os.Getpagesize())
 }
+
+// TestTimeoutStopsSirvOptions: the heaviest of Sirv's options on an
+// 8000×8000 output (colortone's lookups and blend, a vignette, colorize,
+// the tone curve, a mirrored frame with a rim, a blurred text outline) are
+// lazy libvips operations that the encoder pulls, so the time limit stops
+// them like a blur.
+func TestTimeoutStopsSirvOptions(t *testing.T) {
+	const timeout = time.Second
+	e := newEngine(t, transform.Limits{Timeout: timeout, MaxWork: noBudget})
+	p, err := transform.Parse(map[string]string{
+		"w": "8000", "h": "8000", "scale.option": "ignore",
+		"colortone": "sepia", "colortone.mode": "highlights", "vignette.value": "60", "colorize.color": "ff000040",
+		"exposure": "20", "shadows": "30", "colorlevel.black": "10",
+		"frame.style": "mirror", "frame.width": "40", "frame.rim.width": "4",
+		"text": "Keyhole", "text.outline.width": "8", "text.outline.blur": "30",
+	}, transform.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []transform.Format{transform.FormatPNG, transform.FormatJPEG} {
+		t.Run(string(f), func(t *testing.T) {
+			start := time.Now()
+			out, err := e.Process(context.Background(), transform.Request{Source: smallPhoto(t), Params: p, Format: f})
+			took := time.Since(start)
+			t.Logf("returned after %v (timeout %v)", took.Round(time.Millisecond), timeout)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v (output %v), want context.DeadlineExceeded", err, out != nil)
+			}
+			if took > timeout+slack {
+				t.Errorf("returned after %v, want within %v of the %v timeout", took, slack, timeout)
+			}
+		})
+	}
+}

@@ -18,8 +18,9 @@
 // automatic crop (crop.aspectratio, crop.type=smart) → scale (w, h, s,
 // scale.option, Lanczos3) → crop (cw, ch, cx, cy) → canvas → rotate, flip,
 // flop → brightness, contrast, lightness, saturation, hue, grayscale, blur,
-// sharpen → text → watermark → encode. The order does not depend on the
-// order of the parameters in the URL.
+// sharpen → tone curve, colortone, colorize, vignette, opacity → text →
+// watermark → frame → encode. The order does not depend on the order of
+// the parameters in the URL.
 //
 // # Time limit
 //

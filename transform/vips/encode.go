@@ -39,8 +39,11 @@ func (j *job) outputFormat() transform.Format {
 
 // encode writes the image. Metadata is stripped (EXIF, XMP, IPTC and the ICC
 // profile, whose effect was applied to the pixels when loading, so the
-// output is plain sRGB). JPEG is baseline (not interlaced) with optimised
-// Huffman tables and flattened onto white; quality is q or DefaultQuality.
+// output is plain sRGB). JPEG has optimised Huffman tables, is flattened
+// onto white, baseline unless progressive is set, and subsampled as
+// subsampling says (libvips' choice by default); PNG is interlaced with
+// progressive and quantised to a palette with png.optimize; quality is q
+// or DefaultQuality.
 func (j *job) encode() error {
 	img := j.img
 	w, h := img.Width(), img.Height()
@@ -66,19 +69,31 @@ func (j *job) encode() error {
 				return err
 			}
 		}
+		sub := govips.VipsForeignSubsampleAuto
+		switch j.p.Subsampling {
+		case "4:2:0":
+			sub = govips.VipsForeignSubsampleOn
+		case "4:4:4":
+			sub = govips.VipsForeignSubsampleOff
+		}
 		data, _, err = img.ExportJpeg(&govips.JpegExportParams{
 			StripMetadata:  true,
 			Quality:        q,
-			Interlace:      false,
+			Interlace:      j.p.Progressive,
 			OptimizeCoding: true,
-			SubsampleMode:  govips.VipsForeignSubsampleAuto,
+			SubsampleMode:  sub,
 		})
 	case transform.FormatPNG:
-		data, _, err = img.ExportPng(&govips.PngExportParams{
+		pp := &govips.PngExportParams{
 			StripMetadata: true,
 			Compression:   6,
 			Filter:        govips.PngFilterAll,
-		})
+			Interlace:     j.p.Progressive,
+		}
+		if j.p.PNGOptimize {
+			pp.Palette, pp.Quality, pp.Bitdepth, pp.Filter = true, 100, 8, govips.PngFilterNone
+		}
+		data, _, err = img.ExportPng(pp)
 	case transform.FormatWebP:
 		data, err = j.saveWebP(img, q)
 	case transform.FormatAVIF:

@@ -206,6 +206,7 @@ var pipeline = []step{
 	{"adjust", (*job).adjust},
 	{"text", (*job).text},
 	{"watermark", (*job).watermark},
+	{"frame", (*job).frame},
 	{"encode", (*job).encode},
 }
 

@@ -175,23 +175,111 @@ func (j *job) crop() error {
 	return j.img.ExtractArea(r.X, r.Y, r.W, r.H)
 }
 
-// canvas places the image on a canvas.width × canvas.height canvas of
-// canvas.color (default white) at canvas.position
-// (default centre). A canvas smaller than the image clips it.
+// canvas places the image on a canvas.width × canvas.height canvas
+// (widened to canvas.aspectratio) of canvas.color (default white) at
+// canvas.opacity, at canvas.position (default centre), then adds the
+// canvas border in canvas.border.color (default the canvas colour) at
+// canvas.border.opacity. A canvas smaller than the image clips it.
 func (j *job) canvas() error {
 	img := j.img
-	cw, ch, at, ok := j.p.CanvasFor(img.Width(), img.Height())
-	if !ok {
+	c := j.p.CanvasPartsFor(img.Width(), img.Height())
+	if !c.Changes {
 		return nil
 	}
-	if err := j.checkSize("canvas", cw, ch); err != nil {
+	if err := j.checkSize("canvas", c.W+2*c.BorderW, c.H+2*c.BorderH); err != nil {
 		return err
 	}
-	bg := j.background(false)
-	if err := prepareFill(img, bg); err != nil {
+	bg := withOpacity(j.background(false), j.p.CanvasOpacity)
+	if c.W != img.Width() || c.H != img.Height() || c.At.X != 0 || c.At.Y != 0 {
+		if err := prepareFill(img, bg); err != nil {
+			return err
+		}
+		if err := img.EmbedBackgroundRGBA(c.At.X, c.At.Y, c.W, c.H, &bg); err != nil {
+			return err
+		}
+	}
+	if c.BorderW == 0 && c.BorderH == 0 {
+		return nil
+	}
+	border := bg
+	if bc := j.p.CanvasBorderColor; bc.Set {
+		border = govips.ColorRGBA{R: bc.R, G: bc.G, B: bc.B, A: bc.A}
+	}
+	border = withOpacity(border, j.p.CanvasBorderOpacity)
+	if err := prepareFill(img, border); err != nil {
 		return err
 	}
-	return img.EmbedBackgroundRGBA(at.X, at.Y, cw, ch, &bg)
+	return img.EmbedBackgroundRGBA(c.BorderW, c.BorderH, c.W+2*c.BorderW, c.H+2*c.BorderH, &border)
+}
+
+// withOpacity scales c's alpha by the level (percent, default 100).
+func withOpacity(c govips.ColorRGBA, l transform.Level) govips.ColorRGBA {
+	c.A = uint8(math.Round(float64(c.A) * float64(l.Or(100)) / 100))
+	return c
+}
+
+// frame draws frame.style around the finished image: a band of
+// frame.color (solid), of the image mirrored at its edges (mirror) or of
+// its edge pixels stretched out (edge), and a rim of frame.rim.color on
+// the band's inner edge.
+func (j *job) frame() error {
+	p, img := j.p, j.img
+	w, h := img.Width(), img.Height()
+	fw, rim := p.FrameFor(w, h)
+	if fw <= 0 {
+		return nil
+	}
+	if err := j.checkSize("framed image", w+2*fw, h+2*fw); err != nil {
+		return err
+	}
+	switch p.FrameStyle {
+	case "mirror":
+		if err := img.Embed(fw, fw, w+2*fw, h+2*fw, govips.ExtendMirror); err != nil {
+			return err
+		}
+	case "edge":
+		if err := img.Embed(fw, fw, w+2*fw, h+2*fw, govips.ExtendCopy); err != nil {
+			return err
+		}
+	default:
+		c := p.FrameColor
+		if !c.Set {
+			c = transform.Color{A: 255, Set: true}
+		}
+		bg := govips.ColorRGBA{R: c.R, G: c.G, B: c.B, A: c.A}
+		if err := prepareFill(img, bg); err != nil {
+			return err
+		}
+		if err := img.EmbedBackgroundRGBA(fw, fw, w+2*fw, h+2*fw, &bg); err != nil {
+			return err
+		}
+	}
+	if rim <= 0 {
+		return nil
+	}
+	c := p.FrameRimColor
+	if !c.Set {
+		c = transform.Color{R: 255, G: 255, B: 255, A: 255, Set: true}
+	}
+	// Four bars composited lazily (drawing would hold the whole image in
+	// memory): above, below, left and right of the image.
+	for _, r := range []transform.Rect{
+		{X: fw - rim, Y: fw - rim, W: w + 2*rim, H: rim},
+		{X: fw - rim, Y: fw + h, W: w + 2*rim, H: rim},
+		{X: fw - rim, Y: fw, W: rim, H: h},
+		{X: fw + w, Y: fw, W: rim, H: h},
+	} {
+		bar, err := solid(r.W, r.H, c, 1)
+		if err != nil {
+			return err
+		}
+		err = overlay(img, bar, r.X, r.Y)
+		bar.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rotate turns the image clockwise by Params.Rotate degrees (right angles
@@ -243,7 +331,8 @@ func (j *job) rotate() error {
 // adjust applies, in this order: brightness (multiplies, ±100 %), contrast
 // (around mid-grey), lightness (adds up to ±100 % of full scale),
 // saturation and hue (in LCh), grayscale, blur (Gaussian, sigma = blur/5
-// pixels) and sharpen.
+// pixels) and sharpen, then Sirv's light and colour options (see
+// sirvAdjust).
 func (j *job) adjust() error {
 	p, img := j.p, j.img
 	if p.Brightness != 0 || p.Contrast != 0 || p.Lightness != 0 {
@@ -280,7 +369,7 @@ func (j *job) adjust() error {
 			return err
 		}
 	}
-	return nil
+	return j.sirvAdjust()
 }
 
 // linearColour computes a*v+b on the colour bands (not alpha), clipped to

@@ -11,8 +11,8 @@ import (
 	"github.com/keyhole-dev/keyhole/transform"
 )
 
-// text renders Params.Text (drawn in Go with the Go fonts, see textMask)
-// and composites it:
+// text renders each text layer (Params.Text, then Params.MoreText; drawn
+// in Go with the Go fonts, see textMask) and composites it:
 // the font size is text.size percent of the image width (by default, the
 // size at which the longest line about fills the width, at most a fifth of
 // the image height), reduced when the
@@ -22,10 +22,23 @@ import (
 // compass point or center (default). The text is drawn as given: there is
 // no markup to inject.
 func (j *job) text() error {
-	p := j.p
-	if p.Text == "" {
+	if j.p.Text == "" && j.p.MoreText == [transform.MaxTextLayers - 1]transform.TextLayer{} {
 		return nil
 	}
+	for _, l := range j.p.TextLayers() {
+		if l.Text == "" {
+			continue
+		}
+		q := j.p.WithText(l)
+		if err := j.drawText(&q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drawText draws p's text (layer 0 of p) over the current image.
+func (j *job) drawText(p *transform.Params) error {
 	runes := utf8.RuneCountInString(p.Text)
 	if runes > j.e.limits.MaxTextRunes {
 		return fmt.Errorf("%w: text has %d runes, limit %d", transform.ErrOutputTooLarge, runes, j.e.limits.MaxTextRunes)
@@ -36,28 +49,46 @@ func (j *job) text() error {
 	wrap := max(1, w-2*margin)
 	px := p.TextFontSize(w, h)
 
-	gx, _ := transform.Gravity(p.TextPosition)
+	pos := p.TextPosition
+	if p.TextGravity != "" {
+		pos = p.TextGravity
+	}
+	gx, _ := transform.Gravity(pos)
 	align := govips.AlignCenter
-	switch gx {
-	case 0:
+	switch {
+	case p.TextAlign == "left", p.TextAlign == "" && gx == 0:
 		align = govips.AlignLow
-	case 1:
+	case p.TextAlign == "right", p.TextAlign == "" && gx == 1:
 		align = govips.AlignHigh
 	}
-	png, err := textMask(p.Text, p.TextFontFamily, px, wrap, align)
-	if err != nil || png == nil {
-		return err // png is nil when nothing is visible (whitespace, no glyphs)
+	png, err := textMask(p.Text, fontCut{family: p.TextFontFamily, bold: p.TextBold, italic: p.TextItalic}, px, wrap, align)
+	if err != nil {
+		return err
 	}
 	mask, err := govips.NewImageFromBuffer(j.pin(png))
 	if err != nil {
 		return err
 	}
 	defer mask.Close()
-	mw, mh := mask.Width(), mask.Height()
-	if err := j.checkSize("text", mw, mh); err != nil {
+	if err := j.checkSize("text", mask.Width(), mask.Height()); err != nil {
 		return err
 	}
 	if err := mask.ExtractBand(0, 1); err != nil {
+		return err
+	}
+	if mask.Width() < 3 || mask.Height() < 3 {
+		// libvips' trim filters with a 3×3 window; a text this small (on
+		// an image a few pixels across) has no legible pixel to draw.
+		return nil
+	}
+	l, t, mw, mh, err := mask.FindTrim(10, &govips.Color{})
+	if err != nil {
+		return err
+	}
+	if mw <= 0 || mh <= 0 || mw > mask.Width() || mh > mask.Height() {
+		return nil // nothing visible (whitespace only, or no glyphs)
+	}
+	if err := mask.ExtractArea(l, t, mw, mh); err != nil {
 		return err
 	}
 
@@ -65,15 +96,25 @@ func (j *job) text() error {
 	if p.TextOpacity <= 0 {
 		opacity = 1
 	}
-	outline := 0
-	if p.TextOutline.Set {
+	outline, outlineColor := 0, p.TextOutline
+	if p.TextOutline.Set || p.TextOutlineWidth > 0 {
 		outline = max(1, int(math.Round(px/16)))
+		if p.TextOutlineWidth > 0 {
+			outline = p.TextOutlineWidth
+		}
+		if !outlineColor.Set {
+			outlineColor = transform.Color{A: 255, Set: true}
+		}
+	}
+	blur := 0
+	if outline > 0 {
+		blur = p.TextOutlineBlur
 	}
 	pad := 0
 	if p.TextBackground.Set {
 		pad = max(2, int(math.Round(px/4)))
 	}
-	off := outline + pad
+	off := outline + pad + 2*blur
 	lw, lh := mw+2*off, mh+2*off
 
 	fg := p.TextColor
@@ -84,7 +125,7 @@ func (j *job) text() error {
 	if p.TextBackground.Set {
 		bg = p.TextBackground
 	}
-	layer, err := solid(lw, lh, bg, opacity)
+	layer, err := solid(lw, lh, bg, opacity*float64(p.TextBackgroundOpacity.Or(100))/100)
 	if err != nil {
 		return err
 	}
@@ -102,14 +143,22 @@ func (j *job) text() error {
 		if err := ring.Rank(k, k, k*k-1); err != nil {
 			return err
 		}
-		if err := paint(layer, ring, p.TextOutline, opacity); err != nil {
+		if blur > 0 {
+			if err := ring.GaussianBlur(float64(blur) / 2); err != nil {
+				return err
+			}
+			if err := ring.Cast(govips.BandFormatUchar); err != nil {
+				return err
+			}
+		}
+		if err := paint(layer, ring, outlineColor, opacity*float64(p.TextOutlineOpacity.Or(100))/100); err != nil {
 			return err
 		}
 	}
 	if err := paint(layer, mask, fg, opacity); err != nil {
 		return err
 	}
-	x, y := transform.Place(p.TextPosition, w, h, lw, lh, margin)
+	x, y := p.TextAt(w, h, lw, lh, margin)
 	return overlay(img, layer, x, y)
 }
 
@@ -177,6 +226,35 @@ func overlay(img, layer *govips.ImageRef, x, y int) error {
 	return nil
 }
 
+// behind returns layer (sRGB with alpha) at x, y with img drawn over it:
+// only img's transparent parts show the layer. The result has img's size
+// and band layout.
+func behind(img, layer *govips.ImageRef, x, y int) (*govips.ImageRef, error) {
+	if err := ensureRGB(img); err != nil {
+		return nil, err
+	}
+	hadAlpha := img.HasAlpha()
+	base, err := solid(img.Width(), img.Height(), transform.Color{}, 1)
+	if err != nil {
+		return nil, err
+	}
+	err = base.Composite(layer, govips.BlendModeOver, x, y)
+	if err == nil {
+		err = base.Composite(img, govips.BlendModeOver, 0, 0)
+	}
+	if err == nil {
+		err = base.Cast(govips.BandFormatUchar)
+	}
+	if err == nil && !hadAlpha {
+		err = base.ExtractBand(0, 3)
+	}
+	if err != nil {
+		base.Close()
+		return nil, err
+	}
+	return base, nil
+}
+
 // watermark composites the image at Params.Watermark, read with
 // Request.ReadFile and held to the same source limits as the main image. It
 // is scaled to watermark.scale.width/height (pixels or percent of the image,
@@ -184,10 +262,23 @@ func overlay(img, layer *govips.ImageRef, x, y int) error {
 // made watermark.opacity percent opaque (default 100) and placed at
 // watermark.position: a compass point, center (default) or tile.
 func (j *job) watermark() error {
-	p := j.p
-	if p.Watermark == "" {
+	if j.p.Watermark == "" && j.p.MoreWatermarks == [transform.MaxWatermarkLayers - 1]transform.WatermarkLayer{} {
 		return nil
 	}
+	for _, l := range j.p.WatermarkLayers() {
+		if l.Watermark == "" {
+			continue
+		}
+		q := j.p.WithWatermark(l)
+		if err := j.drawWatermark(&q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drawWatermark draws p's watermark (layer 0 of p) over the current image.
+func (j *job) drawWatermark(p *transform.Params) error {
 	if j.req.ReadFile == nil {
 		return wrapNotFound(p.Watermark, errNoReader)
 	}
@@ -210,26 +301,39 @@ func (j *job) watermark() error {
 	}
 	img := j.img
 	w, h := img.Width(), img.Height()
-
-	plan := p.WatermarkScaleFor(w, h, hd.w, hd.h)
+	lay := p.WatermarkLayoutFor(w, h, hd.w, hd.h)
+	plan := lay.Scale
 	if err := j.checkSize("watermark", plan.W, plan.H); err != nil {
 		return err
 	}
+	if err := j.checkSize("watermark", lay.W, lay.H); err != nil {
+		return err
+	}
 	shrink := 1
-	if typ == govips.ImageTypeJPEG {
+	if typ == govips.ImageTypeJPEG && lay.Crop.W == 0 {
 		shrink = jpegShrink(hd.w, hd.h, plan.W, plan.H)
 	}
-	wm, err := decode(data, typ, shrink)
+	wm, err := decode(data, typ, shrink, 0)
 	if err != nil {
 		return fmt.Errorf("watermark: %w", err)
 	}
 	defer wm.Close()
+	if c := lay.Crop; c.W > 0 {
+		if err := wm.ExtractArea(c.X, c.Y, c.W, c.H); err != nil {
+			return err
+		}
+	}
 	if plan.Resizes(wm.Width(), wm.Height()) {
 		hs, vs := float64(plan.W)/float64(wm.Width()), float64(plan.H)/float64(wm.Height())
 		if err := wm.ResizeWithVScale(hs, vs, govips.KernelLanczos3); err != nil {
 			return err
 		}
 		if err := exactSize(wm, plan.W, plan.H); err != nil {
+			return err
+		}
+	}
+	if f := plan.Fill; f.W > 0 {
+		if err := wm.ExtractArea(f.X, f.Y, f.W, f.H); err != nil {
 			return err
 		}
 	}
@@ -247,9 +351,37 @@ func (j *job) watermark() error {
 			return err
 		}
 	}
+	if lay.CanvasW != lay.At.W || lay.CanvasH != lay.At.H || p.WatermarkCanvasColor.Set {
+		c := p.WatermarkCanvasColor
+		canvas, err := solid(lay.CanvasW, lay.CanvasH, c, float64(p.WatermarkCanvasOpacity.Or(100))/100)
+		if err != nil {
+			return err
+		}
+		defer canvas.Close()
+		if err := canvas.Composite(wm, govips.BlendModeOver, lay.At.X, lay.At.Y); err != nil {
+			return err
+		}
+		if err := canvas.Cast(govips.BandFormatUchar); err != nil {
+			return err
+		}
+		wm = canvas
+	}
+	if a, right := transform.RightAngle(p.WatermarkRotate); right && a != 0 {
+		if err := wm.Rotate(map[float64]govips.Angle{90: govips.Angle90, 180: govips.Angle180, 270: govips.Angle270}[a]); err != nil {
+			return err
+		}
+	} else if a != 0 {
+		clear := govips.ColorRGBA{}
+		if err := wm.Similarity(1, a, &clear, 0, 0, 0, 0); err != nil {
+			return err
+		}
+		if err := exactSize(wm, lay.W, lay.H); err != nil {
+			return err
+		}
+	}
 	ww, wh := wm.Width(), wm.Height()
 	x, y := 0, 0
-	if strings.EqualFold(string(p.WatermarkPosition), string(transform.PositionTile)) {
+	if strings.EqualFold(string(p.WatermarkPosition), string(transform.PositionTile)) && p.WatermarkGravity == "" && !p.WatermarkX.Set && !p.WatermarkY.Set {
 		if err := wm.Replicate(ceilDiv(w, ww), ceilDiv(h, wh)); err != nil {
 			return err
 		}
@@ -257,7 +389,15 @@ func (j *job) watermark() error {
 			return err
 		}
 	} else {
-		x, y = transform.Place(p.WatermarkPosition, w, h, ww, wh, 0)
+		x, y = p.WatermarkAt(w, h, ww, wh)
+	}
+	if p.WatermarkBack {
+		out, err := behind(img, wm, x, y)
+		if err != nil {
+			return err
+		}
+		j.set(out)
+		return nil
 	}
 	return overlay(img, wm, x, y)
 }

@@ -2,6 +2,7 @@ package vips
 
 import (
 	"fmt"
+	"strconv"
 
 	govips "github.com/davidbyttow/govips/v2/vips"
 
@@ -32,18 +33,25 @@ func sniff(buf []byte, allowVector bool) (govips.ImageType, error) {
 type header struct {
 	w, h   int // upright size (EXIF orientation applied)
 	orient int
+	pages  int // pages or frames of the file (1 for single images)
 }
 
 // readHeader opens buf lazily: libvips loaders read only the header when the
 // image is opened and decode pixels on first use, so checking the size here
 // is done before any pixel memory is allocated.
 func readHeader(buf []byte, typ govips.ImageType, limits transform.Limits) (header, error) {
-	img, err := govips.LoadImageFromBuffer(buf, loadParams(typ, 1))
+	return readPage(buf, typ, limits, 0)
+}
+
+// readPage is readHeader for page (0-based) of a multi-page source; the
+// header's pages counts the source's pages.
+func readPage(buf []byte, typ govips.ImageType, limits transform.Limits, page int) (header, error) {
+	img, err := govips.LoadImageFromBuffer(buf, loadParams(typ, 1, page))
 	if err != nil {
 		return header{}, fmt.Errorf("%w: %v", transform.ErrNotImage, err)
 	}
 	defer img.Close()
-	hd := header{w: img.Width(), h: img.Height(), orient: img.Orientation()}
+	hd := header{w: img.Width(), h: img.Height(), orient: img.Orientation(), pages: max(1, img.Pages())}
 	if hd.w <= 0 || hd.h <= 0 {
 		return header{}, fmt.Errorf("%w: empty image", transform.ErrNotImage)
 	}
@@ -57,11 +65,14 @@ func readHeader(buf []byte, typ govips.ImageType, limits transform.Limits) (head
 	return hd, nil
 }
 
-// loadParams are the loader options: first page or frame only, libvips'
-// lenient decoding of slightly damaged files, and the JPEG shrink-on-load
-// factor.
-func loadParams(typ govips.ImageType, shrink int) *govips.ImportParams {
+// loadParams are the loader options: one page or frame only (page,
+// 0-based), libvips' lenient decoding of slightly damaged files, and the
+// JPEG shrink-on-load factor.
+func loadParams(typ govips.ImageType, shrink, page int) *govips.ImportParams {
 	p := &govips.ImportParams{}
+	if page > 0 {
+		p.Page.Set(page)
+	}
 	if typ == govips.ImageTypeJPEG && shrink > 1 {
 		p.JpegShrinkFactor.Set(shrink)
 	}
@@ -71,8 +82,8 @@ func loadParams(typ govips.ImageType, shrink int) *govips.ImportParams {
 // decode loads buf (already sniffed and header-checked) with the given JPEG
 // shrink factor, turns it upright (EXIF orientation) and normalises its
 // colour (see normalise).
-func decode(buf []byte, typ govips.ImageType, shrink int) (*govips.ImageRef, error) {
-	img, err := govips.LoadImageFromBuffer(buf, loadParams(typ, shrink))
+func decode(buf []byte, typ govips.ImageType, shrink, page int) (*govips.ImageRef, error) {
+	img, err := govips.LoadImageFromBuffer(buf, loadParams(typ, shrink, page))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", transform.ErrNotImage, err)
 	}
@@ -108,6 +119,14 @@ func (j *job) readHeader() error {
 	if err != nil {
 		return err
 	}
+	if page := j.p.Page; page > 1 {
+		if page > hd.pages {
+			return pageError(page, hd.pages)
+		}
+		if hd, err = readPage(j.req.Source, j.typ, j.e.limits, page-1); err != nil {
+			return err
+		}
+	}
 	j.srcW, j.srcH = hd.w, hd.h
 	// Refuse disproportionate work (w=8192&h=8192&blur=100) before any
 	// pixel is decoded; the error is a *transform.Errors naming blur.
@@ -133,10 +152,18 @@ func (j *job) load() error {
 			shrink = jpegShrink(aw, ah, plan.W, plan.H)
 		}
 	}
-	img, err := decode(j.req.Source, j.typ, shrink)
+	img, err := decode(j.req.Source, j.typ, shrink, max(0, j.p.Page-1))
 	if err != nil {
 		return err
 	}
 	j.set(img)
 	return nil
+}
+
+// pageError refuses a page the source lacks, naming the page parameter.
+func pageError(page, pages int) error {
+	return &transform.Errors{List: []transform.ParamError{{
+		Name: "page", Value: strconv.Itoa(page),
+		Reason: "the file has " + strconv.Itoa(pages) + " page(s)",
+	}}}
 }

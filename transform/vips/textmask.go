@@ -10,8 +10,12 @@ import (
 	govips "github.com/davidbyttow/govips/v2/vips"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/gobolditalic"
+	"golang.org/x/image/font/gofont/goitalic"
 	"golang.org/x/image/font/gofont/gomono"
 	"golang.org/x/image/font/gofont/gomonobold"
+	"golang.org/x/image/font/gofont/gomonobolditalic"
+	"golang.org/x/image/font/gofont/gomonoitalic"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
@@ -28,7 +32,9 @@ var goFonts = sync.OnceValues(func() (map[string]*opentype.Font, error) {
 	fonts := map[string]*opentype.Font{}
 	for name, ttf := range map[string][]byte{
 		"sans": goregular.TTF, "sans-bold": gobold.TTF,
+		"sans-italic": goitalic.TTF, "sans-bold-italic": gobolditalic.TTF,
 		"mono": gomono.TTF, "mono-bold": gomonobold.TTF,
+		"mono-italic": gomonoitalic.TTF, "mono-bold-italic": gomonobolditalic.TTF,
 	} {
 		f, err := opentype.Parse(ttf)
 		if err != nil {
@@ -39,21 +45,32 @@ var goFonts = sync.OnceValues(func() (map[string]*opentype.Font, error) {
 	return fonts, nil
 })
 
-// goFont maps text.font.family to a Go font: a family naming "mono"
-// (e.g. "DejaVu Sans Mono", "monospace") is Go Mono, any other is Go (a
-// sans-serif); "bold" in the name picks the bold cut.
-func goFont(family string) (*opentype.Font, error) {
+// fontCut is the font a text asks for: text.font.family, and bold
+// (text.font.weight 600 and more) and italic (text.font.style).
+type fontCut struct {
+	family       string
+	bold, italic bool
+}
+
+// goFont maps a fontCut to a Go font: a family naming "mono" (e.g.
+// "DejaVu Sans Mono", "monospace") is Go Mono, any other is Go (a
+// sans-serif); "bold" in the name or bold picks the bold cut, "italic"
+// in the name or italic the italic cut.
+func goFont(c fontCut) (*opentype.Font, error) {
 	fonts, err := goFonts()
 	if err != nil {
 		return nil, err
 	}
-	f := strings.ToLower(family)
+	f := strings.ToLower(c.family)
 	name := "sans"
 	if strings.Contains(f, "mono") {
 		name = "mono"
 	}
-	if strings.Contains(f, "bold") {
+	if c.bold || strings.Contains(f, "bold") {
 		name += "-bold"
+	}
+	if c.italic || strings.Contains(f, "italic") {
+		name += "-italic"
 	}
 	return fonts[name], nil
 }
@@ -61,12 +78,9 @@ func goFont(family string) (*opentype.Font, error) {
 // textMask draws text, wrapped at width pixels, as a one-band mask (white
 // on black, antialiased) px pixels high per em, each line aligned low
 // (left), centre or high (right), and returns it PNG-encoded. Explicit
-// newlines are kept. The mask is cut to the box of its visible pixels
-// (coverage above 10 of 255), found here rather than with libvips'
-// find_trim, whose median window is refused on images under 3 pixels;
-// it returns nil when no pixel is visible.
-func textMask(text, family string, px float64, width int, align govips.Align) ([]byte, error) {
-	f, err := goFont(family)
+// newlines are kept.
+func textMask(text string, cut fontCut, px float64, width int, align govips.Align) ([]byte, error) {
+	f, err := goFont(cut)
 	if err != nil {
 		return nil, err
 	}
@@ -92,32 +106,12 @@ func textMask(text, family string, px float64, width int, align govips.Align) ([
 		d.Dot = fixed.Point26_6{X: max(0, x), Y: fixed.I(i*lineH) + m.Ascent}
 		d.DrawString(line)
 	}
-	box := inkBox(mask, 10)
-	if box.Empty() {
-		return nil, nil
-	}
 	var buf bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&buf, mask.SubImage(box)); err != nil {
+	if err := enc.Encode(&buf, mask); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// inkBox is the smallest rectangle holding every pixel of m above
-// threshold (empty when there is none).
-func inkBox(m *image.Gray, threshold uint8) image.Rectangle {
-	b := m.Bounds()
-	box := image.Rectangle{}
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		row := m.Pix[(y-b.Min.Y)*m.Stride : (y-b.Min.Y)*m.Stride+b.Dx()]
-		for x, v := range row {
-			if v > threshold {
-				box = box.Union(image.Rect(b.Min.X+x, y, b.Min.X+x+1, y+1))
-			}
-		}
-	}
-	return box
 }
 
 // wrapText breaks text into lines no wider than width: at spaces where it
