@@ -108,6 +108,10 @@ func (d *demo) cases() []demoCase {
 		{"Transforms", "Profile stamp (watermark) named in the token", d.sign(photo, photo, hour, map[string]any{"profile": "stamp", "w": 400}, nil), 200, "ok", true},
 		{"Locks", "Size locked by the token (s=200); w=1600 in the URL is ignored", d.sign(photo, photo, hour, map[string]any{"s": 200}, url.Values{"w": {"1600"}}), 200, "ok", true},
 		{"Locks", "Watermark locked by the token; a canvas in the URL cannot move it off the photo", d.sign(photo, photo, hour, map[string]any{"profile": "stamp", "w": 400}, url.Values{"canvas.width": {"2000"}, "canvas.position": {"northwest"}}), 200, "ok", true},
+		{"Sirv options", "colortone=texas and a mirror frame, locked by the token", d.sign(photo, photo, hour, map[string]any{"colortone": "texas", "frame.style": "mirror", "frame.width": 12}, sizes("400")), 200, "ok", true},
+		{"Sirv options", "Vignette and exposure in the token; Sirv's scale.width in the URL", d.sign(photo, photo, hour, map[string]any{"vignette": 60, "exposure": 20}, url.Values{"scale.width": {"300"}}), 200, "ok", true},
+		{"Sirv options", "Two numbered text layers (text.0, text.1), locked", d.sign(photo, photo, hour, map[string]any{"text.0.text": "Keyhole", "text.0.position.gravity": "north", "text.1.text": "demo", "text.1.position.gravity": "south", "text.1.color": "ffffff"}, sizes("400")), 200, "ok", true},
+		{"Sirv options", "A Sirv option Keyhole does not render is refused, never ignored", d.sign(photo, photo, hour, nil, url.Values{"crop.type": {"face"}}), 400, "ok", false},
 		{"Transforms", "A public image, resized by the query", "/public/landscape.jpg?w=200&format=png", 200, "public", true},
 		{"Transforms", "An invalid parameter", d.sign(photo, photo, hour, nil, url.Values{"w": {"99999"}}), 400, "ok", false},
 	}

@@ -11,8 +11,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,8 +82,19 @@ func TestDemoCases(t *testing.T) {
 				}
 				return
 			}
-			// The URL's w is the output width, except where a lock ignores it.
-			if w := widthOf(c.URL); w > 0 && c.Group != "Locks" && cfg.Width != w {
+			// The URL's w (or Sirv's scale.width) is the output width,
+			// except where a lock ignores it or a frame adds to it.
+			w := widthOf(c.URL)
+			if sw, err := url.Parse(c.URL); err == nil && sw.Query().Get("scale.width") != "" {
+				w, _ = strconv.Atoi(sw.Query().Get("scale.width"))
+			}
+			if strings.Contains(c.Title, "frame") {
+				if cfg.Width <= w {
+					t.Errorf("width %d with a frame, want more than %d", cfg.Width, w)
+				}
+				return
+			}
+			if w > 0 && c.Group != "Locks" && cfg.Width != w {
 				t.Errorf("width %d, want %d", cfg.Width, w)
 			}
 		})
