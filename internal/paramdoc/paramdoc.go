@@ -33,14 +33,19 @@ func MarkdownTable() string {
 		if d.SecureOnly {
 			notes = "**token only**: ignored in the query string. " + notes
 		}
-		for _, cell := range []string{"`" + d.Name + "`", d.Group, d.Values, d.Default, notes} {
-			b.WriteString("| ")
-			b.WriteString(strings.ReplaceAll(cell, "|", `\|`))
-			b.WriteString(" ")
-		}
-		b.WriteString("|\n")
+		writeRow(&b, "`"+d.Name+"`", d.Group, d.Values, d.Default, notes)
 	}
 	return b.String()
+}
+
+// writeRow writes one Markdown table row, escaping | in the cells.
+func writeRow(b *strings.Builder, cells ...string) {
+	for _, cell := range cells {
+		b.WriteString("| ")
+		b.WriteString(strings.ReplaceAll(cell, "|", `\|`))
+		b.WriteString(" ")
+	}
+	b.WriteString("|\n")
 }
 
 // ReplaceTable returns doc with the text between TableStart and TableEnd
@@ -72,12 +77,7 @@ func SirvTable() string {
 		if o.AliasOf != "" {
 			status += ", as `" + o.AliasOf + "`"
 		}
-		for _, cell := range []string{"`" + o.Name + "`", o.Sirv, o.SirvDefault, status, o.Note} {
-			b.WriteString("| ")
-			b.WriteString(strings.ReplaceAll(cell, "|", `\|`))
-			b.WriteString(" ")
-		}
-		b.WriteString("|\n")
+		writeRow(&b, "`"+o.Name+"`", o.Sirv, o.SirvDefault, status, o.Note)
 	}
 	b.WriteString("\n")
 	b.WriteString(strconv.Itoa(len(opts)) + " Sirv options: " +

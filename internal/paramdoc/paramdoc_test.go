@@ -15,45 +15,29 @@ var update = flag.Bool("update", false, "rewrite the parameter table in PARAMS.m
 
 // TestParamsTableUpToDate checks that the documents that show the parameter
 // table (transform/PARAMS.md and README.md at the repository root) hold
-// exactly MarkdownTable(). Run it with -update to
-// rewrite them.
+// exactly MarkdownTable(). Run it with -update to rewrite them.
 func TestParamsTableUpToDate(t *testing.T) {
-	for _, path := range []string{"../../transform/PARAMS.md", "../../README.md"} {
-		t.Run(path, func(t *testing.T) {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, ok := paramdoc.ReplaceTable(string(data))
-			if !ok {
-				t.Fatalf("%s lacks the %s … %s markers", path, paramdoc.TableStart, paramdoc.TableEnd)
-			}
-			if want == string(data) {
-				return
-			}
-			if *update {
-				if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			t.Errorf("%s is out of date; run: go test ./internal/paramdoc -run TestParamsTableUpToDate -update", path)
-		})
-	}
+	checkDocuments(t, paramdoc.ReplaceTable, paramdoc.TableStart, paramdoc.TableEnd)
 }
 
 // TestSirvTableUpToDate checks that README.md and transform/PARAMS.md
 // hold exactly SirvTable(); run it with -update to rewrite them.
 func TestSirvTableUpToDate(t *testing.T) {
+	checkDocuments(t, paramdoc.ReplaceSirvTable, paramdoc.SirvStart, paramdoc.SirvEnd)
+}
+
+// checkDocuments checks (or with -update rewrites) the generated table
+// between start and end in both documents.
+func checkDocuments(t *testing.T, replace func(string) (string, bool), start, end string) {
 	for _, path := range []string{"../../transform/PARAMS.md", "../../README.md"} {
 		t.Run(path, func(t *testing.T) {
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, ok := paramdoc.ReplaceSirvTable(string(data))
+			want, ok := replace(string(data))
 			if !ok {
-				t.Fatalf("%s lacks the %s … %s markers", path, paramdoc.SirvStart, paramdoc.SirvEnd)
+				t.Fatalf("%s lacks the %s … %s markers", path, start, end)
 			}
 			if want == string(data) {
 				return
