@@ -1,13 +1,10 @@
 package token
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"hash"
 	"math"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,7 +35,7 @@ func NewSigner(k Key) (*Signer, error) {
 		h = `{"alg":"HS256","kid":"` + k.ID + `","typ":"JWT"}`
 	}
 	s := &Signer{key: k, header: base64.RawURLEncoding.EncodeToString([]byte(h))}
-	s.pool.New = func() any { return hmac.New(sha256.New, k.Secret) }
+	s.pool.New = func() any { return newMAC(k.Secret) }
 	return s, nil
 }
 
@@ -50,8 +47,11 @@ func (s *Signer) Key() Key { return s.key }
 // are too large.
 var ErrTooLong = errors.New("token: longer than 8192 bytes, the longest token a server accepts: the args are too large")
 
+// macSize is the length of an HMAC-SHA-256 in bytes.
+const macSize = 32
+
 // sigLen is the length of an HS256 signature in base64url.
-var sigLen = base64.RawURLEncoding.EncodedLen(sha256.Size)
+var sigLen = base64.RawURLEncoding.EncodedLen(macSize)
 
 // Sign returns a compact HS256 token for c. ExpiresAt and a non-empty
 // Audience are required (a verifier refuses tokens without them). "aud" is
@@ -91,7 +91,7 @@ func (s *Signer) AppendSign(dst []byte, c *Claims) ([]byte, error) {
 	mac := s.pool.Get().(hash.Hash)
 	mac.Reset()
 	mac.Write(dst[start:])
-	var sum [sha256.Size]byte
+	var sum [macSize]byte
 	sig := mac.Sum(sum[:0])
 	s.pool.Put(mac)
 	dst = append(dst, '.')
@@ -112,8 +112,10 @@ type URLOptions struct {
 	// BaseURL is prepended to the path, e.g. "https://img.example.com/files".
 	// Empty gives a root-relative URL.
 	BaseURL string
-	// Query holds insecure parameters (w=300); they are not signed.
-	Query url.Values
+	// Query holds insecure parameters (w=300); they are not signed. Pass a
+	// url.Values: the field has its underlying type so that the WebAssembly
+	// signer does not link net/url (24 KB gzipped).
+	Query map[string][]string
 	// Param is the token's query parameter name. Default "jwt".
 	Param string
 }

@@ -5,7 +5,6 @@ package main
 import (
 	"errors"
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,9 +26,9 @@ type signer struct {
 	// folders (none: no watermark is signed).
 	rules signreq.Rules
 
-	// lastQuery is the url.Values decoded from the bytes lastQueryRaw;
+	// lastQuery is the query decoded from the bytes lastQueryRaw;
 	// lastQueryOK is set once it has passed signreq.CheckQuery.
-	lastQuery    url.Values
+	lastQuery    map[string][]string
 	lastQueryRaw string
 	lastQueryOK  bool
 }
@@ -233,10 +232,11 @@ func (s *signer) prepareError(path string, aud []string, err error) error {
 	return badInput(e.Reason)
 }
 
-// query decodes a u32 count of (str name, str value) pairs into url.Values.
+// query decodes a u32 count of (str name, str value) pairs into a query map
+// (a url.Values without linking net/url).
 // Batches often repeat one query, so the last one is kept and reused when
-// the encoded pairs are the same bytes; url.Values are only read.
-func (s *signer) query(r *reader) url.Values {
+// the encoded pairs are the same bytes; the maps are only read.
+func (s *signer) query(r *reader) map[string][]string {
 	start := r.off
 	n := r.count(8)
 	if n == 0 {
@@ -252,12 +252,12 @@ func (s *signer) query(r *reader) url.Values {
 	if s.lastQuery != nil && string(raw) == s.lastQueryRaw {
 		return s.lastQuery
 	}
-	q := make(url.Values, n)
+	q := make(map[string][]string, n)
 	sub := &reader{b: raw}
 	sub.u32()
 	for range n {
 		k, v := sub.str(), sub.str()
-		q.Add(k, v)
+		q[k] = append(q[k], v)
 	}
 	s.lastQuery, s.lastQueryRaw, s.lastQueryOK = q, string(raw), false
 	return q

@@ -14,7 +14,6 @@
 package signreq
 
 import (
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,8 +71,10 @@ type Request struct {
 	// the same Rules (a caller's cache of checked args); Prepare then
 	// skips that work.
 	ArgsChecked bool
-	// Query holds the insecure parameters, which are not signed.
-	Query url.Values
+	// Query holds the insecure parameters, which are not signed: a
+	// url.Values, by its underlying type so that the WebAssembly signer
+	// does not link net/url.
+	Query map[string][]string
 	// QueryChecked is ArgsChecked for Query and CheckQuery.
 	QueryChecked bool
 }
@@ -126,7 +127,7 @@ const (
 // signed with a key of the protection that covers Path (subject to the
 // token fitting token.MaxTokenBytes, which token.Signer checks). Nothing
 // in req is modified; the claims share req's Audience and Args.
-func Prepare(req *Request, rules *Rules) (*token.Claims, url.Values, error) {
+func Prepare(req *Request, rules *Rules) (*token.Claims, map[string][]string, error) {
 	check := pathrule.Check
 	if req.Folder {
 		check = pathrule.CheckFolder
@@ -232,7 +233,7 @@ func CheckArgs(args map[string]any, rules *Rules) *Error {
 // (transform.FromQuery, then transform.Parse under rules.Limits) and
 // refuses what the server would silently ignore: text and watermark
 // parameters, which only a token can set, and the token's own parameter.
-func CheckQuery(q url.Values, rules *Rules) *Error {
+func CheckQuery(q map[string][]string, rules *Rules) *Error {
 	param := rules.TokenParam
 	if param == "" {
 		param = "jwt"
@@ -243,7 +244,7 @@ func CheckQuery(q url.Values, rules *Rules) *Error {
 		case name == param:
 			list = append(list, transform.ParamError{Name: shown(name), Reason: ReasonTokenParam})
 		case transform.SecureOnly(name):
-			list = append(list, transform.ParamError{Name: name, Value: shown(q.Get(name)), Reason: ReasonSecureOnly})
+			list = append(list, transform.ParamError{Name: name, Value: shown(first(q[name])), Reason: ReasonSecureOnly})
 		}
 	}
 	if len(list) > 0 {
@@ -273,6 +274,14 @@ func paramsError(f Field, err error) *Error {
 // characters, then "…", with invalid UTF-8 and control characters replaced
 // by U+FFFD. (A plain loop: strings.Map and ToValidUTF8 cost the
 // WebAssembly signer 1.4 KB gzipped.)
+// first returns the first of values, or "" (url.Values.Get).
+func first(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
+}
+
 func shown(s string) string {
 	b := make([]byte, 0, min(len(s), 64)+3)
 	n := 0
