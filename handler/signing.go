@@ -91,7 +91,7 @@ func NewSigning(cfg SigningConfig) (http.Handler, error) {
 		cfg.TokenParam = "jwt"
 	}
 	if cfg.MaxExpiresIn == 0 {
-		cfg.MaxExpiresIn = 30 * 24 * time.Hour
+		cfg.MaxExpiresIn = signreq.DefaultMaxLifetime
 	}
 	if cfg.MaxExpiresIn < 0 {
 		return nil, errors.New("handler: SigningConfig.MaxExpiresIn must not be negative")

@@ -64,7 +64,7 @@ function badInput(message) {
  * module whose version differs, so a keyhole.wasm and a core.js from
  * different builds fail loudly instead of decoding each other wrongly.
  */
-export const ABI = 1;
+export const ABI = 2;
 
 /**
  * makeLoad returns the load() of one runtime's entry (index.js for Node.js,
@@ -76,6 +76,11 @@ export const ABI = 1;
  *                  a file system (fetch() cannot read file: URLs in Node.js)
  *   base()         optional: the URL a relative wasm string is resolved
  *                  against (the working directory, or the page)
+ *   hmac(key)      optional: the runtime's synchronous HMAC-SHA-256
+ *                  (node:crypto in Node.js, Deno and Bun): given the key
+ *                  bytes, a function from a signing input (ASCII text) to
+ *                  its base64url MAC; signMany uses it
+ *   name           optional: what hmac is called in signer.hmac
  *
  * The default module is instantiated once and shared by every caller.
  */
@@ -116,7 +121,7 @@ async function instantiate(source, platform) {
   if (abi !== ABI) {
     throw keyholeError(CODES.LOAD, `this keyhole.wasm speaks boundary version ${abi} and this @keyhole/signer version ${ABI}: they are from different builds; rebuild both with wasm/build.sh or reinstall the package`);
   }
-  return makeModule(go, ex);
+  return makeModule(go, ex, platform);
 }
 
 async function instantiateSource(source, imports, platform) {
@@ -327,7 +332,7 @@ function seconds(v, name) {
 }
 
 /** The options of createSigner. */
-const SIGNER_OPTIONS = ['key', 'keyBase64', 'keyId', 'param', 'watermarks', 'now', 'onWarning'];
+const SIGNER_OPTIONS = ['key', 'keyBase64', 'keyId', 'param', 'watermarks', 'now', 'onWarning', 'maxExpiresIn', 'hmac'];
 
 /** Keys shorter than this many bytes are weak (token.WeakSecretBytes). */
 const WEAK_KEY_BYTES = 32;
@@ -385,11 +390,32 @@ function keyBytes(key) {
   throw keyholeError(CODES.BAD_KEY, 'key must be a string, a Uint8Array or an ArrayBuffer');
 }
 
+/**
+ * base64Key decodes a keyBase64 that the module has already accepted
+ * (token.KeyFromBase64: spaces around and padding trimmed, the URL-safe
+ * alphabet when the text has - or _). For such text atob gives the same
+ * bytes; the key then goes to the runtime's HMAC only.
+ */
+function base64Key(text) {
+  const s = text.trim().replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(s);
+  const b = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
+  return b;
+}
+
+/** base64url encodes bytes without padding. */
+function base64url(bytes) {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 /** defaultNow is the default clock: unix seconds, fractional. */
 const defaultNow = () => Date.now() / 1000;
 
 /** makeModule wraps the exports of one running Go program. */
-function makeModule(go, ex) {
+function makeModule(go, ex, platform) {
   const enc = new Encoder();
   let busy = false;
   const freeSigner = new FinalizationRegistry((handle) => {
@@ -401,7 +427,7 @@ function makeModule(go, ex) {
    * copied into the module and op runs. Returns the answer text; throws the
    * decoded error.
    */
-  function call(fill, op, arg) {
+  function call(fill, op, arg, arg2) {
     if (go.exited) throw keyholeError(CODES.INTERNAL, 'the Keyhole WebAssembly module has exited');
     if (busy) throw badInput('a Keyhole call was made while another was encoding its input (from a getter or now())');
     busy = true;
@@ -414,7 +440,7 @@ function makeModule(go, ex) {
     const n = enc.pos;
     const ptr = ex.keyhole_alloc(n) >>> 0;
     new Uint8Array(ex.mem.buffer, ptr, n).set(enc.buf.subarray(0, n));
-    const r = arg === undefined ? ex[op]() : ex[op](arg);
+    const r = arg === undefined ? ex[op]() : arg2 === undefined ? ex[op](arg) : ex[op](arg, arg2);
     const at = ex.keyhole_out() >>> 0;
     const text = textDecoder.decode(new Uint8Array(ex.mem.buffer, at, Math.abs(r)));
     if (r < 0) throw decodeError(text);
@@ -431,7 +457,7 @@ function makeModule(go, ex) {
         throw badInput(`createSigner: unknown option ${JSON.stringify(k)}${near ? ` (did you mean ${near}?)` : ''}; the options are ${SIGNER_OPTIONS.join(', ')}`);
       }
     }
-    const { key, keyBase64, keyId = '', param = '', watermarks = [], now = defaultNow, onWarning } = opts;
+    const { key, keyBase64, keyId = '', param = '', watermarks = [], now = defaultNow, onWarning, maxExpiresIn, hmac = 'runtime' } = opts;
     if (key === undefined && keyBase64 === undefined) {
       // { key: process.env.KEY } with the variable unset lands here.
       const given = 'key' in opts ? 'key' : 'keyBase64' in opts ? 'keyBase64' : '';
@@ -444,6 +470,8 @@ function makeModule(go, ex) {
     if (typeof param !== 'string') throw badInput('param must be a string');
     if (!Array.isArray(watermarks) || !watermarks.every((w) => typeof w === 'string')) throw badInput('watermarks must be an array of folder paths');
     if (typeof now !== 'function') throw badInput('now must be a function returning unix seconds');
+    if (maxExpiresIn !== undefined && typeof maxExpiresIn !== 'number') throw badInput('maxExpiresIn must be a number of seconds');
+    if (hmac !== 'runtime' && hmac !== 'wasm') throw badInput("hmac must be 'runtime' (the runtime's crypto where it has one) or 'wasm'");
     const secret = key !== undefined ? keyBytes(key) : textEncoder.encode(keyBase64);
     const size = key !== undefined ? secret.length : Math.floor(keyBase64.replace(/[\s=]/g, '').length * 3 / 4);
     const handle = Number(call((e) => {
@@ -453,7 +481,15 @@ function makeModule(go, ex) {
       e.str(param);
       e.u32(watermarks.length);
       for (const w of watermarks) e.str(w);
+      e.f64(maxExpiresIn === undefined ? NaN : maxExpiresIn);
     }, 'keyhole_signer_new'));
+    // The runtime's HMAC, for signMany (synchronous: node:crypto) and
+    // signManyAsync (that, or WebCrypto). The module has accepted the key,
+    // so base64Key decodes it as it did.
+    const macKey = () => (key !== undefined ? new Uint8Array(secret) : base64Key(keyBase64));
+    const syncMac = hmac === 'runtime' && platform.hmac ? platform.hmac(macKey()) : undefined;
+    const subtle = hmac === 'runtime' && !syncMac ? globalThis.crypto?.subtle : undefined;
+    let subtleKey;
     if (size < WEAK_KEY_BYTES) {
       // The server accepts such keys (for existing tokens) but they can
       // be brute-forced offline from any signed URL.
@@ -470,8 +506,12 @@ function makeModule(go, ex) {
       if (typeof t !== 'number' || !Number.isFinite(t)) throw badInput('now() must return a finite number of unix seconds');
       return t;
     };
-    /** batch signs list (already checked to be an array) with one now(). */
-    const batch = (list, t) => results(call((e) => {
+    /**
+     * answer runs one keyhole_sign call over list (already checked to be
+     * an array) with one now(); inputs asks for signing inputs instead of
+     * tokens.
+     */
+    const answer = (list, t, inputs) => call((e) => {
       e.u32(list.length);
       for (let i = 0; i < list.length; i++) {
         try {
@@ -481,17 +521,39 @@ function makeModule(go, ex) {
           throw err;
         }
       }
-    }, 'keyhole_sign', handle));
+    }, 'keyhole_sign', handle, inputs ? 1 : 0);
+    /** batch signs list with the runtime's HMAC where it has one, else in Go. */
+    const batch = (list, t) => (syncMac ? results(answer(list, t, true), syncMac) : results(answer(list, t, false)));
+    /** batchAsync is batch, with WebCrypto where that is the only HMAC. */
+    const batchAsync = async (list, t) => {
+      if (!subtle) return batch(list, t);
+      const parts = answer(list, t, true).split('\n');
+      subtleKey ??= subtle.importKey('raw', macKey(), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      const k = await subtleKey;
+      const n = (parts.length - 1) / 3;
+      const sigs = new Array(n);
+      for (let i = 0; i < n; i++) sigs[i] = subtle.sign('HMAC', k, textEncoder.encode(parts[3 * i + 1]));
+      const macs = await Promise.all(sigs);
+      return results(parts, (_, i) => base64url(new Uint8Array(macs[i])));
+    };
+    /** withIndex prefixes a batch error with the index of its entry. */
+    const withIndex = (err) => {
+      // Errors from Go carry the index but not the [i] prefix.
+      if (err.index !== undefined && !err.message.startsWith('[')) err.message = `[${err.index}] ${err.message}`;
+      return err;
+    };
 
     const signer = {
       keyId,
+      hmac: syncMac ? (platform.name || 'runtime') : 'wasm',
+      hmacAsync: syncMac ? (platform.name || 'runtime') : subtle ? 'webcrypto' : 'wasm',
       sign(o) {
         const t = clock();
         try {
           return results(call((e) => {
             e.u32(1);
             encodeSign(e, o, t, 'options');
-          }, 'keyhole_sign', handle))[0];
+          }, 'keyhole_sign', handle, 0))[0];
         } catch (err) {
           delete err.index; // always 0 for a single URL
           throw err;
@@ -504,9 +566,17 @@ function makeModule(go, ex) {
         try {
           return batch(list, t);
         } catch (err) {
-          // Errors from Go carry the index but not the [i] prefix.
-          if (err.index !== undefined && !err.message.startsWith('[')) err.message = `[${err.index}] ${err.message}`;
-          throw err;
+          throw withIndex(err);
+        }
+      },
+      async signManyAsync(list) {
+        if (!Array.isArray(list)) throw badInput('signManyAsync needs an array of sign options');
+        if (list.length === 0) return [];
+        const t = clock();
+        try {
+          return await batchAsync(list, t);
+        } catch (err) {
+          throw withIndex(err);
         }
       },
       srcset(o) {
@@ -560,12 +630,18 @@ function makeModule(go, ex) {
   return Object.freeze({ createSigner, validateParams, decode });
 }
 
-/** results splits a sign answer ("url\ntoken\nexp\n" per URL). */
-function results(text) {
-  const parts = text.split('\n');
+/**
+ * results turns a sign answer ("prefix\ntoken\nexp\n" per URL, the URL
+ * being prefix + token; a string or its lines) into results. With mac the
+ * middle lines are signing inputs, and mac(input, i) gives the base64url
+ * HMAC that completes each token.
+ */
+function results(answer, mac) {
+  const parts = typeof answer === 'string' ? answer.split('\n') : answer;
   const list = new Array((parts.length - 1) / 3);
   for (let i = 0, j = 0; i < list.length; i++, j += 3) {
-    list[i] = { url: parts[j], token: parts[j + 1], expiresAt: new Date(Number(parts[j + 2]) * 1000) };
+    const token = mac ? `${parts[j + 1]}.${mac(parts[j + 1], i)}` : parts[j + 1];
+    list[i] = { url: parts[j] + token, token, expiresAt: new Date(Number(parts[j + 2]) * 1000) };
   }
   return list;
 }

@@ -31,6 +31,11 @@ type signer struct {
 	lastQuery    map[string][]string
 	lastQueryRaw string
 	lastQueryOK  bool
+
+	// url builds the URLs of the base URL urlBase and the query whose
+	// encoded request bytes are urlQuery ("" for none).
+	url               *token.URLBuilder
+	urlBase, urlQuery string
 }
 
 // signers holds the live signers by handle. JavaScript frees a handle when
@@ -47,6 +52,8 @@ var (
 //	str keyId   "" for none
 //	str param   the token's query parameter name, "" for "jwt"
 //	u32 count, then that many str: the allowed watermark folders
+//	f64 maxExpiresIn: the longest lifetime in whole seconds; NaN for
+//	    signreq.DefaultMaxLifetime (30 days)
 //
 // and answers the new signer's handle in decimal. Messages name the key id,
 // never the secret.
@@ -56,6 +63,7 @@ func newSigner(r *reader) error {
 	for i := range watermarks {
 		watermarks[i] = r.str()
 	}
+	maxExpiresIn := r.f64()
 	if err := r.done(); err != nil {
 		return err
 	}
@@ -89,23 +97,38 @@ func newSigner(r *reader) error {
 			return badInput("watermarks: " + strconv.Quote(w) + " is not a folder path ending in /")
 		}
 	}
+	maxLifetime := signreq.DefaultMaxLifetime
+	switch {
+	case math.IsNaN(maxExpiresIn):
+	case maxExpiresIn >= 1 && maxExpiresIn <= maxLifetimeSeconds && maxExpiresIn == math.Floor(maxExpiresIn):
+		maxLifetime = time.Duration(maxExpiresIn) * time.Second
+	default:
+		return badInput("maxExpiresIn must be a whole number of seconds from 1 to " + strconv.Itoa(maxLifetimeSeconds))
+	}
 	nextHandle++
-	signers[nextHandle] = &signer{s: s, param: param, rules: signreq.Rules{Limits: limits, TokenParam: param, Watermarks: watermarks}}
+	signers[nextHandle] = &signer{s: s, param: param, rules: signreq.Rules{Limits: limits, TokenParam: param, Watermarks: watermarks, MaxLifetime: maxLifetime}}
 	out = strconv.AppendUint(out, uint64(nextHandle), 10)
 	return nil
 }
 
+// maxLifetimeSeconds bounds maxExpiresIn: about 285 years, the longest
+// time.Duration in whole seconds with room to spare.
+const maxLifetimeSeconds = 9_000_000_000
+
 // signBatch decodes a u32 count of sign requests (see signOne) and answers
-// "url\ntoken\nexp\n" for each, in order. The first failing request fails
-// the batch; its error carries the request's index.
-func signBatch(h uint32, r *reader) error {
+// "prefix\ntoken\nexp\n" for each, in order: the URL is prefix + token.
+// With inputsOnly, the middle line is the token's signing input instead
+// (token.Signer.AppendSigningInput), for JavaScript to add the signature
+// with the runtime's HMAC. The first failing request fails the batch; its
+// error carries the request's index.
+func signBatch(h uint32, inputsOnly bool, r *reader) error {
 	s := signers[h]
 	if s == nil {
 		return badInput("the signer was freed")
 	}
 	n := r.count(minSignRequest)
 	for i := range n {
-		if err := s.signOne(r); err != nil {
+		if err := s.signOne(r, inputsOnly); err != nil {
 			var e *apiError
 			if errors.As(err, &e) && e != errMalformed {
 				e.index = i
@@ -140,7 +163,7 @@ const minSignRequest = 4*8 + 4*4 + 1
 // under the server's default limits, a watermark lies in an allowed
 // folder, the query holds no text, watermark or token parameter, and the
 // token fits the server's size limit.
-func (s *signer) signOne(r *reader) error {
+func (s *signer) signOne(r *reader, inputsOnly bool) error {
 	now, expiresIn, expiresAt, notBefore := r.f64(), r.f64(), r.f64(), r.f64()
 	path := r.str()
 	var aud []string
@@ -161,7 +184,7 @@ func (s *signer) signOne(r *reader) error {
 		return err
 	}
 	req := &signreq.Request{Path: path, Audience: aud, Query: query, QueryChecked: s.lastQueryOK && query != nil}
-	if err := setTimes(req, now, expiresIn, expiresAt, notBefore); err != nil {
+	if err := setTimes(req, now, expiresIn, expiresAt, notBefore, s.rules.MaxLifetime); err != nil {
 		return err
 	}
 	var argsKey string
@@ -191,13 +214,25 @@ func (s *signer) signOne(r *reader) error {
 		}
 		argsCache[argsKey] = req.Args
 	}
-	tok, err := s.s.Sign(c)
+	rawQuery := ""
+	if q != nil {
+		rawQuery = s.lastQueryRaw
+	}
+	if s.url == nil || base != s.urlBase || rawQuery != s.urlQuery {
+		s.url, s.urlBase, s.urlQuery = token.NewURLBuilder(token.URLOptions{BaseURL: base, Query: q, Param: s.param}), base, rawQuery
+	}
+	start := len(out)
+	out = s.url.AppendPrefix(out, path)
+	out = append(out, '\n')
+	if inputsOnly {
+		out, err = s.s.AppendSigningInput(out, c)
+	} else {
+		out, err = s.s.AppendSign(out, c)
+	}
 	if err != nil {
+		out = out[:start]
 		return badInput(strings.TrimPrefix(err.Error(), "token: "))
 	}
-	out = append(out, token.BuildURL(path, tok, token.URLOptions{BaseURL: base, Query: q, Param: s.param})...)
-	out = append(out, '\n')
-	out = append(out, tok...)
 	out = append(out, '\n')
 	out = strconv.AppendInt(out, c.ExpiresAt.Unix(), 10)
 	out = append(out, '\n')
@@ -268,8 +303,10 @@ func (s *signer) query(r *reader) map[string][]string {
 const maxUnixSeconds = signreq.MaxUnixSeconds
 
 // setTimes fills iat, exp and nbf. Exactly one of expiresIn (> 0) and
-// expiresAt must be given.
-func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64) error {
+// expiresAt must be given, and the lifetime exp - iat may not exceed
+// maxLifetime (the signer's maxExpiresIn), the rule of every Keyhole
+// signer (signreq.DefaultMaxLifetime unless configured).
+func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64, maxLifetime time.Duration) error {
 	if !inRange(now) {
 		return badInput("now() must return unix seconds (a finite number >= 0)")
 	}
@@ -282,9 +319,15 @@ func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64) 
 		if !(expiresIn > 0) || math.IsInf(expiresIn, 0) {
 			return badInput("expiresIn must be a number of seconds > 0")
 		}
+		if expiresIn > maxLifetime.Seconds() {
+			return badInput("expiresIn " + strconv.FormatFloat(expiresIn, 'f', -1, 64) + " is longer than maxExpiresIn, " + lifetimeText(maxLifetime) + ": Keyhole's signers issue no longer lifetime unless configured (createSigner's maxExpiresIn)")
+		}
 		exp = iat + expiresIn
 	case at:
 		exp = expiresAt
+		if math.Floor(exp)-iat > maxLifetime.Seconds() {
+			return badInput("expiresAt is " + strconv.FormatFloat(math.Floor(exp)-iat, 'f', 0, 64) + " seconds from now, longer than maxExpiresIn, " + lifetimeText(maxLifetime) + ": Keyhole's signers issue no longer lifetime unless configured (createSigner's maxExpiresIn)")
+		}
 	default:
 		return badInput("expiresIn or expiresAt is required")
 	}
@@ -300,6 +343,16 @@ func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64) 
 		c.NotBefore = time.Unix(int64(math.Floor(notBefore)), 0)
 	}
 	return nil
+}
+
+// lifetimeText writes d as "2592000 seconds (30 days)".
+func lifetimeText(d time.Duration) string {
+	secs := int64(d / time.Second)
+	t := strconv.FormatInt(secs, 10) + " seconds"
+	if days := secs / 86400; days > 0 && secs%86400 == 0 {
+		t += " (" + strconv.FormatInt(days, 10) + " days)"
+	}
+	return t
 }
 
 func inRange(t float64) bool { return t >= 0 && t <= maxUnixSeconds }

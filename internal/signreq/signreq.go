@@ -29,6 +29,14 @@ import (
 // seconds (about the year 36812); token.ParseClaims refuses later times.
 const MaxUnixSeconds = 1 << 40
 
+// DefaultMaxLifetime is the longest lifetime (exp - iat) every signer
+// issues unless configured otherwise: the signing endpoint
+// (handler.SigningConfig.MaxExpiresIn, the config's
+// signing.max_expires_in), `keyhole sign -expires` and the WebAssembly
+// signer (createSigner's maxExpiresIn). A signed URL is a capability until
+// exp; 30 days bounds how long a leaked URL stays useful.
+const DefaultMaxLifetime = 30 * 24 * time.Hour
+
 // Rules are what the server that will answer the URL accepts.
 type Rules struct {
 	// Limits bound the secure and insecure parameters as the server's

@@ -85,11 +85,25 @@ const runtimes = {
   Chromium: () => inChromium(),
 };
 
+/**
+ * HMAC is the HMAC each runtime's signMany and signManyAsync must use: the
+ * runtime's own where it has it, WebAssembly (sync) and WebCrypto (async)
+ * where that is all there is.
+ */
+const HMAC = {
+  'Node.js': { sync: 'node:crypto', async: 'node:crypto' },
+  Deno: { sync: 'node:crypto', async: 'node:crypto' },
+  Bun: { sync: 'node:crypto', async: 'node:crypto' },
+  workerd: { sync: 'wasm', async: 'webcrypto' },
+  Chromium: { sync: 'wasm', async: 'webcrypto' },
+};
+
 for (const [name, runIn] of Object.entries(runtimes)) {
   test(`conformance in ${name}`, { timeout: 180_000 }, async (t) => {
     const report = await runIn();
     t.diagnostic(`entry ${report.entry}; first load() ${report.loadMs} ms`);
     assert.ok(report.checks.length > 40, `only ${report.checks.length} checks ran`);
+    await t.test('signMany and signManyAsync use the runtime HMAC', () => assert.deepEqual(report.hmac, HMAC[name]));
     for (const c of report.checks) {
       await t.test(c.name, () => assert.ok(c.ok, c.message));
     }
