@@ -471,6 +471,8 @@ function makeModule(go, ex, platform) {
     if (!Array.isArray(watermarks) || !watermarks.every((w) => typeof w === 'string')) throw badInput('watermarks must be an array of folder paths');
     if (typeof now !== 'function') throw badInput('now must be a function returning unix seconds');
     if (maxExpiresIn !== undefined && typeof maxExpiresIn !== 'number') throw badInput('maxExpiresIn must be a number of seconds');
+    // NaN is the module's "not given".
+    if (Number.isNaN(maxExpiresIn)) throw badInput('maxExpiresIn must be a whole number of seconds from 1 to 9000000000');
     if (hmac !== 'runtime' && hmac !== 'wasm') throw badInput("hmac must be 'runtime' (the runtime's crypto where it has one) or 'wasm'");
     const secret = key !== undefined ? keyBytes(key) : textEncoder.encode(keyBase64);
     const size = key !== undefined ? secret.length : Math.floor(keyBase64.replace(/[\s=]/g, '').length * 3 / 4);

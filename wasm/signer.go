@@ -312,7 +312,8 @@ func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64, 
 	}
 	iat := math.Floor(now)
 	var exp float64
-	switch in, at := !math.IsNaN(expiresIn), !math.IsNaN(expiresAt); {
+	in, at := !math.IsNaN(expiresIn), !math.IsNaN(expiresAt)
+	switch {
 	case in && at:
 		return badInput("give expiresIn or expiresAt, not both")
 	case in:
@@ -325,14 +326,14 @@ func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64, 
 		exp = iat + expiresIn
 	case at:
 		exp = expiresAt
-		if math.Floor(exp)-iat > maxLifetime.Seconds() {
-			return badInput("expiresAt is " + strconv.FormatFloat(math.Floor(exp)-iat, 'f', 0, 64) + " seconds from now, longer than maxExpiresIn, " + lifetimeText(maxLifetime) + ": Keyhole's signers issue no longer lifetime unless configured (createSigner's maxExpiresIn)")
-		}
 	default:
 		return badInput("expiresIn or expiresAt is required")
 	}
 	if !inRange(exp) || exp < 1 {
 		return badInput("the expiry must be a time between 1970 and year 36812")
+	}
+	if at && math.Floor(exp)-iat > maxLifetime.Seconds() {
+		return badInput("expiresAt is " + strconv.FormatFloat(math.Floor(exp)-iat, 'f', 0, 64) + " seconds from now, longer than maxExpiresIn, " + lifetimeText(maxLifetime) + ": Keyhole's signers issue no longer lifetime unless configured (createSigner's maxExpiresIn)")
 	}
 	c.IssuedAt = time.Unix(int64(iat), 0)
 	c.ExpiresAt = time.Unix(int64(math.Floor(exp)), 0)

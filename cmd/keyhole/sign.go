@@ -70,7 +70,7 @@ func runSign(args []string, stdout, stderr io.Writer) error {
 		rules   = &signreq.Rules{MaxLifetime: defaultMaxExpires}
 		param   string
 		addr    = defaultAddr
-		capName = "the signing endpoint's default"
+		capName = "the default of every Keyhole signer"
 	)
 	if fromEnv {
 		k, err := envKey(*keyID, *secretEnv, *secretB64Env)
