@@ -245,7 +245,10 @@ func appendClaims(b []byte, c *Claims) ([]byte, error) {
 		b = append(b, `,"nbf":`...)
 		b = strconv.AppendInt(b, c.NotBefore.Unix(), 10)
 	}
-	if c.Args != nil {
+	if c.EncodedArgs != nil {
+		b = append(b, `,"args":`...)
+		b = append(b, c.EncodedArgs.json...)
+	} else if c.Args != nil {
 		b = append(b, `,"args":`...)
 		var err error
 		if b, err = appendValue(b, c.Args, 0); err != nil {

@@ -187,11 +187,11 @@ func (s *signer) signOne(r *reader, inputsOnly bool) error {
 	if err := setTimes(req, now, expiresIn, expiresAt, notBefore, s.rules.MaxLifetime); err != nil {
 		return err
 	}
-	var argsKey string
+	argsRaw := r.b[argsStart:r.off]
+	var enc *token.EncodedArgs
 	if !noArgs {
-		argsKey = string(r.b[argsStart:r.off])
-		if m, ok := argsCache[argsKey]; ok {
-			req.Args, req.ArgsChecked = m, true
+		if a, ok := argsCache[string(argsRaw)]; ok {
+			req.Args, req.ArgsChecked, enc = a.m, true, a.enc
 		} else {
 			v, _ := (&reader{b: r.b[argsStart:r.off]}).value(0)
 			m, ok := v.(map[string]any)
@@ -212,8 +212,12 @@ func (s *signer) signOne(r *reader, inputsOnly bool) error {
 		if len(argsCache) >= maxArgsCache {
 			clear(argsCache)
 		}
-		argsCache[argsKey] = req.Args
+		// An error here is Sign's too; it is reported below.
+		if enc, err = token.EncodeArgs(req.Args); err == nil {
+			argsCache[string(argsRaw)] = checkedArgs{req.Args, enc}
+		}
 	}
+	c.EncodedArgs = enc
 	rawQuery := ""
 	if q != nil {
 		rawQuery = s.lastQueryRaw
@@ -383,11 +387,17 @@ func validParam(name string) bool {
 }
 
 // argsCache remembers args that passed validation, keyed by their encoded
-// bytes, so a batch that repeats the same args checks them once. The cached
-// maps are only ever read (token.Signer does not modify args). All signers
-// share the server's default limits, but not their watermark folders, so
-// args naming a watermark are never cached.
-var argsCache = map[string]map[string]any{}
+// bytes, so a batch that repeats the same args checks and encodes them
+// once. The cached maps are only ever read (token.Signer does not modify
+// args). All signers share the server's default limits, but not their
+// watermark folders, so args naming a watermark are never cached.
+var argsCache = map[string]checkedArgs{}
+
+// checkedArgs are args that passed validation, and their JSON.
+type checkedArgs struct {
+	m   map[string]any
+	enc *token.EncodedArgs
+}
 
 // maxArgsCache bounds argsCache; it is emptied when full.
 const maxArgsCache = 512
