@@ -79,7 +79,10 @@ export const ABI = 2;
  *   hmac(key)      optional: the runtime's synchronous HMAC-SHA-256
  *                  (node:crypto in Node.js, Deno and Bun): given the key
  *                  bytes, a function from a signing input (ASCII text) to
- *                  its base64url MAC; signMany uses it
+ *                  its base64url MAC; signMany uses it with hmac: 'runtime'
+ *   hmacIsFaster   optional: true where hmac beats the module's own HMAC
+ *                  (measured: Node.js and Bun, not Deno), so that
+ *                  hmac: 'auto' uses it
  *   name           optional: what hmac is called in signer.hmac
  *
  * The default module is instantiated once and shared by every caller.
@@ -457,7 +460,7 @@ function makeModule(go, ex, platform) {
         throw badInput(`createSigner: unknown option ${JSON.stringify(k)}${near ? ` (did you mean ${near}?)` : ''}; the options are ${SIGNER_OPTIONS.join(', ')}`);
       }
     }
-    const { key, keyBase64, keyId = '', param = '', watermarks = [], now = defaultNow, onWarning, maxExpiresIn, hmac = 'runtime' } = opts;
+    const { key, keyBase64, keyId = '', param = '', watermarks = [], now = defaultNow, onWarning, maxExpiresIn, hmac = 'auto' } = opts;
     if (key === undefined && keyBase64 === undefined) {
       // { key: process.env.KEY } with the variable unset lands here.
       const given = 'key' in opts ? 'key' : 'keyBase64' in opts ? 'keyBase64' : '';
@@ -473,7 +476,7 @@ function makeModule(go, ex, platform) {
     if (maxExpiresIn !== undefined && typeof maxExpiresIn !== 'number') throw badInput('maxExpiresIn must be a number of seconds');
     // NaN is the module's "not given".
     if (Number.isNaN(maxExpiresIn)) throw badInput('maxExpiresIn must be a whole number of seconds from 1 to 9000000000');
-    if (hmac !== 'runtime' && hmac !== 'wasm') throw badInput("hmac must be 'runtime' (the runtime's crypto where it has one) or 'wasm'");
+    if (hmac !== 'auto' && hmac !== 'runtime' && hmac !== 'wasm') throw badInput("hmac must be 'auto' (the fastest here), 'runtime' (the runtime's crypto where it has one) or 'wasm'");
     const secret = key !== undefined ? keyBytes(key) : textEncoder.encode(keyBase64);
     const size = key !== undefined ? secret.length : Math.floor(keyBase64.replace(/[\s=]/g, '').length * 3 / 4);
     const handle = Number(call((e) => {
@@ -486,10 +489,12 @@ function makeModule(go, ex, platform) {
       e.f64(maxExpiresIn === undefined ? NaN : maxExpiresIn);
     }, 'keyhole_signer_new'));
     // The runtime's HMAC, for signMany (synchronous: node:crypto) and
-    // signManyAsync (that, or WebCrypto). The module has accepted the key,
-    // so base64Key decodes it as it did.
+    // signManyAsync (that, or WebCrypto), where asked for ('runtime') or
+    // where it is faster than the module's ('auto'). The module has
+    // accepted the key, so base64Key decodes it as it did.
     const macKey = () => (key !== undefined ? new Uint8Array(secret) : base64Key(keyBase64));
-    const syncMac = hmac === 'runtime' && platform.hmac ? platform.hmac(macKey()) : undefined;
+    const useRuntime = hmac === 'runtime' || (hmac === 'auto' && platform.hmacIsFaster);
+    const syncMac = useRuntime && platform.hmac ? platform.hmac(macKey()) : undefined;
     const subtle = hmac === 'runtime' && !syncMac ? globalThis.crypto?.subtle : undefined;
     let subtleKey;
     if (size < WEAK_KEY_BYTES) {

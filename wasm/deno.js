@@ -1,7 +1,9 @@
 // @keyhole/signer for Deno (package.json "exports", condition "deno"):
 // load() reads dist/keyhole.wasm with Deno.readFile, which needs
-// --allow-read for the package's folder; signMany signs with Deno's
-// node:crypto (node-hmac.js), which needs no flag. See README.md.
+// --allow-read for the package's folder. Deno's node:crypto HMAC
+// (node-hmac.js) is there for hmac: 'runtime', but by default signMany
+// signs in WebAssembly: Deno's createHmac costs about 10 µs a token, three
+// times the module's own HMAC (bench/README.md). See README.md.
 import { makeLoad } from './core.js';
 import { nodeHmac } from './node-hmac.js';
 export { KeyholeError } from './core.js';

@@ -113,15 +113,16 @@ export interface SignerOptions {
    */
   maxExpiresIn?: number;
   /**
-   * Where signMany and signManyAsync compute the HMAC. 'runtime' (the
-   * default): the runtime's crypto where it has one (node:crypto in
-   * Node.js, Deno and Bun; WebCrypto for signManyAsync in browsers and
-   * workerd), else WebAssembly. 'wasm': always the Go code in the module,
-   * the reference (the tokens are the same bytes either way). sign() always
-   * signs in WebAssembly: for one token that is faster than a trip to the
-   * runtime's crypto.
+   * Where signMany and signManyAsync compute the HMAC. 'auto' (the
+   * default): the fastest in this runtime, node:crypto in Node.js and Bun,
+   * the module's own elsewhere. 'runtime': the runtime's crypto where it
+   * has one (node:crypto in Node.js, Deno and Bun; WebCrypto for
+   * signManyAsync in browsers and workerd), else WebAssembly. 'wasm':
+   * always the Go code in the module, the reference. The tokens are the
+   * same bytes whichever computes them. sign() always signs in
+   * WebAssembly.
    */
-  hmac?: 'runtime' | 'wasm';
+  hmac?: 'auto' | 'runtime' | 'wasm';
 }
 
 /** What computes signMany's and signManyAsync's HMAC (Signer.hmac). */
@@ -193,7 +194,7 @@ export interface Signer {
   readonly keyId: string;
   /** What computes signMany's HMAC: 'node:crypto' in Node.js, Deno and Bun, else 'wasm'. */
   readonly hmac: Exclude<HmacSource, 'webcrypto'>;
-  /** What computes signManyAsync's HMAC: as hmac, but 'webcrypto' where the runtime has only that. */
+  /** What computes signManyAsync's HMAC: as hmac, but 'webcrypto' with hmac: 'runtime' where the runtime has only that. */
   readonly hmacAsync: HmacSource;
   /** Signs one URL. Throws a KeyholeError. */
   sign(options: SignOptions): SignResult;
@@ -205,8 +206,9 @@ export interface Signer {
    */
   signMany(list: SignOptions[]): SignResult[];
   /**
-   * signMany with WebCrypto's HMAC where that is the runtime's only one
-   * (browsers, workerd), elsewhere the same as signMany. The module builds
+   * signMany, with WebCrypto's HMAC where that is the runtime's only one
+   * (browsers, workerd) and hmac is 'runtime'; otherwise the same as
+   * signMany. The module builds
    * every signing input in one call; the same tokens, byte for byte.
    * Rejects with a KeyholeError as signMany throws.
    */

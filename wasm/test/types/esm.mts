@@ -41,7 +41,9 @@ const source: 'node:crypto' | 'wasm' = capped.hmac;
 const sourceAsync: HmacSource = capped.hmacAsync;
 const later: Promise<SignResult[]> = capped.signManyAsync([{ path: '/a.jpg', expiresIn: 60 }]);
 console.log(source, sourceAsync, later);
-// @ts-expect-error hmac is 'runtime' or 'wasm'
+const runtimeHmac = m.createSigner({ key: 'k', hmac: 'runtime' });
+console.log(runtimeHmac.hmacAsync, m.createSigner({ key: 'k', hmac: 'auto' }).hmac);
+// @ts-expect-error hmac is 'auto', 'runtime' or 'wasm'
 m.createSigner({ key: 'k', hmac: 'openssl' });
 // @ts-expect-error maxExpiresIn is seconds
 m.createSigner({ key: 'k', maxExpiresIn: '30d' });
