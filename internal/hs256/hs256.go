@@ -95,7 +95,9 @@ func (d *digest) sum(dst []byte) []byte {
 }
 
 // blocks runs the compression function over p, a whole number of blocks
-// (FIPS 180-4, 6.2.2).
+// (FIPS 180-4, 6.2.2). The 64 rounds run eight at a time with the eight
+// working variables renamed from round to round instead of moved (a few
+// per cent faster in the WebAssembly build).
 func blocks(h *[8]uint32, p []byte) {
 	var w [64]uint32
 	for len(p) >= BlockSize {
@@ -110,10 +112,31 @@ func blocks(h *[8]uint32, p []byte) {
 			w[i] = s1 + w[i-7] + s0 + w[i-16]
 		}
 		a, b, c, d, e, f, g, hh := h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]
-		for i := range 64 {
-			t1 := hh + (bits.RotateLeft32(e, -6) ^ bits.RotateLeft32(e, -11) ^ bits.RotateLeft32(e, -25)) + (e&f ^ ^e&g) + k[i] + w[i]
-			t2 := (bits.RotateLeft32(a, -2) ^ bits.RotateLeft32(a, -13) ^ bits.RotateLeft32(a, -22)) + (a&b ^ a&c ^ b&c)
-			hh, g, f, e, d, c, b, a = g, f, e, d+t1, c, b, a, t1+t2
+		for i := 0; i < 64; i += 8 {
+			hh += (bits.RotateLeft32(e, -6) ^ bits.RotateLeft32(e, -11) ^ bits.RotateLeft32(e, -25)) + (e&f ^ ^e&g) + k[i] + w[i]
+			d += hh
+			hh += (bits.RotateLeft32(a, -2) ^ bits.RotateLeft32(a, -13) ^ bits.RotateLeft32(a, -22)) + (a&b ^ a&c ^ b&c)
+			g += (bits.RotateLeft32(d, -6) ^ bits.RotateLeft32(d, -11) ^ bits.RotateLeft32(d, -25)) + (d&e ^ ^d&f) + k[i+1] + w[i+1]
+			c += g
+			g += (bits.RotateLeft32(hh, -2) ^ bits.RotateLeft32(hh, -13) ^ bits.RotateLeft32(hh, -22)) + (hh&a ^ hh&b ^ a&b)
+			f += (bits.RotateLeft32(c, -6) ^ bits.RotateLeft32(c, -11) ^ bits.RotateLeft32(c, -25)) + (c&d ^ ^c&e) + k[i+2] + w[i+2]
+			b += f
+			f += (bits.RotateLeft32(g, -2) ^ bits.RotateLeft32(g, -13) ^ bits.RotateLeft32(g, -22)) + (g&hh ^ g&a ^ hh&a)
+			e += (bits.RotateLeft32(b, -6) ^ bits.RotateLeft32(b, -11) ^ bits.RotateLeft32(b, -25)) + (b&c ^ ^b&d) + k[i+3] + w[i+3]
+			a += e
+			e += (bits.RotateLeft32(f, -2) ^ bits.RotateLeft32(f, -13) ^ bits.RotateLeft32(f, -22)) + (f&g ^ f&hh ^ g&hh)
+			d += (bits.RotateLeft32(a, -6) ^ bits.RotateLeft32(a, -11) ^ bits.RotateLeft32(a, -25)) + (a&b ^ ^a&c) + k[i+4] + w[i+4]
+			hh += d
+			d += (bits.RotateLeft32(e, -2) ^ bits.RotateLeft32(e, -13) ^ bits.RotateLeft32(e, -22)) + (e&f ^ e&g ^ f&g)
+			c += (bits.RotateLeft32(hh, -6) ^ bits.RotateLeft32(hh, -11) ^ bits.RotateLeft32(hh, -25)) + (hh&a ^ ^hh&b) + k[i+5] + w[i+5]
+			g += c
+			c += (bits.RotateLeft32(d, -2) ^ bits.RotateLeft32(d, -13) ^ bits.RotateLeft32(d, -22)) + (d&e ^ d&f ^ e&f)
+			b += (bits.RotateLeft32(g, -6) ^ bits.RotateLeft32(g, -11) ^ bits.RotateLeft32(g, -25)) + (g&hh ^ ^g&a) + k[i+6] + w[i+6]
+			f += b
+			b += (bits.RotateLeft32(c, -2) ^ bits.RotateLeft32(c, -13) ^ bits.RotateLeft32(c, -22)) + (c&d ^ c&e ^ d&e)
+			a += (bits.RotateLeft32(f, -6) ^ bits.RotateLeft32(f, -11) ^ bits.RotateLeft32(f, -25)) + (f&g ^ ^f&hh) + k[i+7] + w[i+7]
+			e += a
+			a += (bits.RotateLeft32(b, -2) ^ bits.RotateLeft32(b, -13) ^ bits.RotateLeft32(b, -22)) + (b&c ^ b&d ^ c&d)
 		}
 		h[0] += a
 		h[1] += b
