@@ -231,18 +231,21 @@ class Encoder {
   /**
    * value encodes a JSON-like value: strings, finite numbers, booleans,
    * null, arrays and plain objects (whose undefined members are left out, as
-   * JSON.stringify does). Anything else is ERR_KEYHOLE_BAD_INPUT naming
-   * where it was found.
+   * JSON.stringify does). Anything else throws a Located error whose rel is
+   * where below v it was found ("", ".text.size", "[2]"); encodeValue turns
+   * it into ERR_KEYHOLE_BAD_INPUT naming the place. The names are put
+   * together only on the way out of an error, so a valid value builds no
+   * strings.
    */
-  value(v, where, depth) {
-    if (depth > 16) throw badInput(`${where}: nested too deeply`);
+  value(v, depth) {
+    if (depth > 16) throw new Located('nested too deeply');
     switch (typeof v) {
       case 'string':
         this.u8(0x73); // s
         this.str(v);
         return;
       case 'number':
-        if (!Number.isFinite(v)) throw badInput(`${where}: numbers must be finite`);
+        if (!Number.isFinite(v)) throw new Located('numbers must be finite');
         this.u8(0x6e); // n
         this.f64(v);
         return;
@@ -257,7 +260,14 @@ class Encoder {
         if (Array.isArray(v)) {
           this.u8(0x61); // a
           this.u32(v.length);
-          for (let i = 0; i < v.length; i++) this.value(v[i], `${where}[${i}]`, depth + 1);
+          for (let i = 0; i < v.length; i++) {
+            try {
+              this.value(v[i], depth + 1);
+            } catch (err) {
+              if (err instanceof Located) err.rel = `[${i}]${err.rel}`;
+              throw err;
+            }
+          }
           return;
         }
         if (isPlainObject(v)) {
@@ -266,48 +276,92 @@ class Encoder {
           this.u32(0);
           let n = 0;
           for (const k of Object.keys(v)) {
-            if (v[k] === undefined) continue;
+            const x = v[k];
+            if (x === undefined) continue;
             this.str(k);
-            this.value(v[k], `${where}.${k}`, depth + 1);
+            try {
+              this.value(x, depth + 1);
+            } catch (err) {
+              if (err instanceof Located) err.rel = `.${k}${err.rel}`;
+              throw err;
+            }
             n++;
           }
           this.view.setUint32(countAt, n, true);
           return;
         }
     }
-    throw badInput(`${where}: must be a string, a finite number, a boolean, null, an array or a plain object`);
+    throw new Located('must be a string, a finite number, a boolean, null, an array or a plain object');
+  }
+
+  /** pair encodes one name/value pair of pairs. */
+  pair(k, x, where, suffix) {
+    if (typeof x === 'number' ? !Number.isFinite(x) : typeof x !== 'string' && typeof x !== 'boolean') {
+      throw badInput(`${at(where, suffix)}.${k}: must be a string, a finite number or a boolean`);
+    }
+    this.str(k);
+    this.str(typeof x === 'string' ? x : String(x));
   }
 
   /**
    * pairs encodes name/value pairs from a plain object (undefined values
    * left out, arrays giving one pair per element) or a URLSearchParams.
-   * Values must be strings, finite numbers or booleans.
+   * Values must be strings, finite numbers or booleans. Errors name the
+   * place as at(where, suffix).
    */
-  pairs(v, where) {
+  pairs(v, where, suffix = '') {
     const countAt = this.pos;
     this.u32(0);
     let n = 0;
-    const add = (k, x) => {
-      if (typeof x === 'number' ? !Number.isFinite(x) : typeof x !== 'string' && typeof x !== 'boolean') {
-        throw badInput(`${where}.${k}: must be a string, a finite number or a boolean`);
-      }
-      this.str(k);
-      this.str(String(x));
-      n++;
-    };
     if (v instanceof URLSearchParams) {
-      for (const [k, x] of v) add(k, x);
+      for (const [k, x] of v) {
+        this.pair(k, x, where, suffix);
+        n++;
+      }
     } else if (isPlainObject(v)) {
       for (const k of Object.keys(v)) {
         const x = v[k];
         if (x === undefined) continue;
-        if (Array.isArray(x)) x.forEach((e) => add(k, e));
-        else add(k, x);
+        if (Array.isArray(x)) {
+          for (const e of x) {
+            this.pair(k, e, where, suffix);
+            n++;
+          }
+        } else {
+          this.pair(k, x, where, suffix);
+          n++;
+        }
       }
     } else {
-      throw badInput(`${where} must be a plain object or a URLSearchParams`);
+      throw badInput(`${at(where, suffix)} must be a plain object or a URLSearchParams`);
     }
     this.view.setUint32(countAt, n, true);
+  }
+}
+
+/** Located is value's error before it knows where it is (see value). */
+class Located extends Error {
+  constructor(text) {
+    super(text);
+    this.rel = '';
+  }
+}
+
+/**
+ * at names a place in the input: where is a batch index (shown "[3]") or
+ * a name ("options"), suffix what follows (".args").
+ */
+function at(where, suffix) {
+  return (typeof where === 'number' ? `[${where}]` : where) + suffix;
+}
+
+/** encodeValue writes v with e.value, naming at(where, suffix) in errors. */
+function encodeValue(e, v, where, suffix) {
+  try {
+    e.value(v, 0);
+  } catch (err) {
+    if (err instanceof Located) throw badInput(`${at(where, suffix)}${err.rel}: ${err.message}`);
+    throw err;
   }
 }
 
@@ -322,15 +376,15 @@ function isPlainObject(v) {
   return proto === Object.prototype || proto === null;
 }
 
-/** seconds converts a Date or unix seconds for option name. */
-function seconds(v, name) {
+/** seconds converts a Date or unix seconds for the option at(where, suffix). */
+function seconds(v, where, suffix) {
   if (v === undefined) return NaN;
   if (v instanceof Date) {
     const t = v.getTime();
-    if (Number.isNaN(t)) throw badInput(`${name} is an invalid Date`);
+    if (Number.isNaN(t)) throw badInput(`${at(where, suffix)} is an invalid Date`);
     return t / 1000;
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw badInput(`${name} must be a Date or a finite number of unix seconds`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw badInput(`${at(where, suffix)} must be a Date or a finite number of unix seconds`);
   return v;
 }
 
@@ -342,25 +396,28 @@ const WEAK_KEY_BYTES = 32;
 
 const SIGN_OPTIONS = new Set(['path', 'expiresIn', 'expiresAt', 'notBefore', 'audience', 'baseUrl', 'query', 'args']);
 
-/** encodeSign writes one sign request (see signOne in wasm/signer.go). */
+/**
+ * encodeSign writes one sign request (see signOne in wasm/signer.go).
+ * where is the batch index or "options", for error messages (see at).
+ */
 function encodeSign(e, o, now, where) {
-  if (!isPlainObject(o)) throw badInput(`${where} must be a plain object`);
+  if (!isPlainObject(o)) throw badInput(`${at(where, '')} must be a plain object`);
   for (const k in o) {
-    if (!SIGN_OPTIONS.has(k)) throw badInput(`${where}: unknown option ${JSON.stringify(k)}`);
+    if (!SIGN_OPTIONS.has(k)) throw badInput(`${at(where, '')}: unknown option ${JSON.stringify(k)}`);
   }
   const { path, expiresIn, audience, baseUrl, query, args } = o;
-  if (typeof path !== 'string') throw badInput(`${where}.path must be a string`);
+  if (typeof path !== 'string') throw badInput(`${at(where, '')}.path must be a string`);
   if (!isWellFormed(path)) {
     // TextEncoder would turn the lone surrogate into U+FFFD: another file.
     throw keyholeError(CODES.BAD_PATH, `path ${JSON.stringify(path)}: holds a lone surrogate (not valid Unicode)`);
   }
   if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn))) {
-    throw badInput(`${where}.expiresIn must be a finite number of seconds`);
+    throw badInput(`${at(where, '')}.expiresIn must be a finite number of seconds`);
   }
   e.f64(now);
   e.f64(expiresIn === undefined ? NaN : expiresIn);
-  e.f64(seconds(o.expiresAt, `${where}.expiresAt`));
-  e.f64(seconds(o.notBefore, `${where}.notBefore`));
+  e.f64(seconds(o.expiresAt, where, '.expiresAt'));
+  e.f64(seconds(o.notBefore, where, '.notBefore'));
   e.str(path);
   if (audience === undefined) {
     e.u32(0);
@@ -371,17 +428,17 @@ function encodeSign(e, o, now, where) {
     e.u32(audience.length);
     for (const a of audience) e.str(a);
   } else {
-    throw badInput(`${where}.audience must be a string or a non-empty array of strings`);
+    throw badInput(`${at(where, '')}.audience must be a string or a non-empty array of strings`);
   }
   if (baseUrl === undefined) e.str('');
   else if (typeof baseUrl === 'string') e.str(baseUrl);
   else if (baseUrl instanceof URL) e.str(baseUrl.href);
-  else throw badInput(`${where}.baseUrl must be a string or a URL`);
+  else throw badInput(`${at(where, '')}.baseUrl must be a string or a URL`);
   if (query === undefined) e.u32(0);
-  else e.pairs(query, `${where}.query`);
+  else e.pairs(query, where, '.query');
   if (args === undefined) e.u8(0x2d); // -
-  else if (isPlainObject(args)) e.value(args, `${where}.args`, 0);
-  else throw badInput(`${where}.args must be a plain object`);
+  else if (isPlainObject(args)) encodeValue(e, args, where, '.args');
+  else throw badInput(`${at(where, '')}.args must be a plain object`);
 }
 
 /** keyBytes returns the HMAC key of a `key` option. */
@@ -522,7 +579,7 @@ function makeModule(go, ex, platform) {
       e.u32(list.length);
       for (let i = 0; i < list.length; i++) {
         try {
-          encodeSign(e, list[i], t, `[${i}]`);
+          encodeSign(e, list[i], t, i);
         } catch (err) {
           err.index = i;
           throw err;
@@ -600,7 +657,7 @@ function makeModule(go, ex, platform) {
             e.f64(widths[i]);
           }
           if (rest.args === undefined) e.u8(0x2d); // -
-          else e.value(rest.args, 'options.args', 0);
+          else encodeValue(e, rest.args, 'options', '.args');
         }, 'keyhole_srcset_check');
         const t = clock();
         let signed;

@@ -36,6 +36,16 @@ type signer struct {
 	// encoded request bytes are urlQuery ("" for none).
 	url               *token.URLBuilder
 	urlBase, urlQuery string
+
+	// lastArgs are the checked args of the request bytes lastArgsRaw,
+	// the last argsCache hit: batches mostly repeat one args object.
+	lastArgs    checkedArgs
+	lastArgsRaw string
+
+	// req, claims and pathAud are signOne's, reused for every URL.
+	req     signreq.Request
+	claims  token.Claims
+	pathAud [1]string
 }
 
 // signers holds the live signers by handle. JavaScript frees a handle when
@@ -183,15 +193,25 @@ func (s *signer) signOne(r *reader, inputsOnly bool) error {
 	if err := checkBase(base); err != nil {
 		return err
 	}
-	req := &signreq.Request{Path: path, Audience: aud, Query: query, QueryChecked: s.lastQueryOK && query != nil}
+	// The request, the claims and a one-path audience are reused from
+	// call to call: they are only read until the token is signed.
+	if aud == nil {
+		s.pathAud[0] = path
+		aud = s.pathAud[:]
+	}
+	req := &s.req
+	*req = signreq.Request{Path: path, Audience: aud, Query: query, QueryChecked: s.lastQueryOK && query != nil}
 	if err := setTimes(req, now, expiresIn, expiresAt, notBefore, s.rules.MaxLifetime); err != nil {
 		return err
 	}
 	argsRaw := r.b[argsStart:r.off]
 	var enc *token.EncodedArgs
 	if !noArgs {
-		if a, ok := argsCache[string(argsRaw)]; ok {
+		if a, ok := s.lastArgs, s.lastArgs.m != nil && string(argsRaw) == s.lastArgsRaw; ok {
 			req.Args, req.ArgsChecked, enc = a.m, true, a.enc
+		} else if a, ok := argsCache[string(argsRaw)]; ok {
+			req.Args, req.ArgsChecked, enc = a.m, true, a.enc
+			s.lastArgs, s.lastArgsRaw = a, string(argsRaw)
 		} else {
 			v, _ := (&reader{b: r.b[argsStart:r.off]}).value(0)
 			m, ok := v.(map[string]any)
@@ -201,9 +221,10 @@ func (s *signer) signOne(r *reader, inputsOnly bool) error {
 			req.Args = m
 		}
 	}
-	c, q, err := signreq.Prepare(req, &s.rules)
+	c := &s.claims
+	q, err := signreq.PrepareInto(c, req, &s.rules)
 	if err != nil {
-		return s.prepareError(path, aud, err)
+		return s.prepareError(path, req.Audience, err)
 	}
 	if query != nil {
 		s.lastQueryOK = true

@@ -136,14 +136,26 @@ const (
 // token fitting token.MaxTokenBytes, which token.Signer checks). Nothing
 // in req is modified; the claims share req's Audience and Args.
 func Prepare(req *Request, rules *Rules) (*token.Claims, map[string][]string, error) {
+	c := new(token.Claims)
+	q, err := PrepareInto(c, req, rules)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, q, nil
+}
+
+// PrepareInto is Prepare writing the claims into *c, all of whose fields
+// it sets, for callers that sign in bulk and reuse one Claims. On error
+// *c holds no claims to sign.
+func PrepareInto(c *token.Claims, req *Request, rules *Rules) (map[string][]string, error) {
 	check := pathrule.Check
 	if req.Folder {
 		check = pathrule.CheckFolder
 	}
 	if reason := check(req.Path, pathrule.MaxBytes); reason != "" {
-		return nil, nil, &Error{Field: FieldPath, Reason: "path " + reason}
+		return nil, &Error{Field: FieldPath, Reason: "path " + reason}
 	}
-	c := &token.Claims{
+	*c = token.Claims{
 		Audience: req.Audience, IssuedAt: req.IssuedAt, ExpiresAt: req.ExpiresAt,
 		NotBefore: req.NotBefore, Args: req.Args,
 	}
@@ -152,14 +164,14 @@ func Prepare(req *Request, rules *Rules) (*token.Claims, map[string][]string, er
 	}
 	for _, a := range c.Audience {
 		if !strings.HasPrefix(a, "/") || len(a) > pathrule.MaxBytes {
-			return nil, nil, &Error{Field: FieldAudience, Reason: "every audience entry must start with / and be at most " + strconv.Itoa(pathrule.MaxBytes) + " bytes"}
+			return nil, &Error{Field: FieldAudience, Reason: "every audience entry must start with / and be at most " + strconv.Itoa(pathrule.MaxBytes) + " bytes"}
 		}
 	}
 	if !token.AudienceAllows(c.Audience, req.Path) {
-		return nil, nil, &Error{Field: FieldAudience, Reason: ReasonAudience}
+		return nil, &Error{Field: FieldAudience, Reason: ReasonAudience}
 	}
 	if err := checkTimes(c, rules.MaxLifetime); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var argsErr, queryErr *Error
 	if req.Args != nil && !req.ArgsChecked {
@@ -171,13 +183,13 @@ func Prepare(req *Request, rules *Rules) (*token.Claims, map[string][]string, er
 	switch {
 	case argsErr != nil && queryErr != nil:
 		argsErr.Query = queryErr.Query
-		return nil, nil, argsErr
+		return nil, argsErr
 	case argsErr != nil:
-		return nil, nil, argsErr
+		return nil, argsErr
 	case queryErr != nil:
-		return nil, nil, queryErr
+		return nil, queryErr
 	}
-	return c, req.Query, nil
+	return req.Query, nil
 }
 
 func checkTimes(c *token.Claims, maxLifetime time.Duration) error {
