@@ -91,7 +91,7 @@ func NewSigning(cfg SigningConfig) (http.Handler, error) {
 		cfg.TokenParam = "jwt"
 	}
 	if cfg.MaxExpiresIn == 0 {
-		cfg.MaxExpiresIn = 30 * 24 * time.Hour
+		cfg.MaxExpiresIn = signreq.DefaultMaxLifetime
 	}
 	if cfg.MaxExpiresIn < 0 {
 		return nil, errors.New("handler: SigningConfig.MaxExpiresIn must not be negative")
@@ -216,10 +216,11 @@ func (s *signing) sign(req *signRequest) (*signResponse, int, string, []transfor
 			}
 			return nil, http.StatusBadRequest, "invalid parameters", prefixed("insecureParams.", perrs.List)
 		}
-		sr.Query = make(url.Values, len(flat))
+		q := make(url.Values, len(flat))
 		for name, v := range flat {
-			sr.Query.Set(name, v)
+			q.Set(name, v)
 		}
+		sr.Query = q
 	}
 	c, q, err := signreq.Prepare(sr, &s.rules)
 	if err != nil {

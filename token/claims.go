@@ -27,6 +27,26 @@ type Claims struct {
 	// Args is "args": the secure image parameters, locked by the signature.
 	// Nil when absent.
 	Args map[string]any
+	// EncodedArgs, when not nil, is what signing writes as "args" instead
+	// of encoding Args again: Args as EncodeArgs encoded it, for callers
+	// that sign many tokens with the same args. Decoding never sets it.
+	EncodedArgs *EncodedArgs
+}
+
+// EncodedArgs are args in the JSON form a token carries them (keys
+// sorted, as Sign writes them). Only EncodeArgs makes them, so they are
+// always an object that Sign would have written itself.
+type EncodedArgs struct{ json []byte }
+
+// EncodeArgs encodes args once for Claims.EncodedArgs. It fails where Sign
+// would fail on the same Args: a non-finite number, a value that is not
+// JSON, nesting deeper than 8.
+func EncodeArgs(args map[string]any) (*EncodedArgs, error) {
+	b, err := appendValue(nil, args, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &EncodedArgs{json: b}, nil
 }
 
 // Header is the part of a token's JOSE header that Keyhole looks at.

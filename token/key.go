@@ -1,7 +1,6 @@
 package token
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -65,7 +64,7 @@ func KeyFromBase64(id, s string) (Key, error) {
 // key) or as secret_base64 (the 32 decoded bytes are).
 func GenerateSecret() (string, error) {
 	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if err := randomBytes(b[:]); err != nil {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil

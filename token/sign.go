@@ -1,13 +1,10 @@
 package token
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"hash"
 	"math"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,8 +35,15 @@ func NewSigner(k Key) (*Signer, error) {
 		h = `{"alg":"HS256","kid":"` + k.ID + `","typ":"JWT"}`
 	}
 	s := &Signer{key: k, header: base64.RawURLEncoding.EncodeToString([]byte(h))}
-	s.pool.New = func() any { return hmac.New(sha256.New, k.Secret) }
+	s.pool.New = func() any { return &signState{mac: newMAC(k.Secret)} }
 	return s, nil
+}
+
+// signState is what one signing needs besides the key: the keyed HMAC
+// state and a buffer for the claims JSON. Signers keep them in a pool.
+type signState struct {
+	mac     hash.Hash
+	payload []byte
 }
 
 // Key returns the signer's key.
@@ -50,8 +54,11 @@ func (s *Signer) Key() Key { return s.key }
 // are too large.
 var ErrTooLong = errors.New("token: longer than 8192 bytes, the longest token a server accepts: the args are too large")
 
+// macSize is the length of an HMAC-SHA-256 in bytes.
+const macSize = 32
+
 // sigLen is the length of an HS256 signature in base64url.
-var sigLen = base64.RawURLEncoding.EncodedLen(sha256.Size)
+var sigLen = base64.RawURLEncoding.EncodedLen(macSize)
 
 // Sign returns a compact HS256 token for c. ExpiresAt and a non-empty
 // Audience are required (a verifier refuses tokens without them). "aud" is
@@ -66,6 +73,35 @@ func (s *Signer) Sign(c *Claims) (string, error) {
 
 // AppendSign appends the token for c to dst, for callers that sign in bulk.
 func (s *Signer) AppendSign(dst []byte, c *Claims) ([]byte, error) {
+	st := s.pool.Get().(*signState)
+	defer s.pool.Put(st)
+	start := len(dst)
+	dst, err := s.appendSigningInput(dst, c, st)
+	if err != nil {
+		return dst, err
+	}
+	st.mac.Reset()
+	st.mac.Write(dst[start:])
+	var sum [macSize]byte
+	sig := st.mac.Sum(sum[:0])
+	dst = append(dst, '.')
+	return base64.RawURLEncoding.AppendEncode(dst, sig), nil
+}
+
+// AppendSigningInput appends the part of c's token that the HMAC signs,
+// base64url(header) "." base64url(claims), after every check Sign makes.
+// The token is that input, ".", and base64url of HMAC-SHA-256 over it with
+// the signer's key: for callers that compute the HMAC elsewhere (the
+// WebAssembly signer hands it to the JavaScript runtime's crypto). The
+// length check counts the signature, so a token that Sign would refuse
+// as too long is refused here too.
+func (s *Signer) AppendSigningInput(dst []byte, c *Claims) ([]byte, error) {
+	st := s.pool.Get().(*signState)
+	defer s.pool.Put(st)
+	return s.appendSigningInput(dst, c, st)
+}
+
+func (s *Signer) appendSigningInput(dst []byte, c *Claims, st *signState) ([]byte, error) {
 	if c.ExpiresAt.IsZero() {
 		return dst, errors.New("token: exp is required")
 	}
@@ -77,25 +113,19 @@ func (s *Signer) AppendSign(dst []byte, c *Claims) ([]byte, error) {
 			return dst, errors.New("token: every aud entry must be valid UTF-8 and start with /")
 		}
 	}
-	payload, err := appendClaims(make([]byte, 0, 256), c)
+	payload, err := appendClaims(st.payload[:0], c)
 	if err != nil {
 		return dst, err
+	}
+	if cap(payload) <= MaxTokenBytes {
+		st.payload = payload // keep the buffer; a huge one is left to the GC
 	}
 	if len(s.header)+1+base64.RawURLEncoding.EncodedLen(len(payload))+1+sigLen > MaxTokenBytes {
 		return dst, ErrTooLong
 	}
-	start := len(dst)
 	dst = append(dst, s.header...)
 	dst = append(dst, '.')
-	dst = base64.RawURLEncoding.AppendEncode(dst, payload)
-	mac := s.pool.Get().(hash.Hash)
-	mac.Reset()
-	mac.Write(dst[start:])
-	var sum [sha256.Size]byte
-	sig := mac.Sum(sum[:0])
-	s.pool.Put(mac)
-	dst = append(dst, '.')
-	return base64.RawURLEncoding.AppendEncode(dst, sig), nil
+	return base64.RawURLEncoding.AppendEncode(dst, payload), nil
 }
 
 // Sign is a one-shot form of NewSigner(k) and Signer.Sign.
@@ -112,8 +142,10 @@ type URLOptions struct {
 	// BaseURL is prepended to the path, e.g. "https://img.example.com/files".
 	// Empty gives a root-relative URL.
 	BaseURL string
-	// Query holds insecure parameters (w=300); they are not signed.
-	Query url.Values
+	// Query holds insecure parameters (w=300); they are not signed. Pass a
+	// url.Values: the field has its underlying type so that the WebAssembly
+	// signer does not link net/url (24 KB gzipped).
+	Query map[string][]string
 	// Param is the token's query parameter name. Default "jwt".
 	Param string
 }
@@ -133,25 +165,54 @@ func (s *Signer) SignURL(path string, c *Claims, o URLOptions) (string, error) {
 // is always exactly one slash between BaseURL and path. Escaping is
 // net/url's (PathEscape per segment, Values.Encode for the query).
 func BuildURL(path, tok string, o URLOptions) string {
+	u := NewURLBuilder(o)
+	return string(u.Append(make([]byte, 0, len(u.base)+3*len(path)+len(u.tail)+len(tok)), path, tok))
+}
+
+// URLBuilder builds the URLs of one URLOptions, as BuildURL does, with the
+// base URL, the encoded query and the token parameter worked out once: for
+// callers that make many URLs with the same options.
+type URLBuilder struct {
+	base string // BaseURL without its trailing slash
+	tail string // "?" query "&" param "=": what comes between path and token
+	// slash: a "/" goes between base and a path without one.
+	slash bool
+}
+
+// NewURLBuilder returns the URLBuilder of o. o.Query is encoded now; later
+// changes to it are not seen.
+func NewURLBuilder(o URLOptions) *URLBuilder {
 	param := o.Param
 	if param == "" {
 		param = "jwt"
 	}
-	b := make([]byte, 0, len(o.BaseURL)+3*len(path)+len(tok)+len(param)+16*len(o.Query)+8)
-	b = append(b, strings.TrimSuffix(o.BaseURL, "/")...)
-	if o.BaseURL != "" && !strings.HasPrefix(path, "/") {
-		b = append(b, '/')
-	}
-	b = urlenc.AppendPath(b, path)
-	b = append(b, '?')
+	t := make([]byte, 0, 16*len(o.Query)+len(param)+2)
+	t = append(t, '?')
 	if len(o.Query) > 0 {
-		b = urlenc.AppendValues(b, o.Query)
-		b = append(b, '&')
+		t = urlenc.AppendValues(t, o.Query)
+		t = append(t, '&')
 	}
-	b = urlenc.AppendQuery(b, param)
-	b = append(b, '=')
-	b = append(b, tok...)
-	return string(b)
+	t = urlenc.AppendQuery(t, param)
+	t = append(t, '=')
+	return &URLBuilder{base: strings.TrimSuffix(o.BaseURL, "/"), tail: string(t), slash: o.BaseURL != ""}
+}
+
+// Append appends the URL of path with token tok to dst.
+func (u *URLBuilder) Append(dst []byte, path, tok string) []byte {
+	dst = u.AppendPrefix(dst, path)
+	return append(dst, tok...)
+}
+
+// AppendPrefix appends the URL of path up to its token: the URL is that
+// prefix followed by the token as it is (a token's characters need no
+// escaping in a query).
+func (u *URLBuilder) AppendPrefix(dst []byte, path string) []byte {
+	dst = append(dst, u.base...)
+	if u.slash && !strings.HasPrefix(path, "/") {
+		dst = append(dst, '/')
+	}
+	dst = urlenc.AppendPath(dst, path)
+	return append(dst, u.tail...)
 }
 
 // ForPath returns claims for a token that opens path (audience = path) for
@@ -184,7 +245,10 @@ func appendClaims(b []byte, c *Claims) ([]byte, error) {
 		b = append(b, `,"nbf":`...)
 		b = strconv.AppendInt(b, c.NotBefore.Unix(), 10)
 	}
-	if c.Args != nil {
+	if c.EncodedArgs != nil {
+		b = append(b, `,"args":`...)
+		b = append(b, c.EncodedArgs.json...)
+	} else if c.Args != nil {
 		b = append(b, `,"args":`...)
 		var err error
 		if b, err = appendValue(b, c.Args, 0); err != nil {

@@ -477,3 +477,39 @@ func TestSignRefusesTooLong(t *testing.T) {
 		t.Errorf("9 KiB args: error %v, want ErrTooLong", err)
 	}
 }
+
+// TestEncodedArgs checks that claims carrying EncodedArgs sign the same
+// token as the args map they were encoded from, and that EncodeArgs
+// refuses what Sign refuses.
+func TestEncodedArgs(t *testing.T) {
+	s, err := token.NewSigner(token.KeyFromString("main", "topsecret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := map[string]any{"w": 300.0, "text": map[string]any{"text": "Grüße", "size": 20.0}, "flip": true}
+	enc, err := token.EncodeArgs(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &token.Claims{Audience: []string{"/a.jpg"}, ExpiresAt: time.Unix(2e9, 0), IssuedAt: time.Unix(1e9, 0), Args: args}
+	want, err := s.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := *c
+	c2.Args, c2.EncodedArgs = nil, enc
+	if got, err := s.Sign(&c2); err != nil || got != want {
+		t.Errorf("with EncodedArgs: %q, %v; want %q", got, err, want)
+	}
+	for name, bad := range map[string]map[string]any{
+		"infinite": {"w": math.Inf(1)},
+		"func":     {"w": func() {}},
+	} {
+		if _, err := token.EncodeArgs(bad); err == nil {
+			t.Errorf("%s: EncodeArgs accepted it", name)
+		}
+		if _, err := s.Sign(&token.Claims{Audience: []string{"/a"}, ExpiresAt: time.Unix(2e9, 0), Args: bad}); err == nil {
+			t.Errorf("%s: Sign accepted it", name)
+		}
+	}
+}

@@ -1,13 +1,22 @@
 package transform
 
 import (
-	"encoding/json"
 	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 )
+
+// jsonNumber is what a json.Decoder with UseNumber gives for a number
+// (json.Number, the number's text). It is matched by its methods so that
+// the package does not link encoding/json, which would make the
+// WebAssembly signer 10 KB larger gzipped.
+type jsonNumber interface {
+	Float64() (float64, error)
+	Int64() (int64, error)
+	String() string
+}
 
 // FromArgs flattens a token's JSON-decoded args object into parameter
 // values:
@@ -64,7 +73,7 @@ func flatten(prefix string, obj map[string]any, out map[string]string, errs *Err
 				continue
 			}
 			s = formatNumber(v)
-		case json.Number:
+		case jsonNumber:
 			f, err := v.Float64()
 			if err != nil || math.IsInf(f, 0) {
 				errs.add(name, "", "numbers must be finite")

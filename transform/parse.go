@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -196,11 +195,13 @@ func (d *param) canonical(raw string) string {
 	return c
 }
 
-// FromQuery turns URL query values into the map Merge and Parse take,
+// FromQuery turns URL query values (a url.Values; the parameter has its
+// underlying type so that the WebAssembly signer does not link net/url)
+// into the map Merge and Parse take,
 // keeping the first value of each name (as url.Values.Get does). It is the
 // inverse of Canonical: FromQuery(url.ParseQuery(Canonical(m))) holds the
 // canonical values of m's known parameters.
-func FromQuery(q url.Values) map[string]string {
+func FromQuery(q map[string][]string) map[string]string {
 	m := make(map[string]string, len(q))
 	for name, vs := range q {
 		if len(vs) > 0 {

@@ -17,7 +17,7 @@ import (
 // load() refuses a module whose version differs from its own, so a
 // keyhole.wasm and a core.js from different builds fail loudly instead of
 // decoding each other wrongly. test/abi.test.mjs checks that the two agree.
-var abiStamp = "keyhole-abi-version:0001"
+var abiStamp = "keyhole-abi-version:0002"
 
 // abiVersion returns the number at the end of abiStamp.
 func abiVersion() uint32 {

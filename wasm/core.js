@@ -64,7 +64,7 @@ function badInput(message) {
  * module whose version differs, so a keyhole.wasm and a core.js from
  * different builds fail loudly instead of decoding each other wrongly.
  */
-export const ABI = 1;
+export const ABI = 2;
 
 /**
  * makeLoad returns the load() of one runtime's entry (index.js for Node.js,
@@ -76,6 +76,14 @@ export const ABI = 1;
  *                  a file system (fetch() cannot read file: URLs in Node.js)
  *   base()         optional: the URL a relative wasm string is resolved
  *                  against (the working directory, or the page)
+ *   hmac(key)      optional: the runtime's synchronous HMAC-SHA-256
+ *                  (node:crypto in Node.js, Deno and Bun): given the key
+ *                  bytes, a function from a signing input (ASCII text) to
+ *                  its base64url MAC; signMany uses it with hmac: 'runtime'
+ *   hmacIsFaster   optional: true where hmac beats the module's own HMAC
+ *                  (measured: Node.js and Bun, not Deno), so that
+ *                  hmac: 'auto' uses it
+ *   name           optional: what hmac is called in signer.hmac
  *
  * The default module is instantiated once and shared by every caller.
  */
@@ -116,7 +124,7 @@ async function instantiate(source, platform) {
   if (abi !== ABI) {
     throw keyholeError(CODES.LOAD, `this keyhole.wasm speaks boundary version ${abi} and this @keyhole/signer version ${ABI}: they are from different builds; rebuild both with wasm/build.sh or reinstall the package`);
   }
-  return makeModule(go, ex);
+  return makeModule(go, ex, platform);
 }
 
 async function instantiateSource(source, imports, platform) {
@@ -223,18 +231,21 @@ class Encoder {
   /**
    * value encodes a JSON-like value: strings, finite numbers, booleans,
    * null, arrays and plain objects (whose undefined members are left out, as
-   * JSON.stringify does). Anything else is ERR_KEYHOLE_BAD_INPUT naming
-   * where it was found.
+   * JSON.stringify does). Anything else throws a Located error whose rel is
+   * where below v it was found ("", ".text.size", "[2]"); encodeValue turns
+   * it into ERR_KEYHOLE_BAD_INPUT naming the place. The names are put
+   * together only on the way out of an error, so a valid value builds no
+   * strings.
    */
-  value(v, where, depth) {
-    if (depth > 16) throw badInput(`${where}: nested too deeply`);
+  value(v, depth) {
+    if (depth > 16) throw new Located('nested too deeply');
     switch (typeof v) {
       case 'string':
         this.u8(0x73); // s
         this.str(v);
         return;
       case 'number':
-        if (!Number.isFinite(v)) throw badInput(`${where}: numbers must be finite`);
+        if (!Number.isFinite(v)) throw new Located('numbers must be finite');
         this.u8(0x6e); // n
         this.f64(v);
         return;
@@ -249,7 +260,14 @@ class Encoder {
         if (Array.isArray(v)) {
           this.u8(0x61); // a
           this.u32(v.length);
-          for (let i = 0; i < v.length; i++) this.value(v[i], `${where}[${i}]`, depth + 1);
+          for (let i = 0; i < v.length; i++) {
+            try {
+              this.value(v[i], depth + 1);
+            } catch (err) {
+              if (err instanceof Located) err.rel = `[${i}]${err.rel}`;
+              throw err;
+            }
+          }
           return;
         }
         if (isPlainObject(v)) {
@@ -258,48 +276,92 @@ class Encoder {
           this.u32(0);
           let n = 0;
           for (const k of Object.keys(v)) {
-            if (v[k] === undefined) continue;
+            const x = v[k];
+            if (x === undefined) continue;
             this.str(k);
-            this.value(v[k], `${where}.${k}`, depth + 1);
+            try {
+              this.value(x, depth + 1);
+            } catch (err) {
+              if (err instanceof Located) err.rel = `.${k}${err.rel}`;
+              throw err;
+            }
             n++;
           }
           this.view.setUint32(countAt, n, true);
           return;
         }
     }
-    throw badInput(`${where}: must be a string, a finite number, a boolean, null, an array or a plain object`);
+    throw new Located('must be a string, a finite number, a boolean, null, an array or a plain object');
+  }
+
+  /** pair encodes one name/value pair of pairs. */
+  pair(k, x, where, suffix) {
+    if (typeof x === 'number' ? !Number.isFinite(x) : typeof x !== 'string' && typeof x !== 'boolean') {
+      throw badInput(`${at(where, suffix)}.${k}: must be a string, a finite number or a boolean`);
+    }
+    this.str(k);
+    this.str(typeof x === 'string' ? x : String(x));
   }
 
   /**
    * pairs encodes name/value pairs from a plain object (undefined values
    * left out, arrays giving one pair per element) or a URLSearchParams.
-   * Values must be strings, finite numbers or booleans.
+   * Values must be strings, finite numbers or booleans. Errors name the
+   * place as at(where, suffix).
    */
-  pairs(v, where) {
+  pairs(v, where, suffix = '') {
     const countAt = this.pos;
     this.u32(0);
     let n = 0;
-    const add = (k, x) => {
-      if (typeof x === 'number' ? !Number.isFinite(x) : typeof x !== 'string' && typeof x !== 'boolean') {
-        throw badInput(`${where}.${k}: must be a string, a finite number or a boolean`);
-      }
-      this.str(k);
-      this.str(String(x));
-      n++;
-    };
     if (v instanceof URLSearchParams) {
-      for (const [k, x] of v) add(k, x);
+      for (const [k, x] of v) {
+        this.pair(k, x, where, suffix);
+        n++;
+      }
     } else if (isPlainObject(v)) {
       for (const k of Object.keys(v)) {
         const x = v[k];
         if (x === undefined) continue;
-        if (Array.isArray(x)) x.forEach((e) => add(k, e));
-        else add(k, x);
+        if (Array.isArray(x)) {
+          for (const e of x) {
+            this.pair(k, e, where, suffix);
+            n++;
+          }
+        } else {
+          this.pair(k, x, where, suffix);
+          n++;
+        }
       }
     } else {
-      throw badInput(`${where} must be a plain object or a URLSearchParams`);
+      throw badInput(`${at(where, suffix)} must be a plain object or a URLSearchParams`);
     }
     this.view.setUint32(countAt, n, true);
+  }
+}
+
+/** Located is value's error before it knows where it is (see value). */
+class Located extends Error {
+  constructor(text) {
+    super(text);
+    this.rel = '';
+  }
+}
+
+/**
+ * at names a place in the input: where is a batch index (shown "[3]") or
+ * a name ("options"), suffix what follows (".args").
+ */
+function at(where, suffix) {
+  return (typeof where === 'number' ? `[${where}]` : where) + suffix;
+}
+
+/** encodeValue writes v with e.value, naming at(where, suffix) in errors. */
+function encodeValue(e, v, where, suffix) {
+  try {
+    e.value(v, 0);
+  } catch (err) {
+    if (err instanceof Located) throw badInput(`${at(where, suffix)}${err.rel}: ${err.message}`);
+    throw err;
   }
 }
 
@@ -314,45 +376,48 @@ function isPlainObject(v) {
   return proto === Object.prototype || proto === null;
 }
 
-/** seconds converts a Date or unix seconds for option name. */
-function seconds(v, name) {
+/** seconds converts a Date or unix seconds for the option at(where, suffix). */
+function seconds(v, where, suffix) {
   if (v === undefined) return NaN;
   if (v instanceof Date) {
     const t = v.getTime();
-    if (Number.isNaN(t)) throw badInput(`${name} is an invalid Date`);
+    if (Number.isNaN(t)) throw badInput(`${at(where, suffix)} is an invalid Date`);
     return t / 1000;
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw badInput(`${name} must be a Date or a finite number of unix seconds`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw badInput(`${at(where, suffix)} must be a Date or a finite number of unix seconds`);
   return v;
 }
 
 /** The options of createSigner. */
-const SIGNER_OPTIONS = ['key', 'keyBase64', 'keyId', 'param', 'watermarks', 'now', 'onWarning'];
+const SIGNER_OPTIONS = ['key', 'keyBase64', 'keyId', 'param', 'watermarks', 'now', 'onWarning', 'maxExpiresIn', 'hmac'];
 
 /** Keys shorter than this many bytes are weak (token.WeakSecretBytes). */
 const WEAK_KEY_BYTES = 32;
 
 const SIGN_OPTIONS = new Set(['path', 'expiresIn', 'expiresAt', 'notBefore', 'audience', 'baseUrl', 'query', 'args']);
 
-/** encodeSign writes one sign request (see signOne in wasm/signer.go). */
+/**
+ * encodeSign writes one sign request (see signOne in wasm/signer.go).
+ * where is the batch index or "options", for error messages (see at).
+ */
 function encodeSign(e, o, now, where) {
-  if (!isPlainObject(o)) throw badInput(`${where} must be a plain object`);
+  if (!isPlainObject(o)) throw badInput(`${at(where, '')} must be a plain object`);
   for (const k in o) {
-    if (!SIGN_OPTIONS.has(k)) throw badInput(`${where}: unknown option ${JSON.stringify(k)}`);
+    if (!SIGN_OPTIONS.has(k)) throw badInput(`${at(where, '')}: unknown option ${JSON.stringify(k)}`);
   }
   const { path, expiresIn, audience, baseUrl, query, args } = o;
-  if (typeof path !== 'string') throw badInput(`${where}.path must be a string`);
+  if (typeof path !== 'string') throw badInput(`${at(where, '')}.path must be a string`);
   if (!isWellFormed(path)) {
     // TextEncoder would turn the lone surrogate into U+FFFD: another file.
     throw keyholeError(CODES.BAD_PATH, `path ${JSON.stringify(path)}: holds a lone surrogate (not valid Unicode)`);
   }
   if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn))) {
-    throw badInput(`${where}.expiresIn must be a finite number of seconds`);
+    throw badInput(`${at(where, '')}.expiresIn must be a finite number of seconds`);
   }
   e.f64(now);
   e.f64(expiresIn === undefined ? NaN : expiresIn);
-  e.f64(seconds(o.expiresAt, `${where}.expiresAt`));
-  e.f64(seconds(o.notBefore, `${where}.notBefore`));
+  e.f64(seconds(o.expiresAt, where, '.expiresAt'));
+  e.f64(seconds(o.notBefore, where, '.notBefore'));
   e.str(path);
   if (audience === undefined) {
     e.u32(0);
@@ -363,17 +428,17 @@ function encodeSign(e, o, now, where) {
     e.u32(audience.length);
     for (const a of audience) e.str(a);
   } else {
-    throw badInput(`${where}.audience must be a string or a non-empty array of strings`);
+    throw badInput(`${at(where, '')}.audience must be a string or a non-empty array of strings`);
   }
   if (baseUrl === undefined) e.str('');
   else if (typeof baseUrl === 'string') e.str(baseUrl);
   else if (baseUrl instanceof URL) e.str(baseUrl.href);
-  else throw badInput(`${where}.baseUrl must be a string or a URL`);
+  else throw badInput(`${at(where, '')}.baseUrl must be a string or a URL`);
   if (query === undefined) e.u32(0);
-  else e.pairs(query, `${where}.query`);
+  else e.pairs(query, where, '.query');
   if (args === undefined) e.u8(0x2d); // -
-  else if (isPlainObject(args)) e.value(args, `${where}.args`, 0);
-  else throw badInput(`${where}.args must be a plain object`);
+  else if (isPlainObject(args)) encodeValue(e, args, where, '.args');
+  else throw badInput(`${at(where, '')}.args must be a plain object`);
 }
 
 /** keyBytes returns the HMAC key of a `key` option. */
@@ -385,11 +450,32 @@ function keyBytes(key) {
   throw keyholeError(CODES.BAD_KEY, 'key must be a string, a Uint8Array or an ArrayBuffer');
 }
 
+/**
+ * base64Key decodes a keyBase64 that the module has already accepted
+ * (token.KeyFromBase64: spaces around and padding trimmed, the URL-safe
+ * alphabet when the text has - or _). For such text atob gives the same
+ * bytes; the key then goes to the runtime's HMAC only.
+ */
+function base64Key(text) {
+  const s = text.trim().replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(s);
+  const b = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
+  return b;
+}
+
+/** base64url encodes bytes without padding. */
+function base64url(bytes) {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 /** defaultNow is the default clock: unix seconds, fractional. */
 const defaultNow = () => Date.now() / 1000;
 
 /** makeModule wraps the exports of one running Go program. */
-function makeModule(go, ex) {
+function makeModule(go, ex, platform) {
   const enc = new Encoder();
   let busy = false;
   const freeSigner = new FinalizationRegistry((handle) => {
@@ -401,7 +487,7 @@ function makeModule(go, ex) {
    * copied into the module and op runs. Returns the answer text; throws the
    * decoded error.
    */
-  function call(fill, op, arg) {
+  function call(fill, op, arg, arg2) {
     if (go.exited) throw keyholeError(CODES.INTERNAL, 'the Keyhole WebAssembly module has exited');
     if (busy) throw badInput('a Keyhole call was made while another was encoding its input (from a getter or now())');
     busy = true;
@@ -414,7 +500,7 @@ function makeModule(go, ex) {
     const n = enc.pos;
     const ptr = ex.keyhole_alloc(n) >>> 0;
     new Uint8Array(ex.mem.buffer, ptr, n).set(enc.buf.subarray(0, n));
-    const r = arg === undefined ? ex[op]() : ex[op](arg);
+    const r = arg === undefined ? ex[op]() : arg2 === undefined ? ex[op](arg) : ex[op](arg, arg2);
     const at = ex.keyhole_out() >>> 0;
     const text = textDecoder.decode(new Uint8Array(ex.mem.buffer, at, Math.abs(r)));
     if (r < 0) throw decodeError(text);
@@ -431,7 +517,7 @@ function makeModule(go, ex) {
         throw badInput(`createSigner: unknown option ${JSON.stringify(k)}${near ? ` (did you mean ${near}?)` : ''}; the options are ${SIGNER_OPTIONS.join(', ')}`);
       }
     }
-    const { key, keyBase64, keyId = '', param = '', watermarks = [], now = defaultNow, onWarning } = opts;
+    const { key, keyBase64, keyId = '', param = '', watermarks = [], now = defaultNow, onWarning, maxExpiresIn, hmac = 'auto' } = opts;
     if (key === undefined && keyBase64 === undefined) {
       // { key: process.env.KEY } with the variable unset lands here.
       const given = 'key' in opts ? 'key' : 'keyBase64' in opts ? 'keyBase64' : '';
@@ -444,6 +530,10 @@ function makeModule(go, ex) {
     if (typeof param !== 'string') throw badInput('param must be a string');
     if (!Array.isArray(watermarks) || !watermarks.every((w) => typeof w === 'string')) throw badInput('watermarks must be an array of folder paths');
     if (typeof now !== 'function') throw badInput('now must be a function returning unix seconds');
+    if (maxExpiresIn !== undefined && typeof maxExpiresIn !== 'number') throw badInput('maxExpiresIn must be a number of seconds');
+    // NaN is the module's "not given".
+    if (Number.isNaN(maxExpiresIn)) throw badInput('maxExpiresIn must be a whole number of seconds from 1 to 9000000000');
+    if (hmac !== 'auto' && hmac !== 'runtime' && hmac !== 'wasm') throw badInput("hmac must be 'auto' (the fastest here), 'runtime' (the runtime's crypto where it has one) or 'wasm'");
     const secret = key !== undefined ? keyBytes(key) : textEncoder.encode(keyBase64);
     const size = key !== undefined ? secret.length : Math.floor(keyBase64.replace(/[\s=]/g, '').length * 3 / 4);
     const handle = Number(call((e) => {
@@ -453,7 +543,17 @@ function makeModule(go, ex) {
       e.str(param);
       e.u32(watermarks.length);
       for (const w of watermarks) e.str(w);
+      e.f64(maxExpiresIn === undefined ? NaN : maxExpiresIn);
     }, 'keyhole_signer_new'));
+    // The runtime's HMAC, for signMany (synchronous: node:crypto) and
+    // signManyAsync (that, or WebCrypto), where asked for ('runtime') or
+    // where it is faster than the module's ('auto'). The module has
+    // accepted the key, so base64Key decodes it as it did.
+    const macKey = () => (key !== undefined ? new Uint8Array(secret) : base64Key(keyBase64));
+    const useRuntime = hmac === 'runtime' || (hmac === 'auto' && platform.hmacIsFaster);
+    const syncMac = useRuntime && platform.hmac ? platform.hmac(macKey()) : undefined;
+    const subtle = hmac === 'runtime' && !syncMac ? globalThis.crypto?.subtle : undefined;
+    let subtleKey;
     if (size < WEAK_KEY_BYTES) {
       // The server accepts such keys (for existing tokens) but they can
       // be brute-forced offline from any signed URL.
@@ -470,28 +570,54 @@ function makeModule(go, ex) {
       if (typeof t !== 'number' || !Number.isFinite(t)) throw badInput('now() must return a finite number of unix seconds');
       return t;
     };
-    /** batch signs list (already checked to be an array) with one now(). */
-    const batch = (list, t) => results(call((e) => {
+    /**
+     * answer runs one keyhole_sign call over list (already checked to be
+     * an array) with one now(); inputs asks for signing inputs instead of
+     * tokens.
+     */
+    const answer = (list, t, inputs) => call((e) => {
       e.u32(list.length);
       for (let i = 0; i < list.length; i++) {
         try {
-          encodeSign(e, list[i], t, `[${i}]`);
+          encodeSign(e, list[i], t, i);
         } catch (err) {
           err.index = i;
           throw err;
         }
       }
-    }, 'keyhole_sign', handle));
+    }, 'keyhole_sign', handle, inputs ? 1 : 0);
+    /** batch signs list with the runtime's HMAC where it has one, else in Go. */
+    const batch = (list, t) => (syncMac ? results(answer(list, t, true), syncMac) : results(answer(list, t, false)));
+    /** batchAsync is batch, with WebCrypto where that is the only HMAC. */
+    const batchAsync = async (list, t) => {
+      if (!subtle) return batch(list, t);
+      const parts = answer(list, t, true).split('\n');
+      subtleKey ??= subtle.importKey('raw', macKey(), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      const k = await subtleKey;
+      const n = (parts.length - 1) / 3;
+      const sigs = new Array(n);
+      for (let i = 0; i < n; i++) sigs[i] = subtle.sign('HMAC', k, textEncoder.encode(parts[3 * i + 1]));
+      const macs = await Promise.all(sigs);
+      return results(parts, (_, i) => base64url(new Uint8Array(macs[i])));
+    };
+    /** withIndex prefixes a batch error with the index of its entry. */
+    const withIndex = (err) => {
+      // Errors from Go carry the index but not the [i] prefix.
+      if (err.index !== undefined && !err.message.startsWith('[')) err.message = `[${err.index}] ${err.message}`;
+      return err;
+    };
 
     const signer = {
       keyId,
+      hmac: syncMac ? (platform.name || 'runtime') : 'wasm',
+      hmacAsync: syncMac ? (platform.name || 'runtime') : subtle ? 'webcrypto' : 'wasm',
       sign(o) {
         const t = clock();
         try {
           return results(call((e) => {
             e.u32(1);
             encodeSign(e, o, t, 'options');
-          }, 'keyhole_sign', handle))[0];
+          }, 'keyhole_sign', handle, 0))[0];
         } catch (err) {
           delete err.index; // always 0 for a single URL
           throw err;
@@ -504,9 +630,17 @@ function makeModule(go, ex) {
         try {
           return batch(list, t);
         } catch (err) {
-          // Errors from Go carry the index but not the [i] prefix.
-          if (err.index !== undefined && !err.message.startsWith('[')) err.message = `[${err.index}] ${err.message}`;
-          throw err;
+          throw withIndex(err);
+        }
+      },
+      async signManyAsync(list) {
+        if (!Array.isArray(list)) throw badInput('signManyAsync needs an array of sign options');
+        if (list.length === 0) return [];
+        const t = clock();
+        try {
+          return await batchAsync(list, t);
+        } catch (err) {
+          throw withIndex(err);
         }
       },
       srcset(o) {
@@ -523,7 +657,7 @@ function makeModule(go, ex) {
             e.f64(widths[i]);
           }
           if (rest.args === undefined) e.u8(0x2d); // -
-          else e.value(rest.args, 'options.args', 0);
+          else encodeValue(e, rest.args, 'options', '.args');
         }, 'keyhole_srcset_check');
         const t = clock();
         let signed;
@@ -560,12 +694,18 @@ function makeModule(go, ex) {
   return Object.freeze({ createSigner, validateParams, decode });
 }
 
-/** results splits a sign answer ("url\ntoken\nexp\n" per URL). */
-function results(text) {
-  const parts = text.split('\n');
+/**
+ * results turns a sign answer ("prefix\ntoken\nexp\n" per URL, the URL
+ * being prefix + token; a string or its lines) into results. With mac the
+ * middle lines are signing inputs, and mac(input, i) gives the base64url
+ * HMAC that completes each token.
+ */
+function results(answer, mac) {
+  const parts = typeof answer === 'string' ? answer.split('\n') : answer;
   const list = new Array((parts.length - 1) / 3);
   for (let i = 0, j = 0; i < list.length; i++, j += 3) {
-    list[i] = { url: parts[j], token: parts[j + 1], expiresAt: new Date(Number(parts[j + 2]) * 1000) };
+    const token = mac ? `${parts[j + 1]}.${mac(parts[j + 1], i)}` : parts[j + 1];
+    list[i] = { url: parts[j] + token, token, expiresAt: new Date(Number(parts[j + 2]) * 1000) };
   }
   return list;
 }

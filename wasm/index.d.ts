@@ -104,14 +104,42 @@ export interface SignerOptions {
    * signed URL). Default: console.warn, once per loaded module.
    */
   onWarning?: (message: string) => void;
+  /**
+   * The longest lifetime the signer issues, in whole seconds: an
+   * `expiresIn` above it, or an `expiresAt` further than it from now, is
+   * refused (ERR_KEYHOLE_BAD_INPUT naming the option and the cap). Default
+   * 2592000 (30 days), the cap of the signing endpoint and `keyhole sign`
+   * too (the server's `signing.max_expires_in`).
+   */
+  maxExpiresIn?: number;
+  /**
+   * Where signMany and signManyAsync compute the HMAC. 'auto' (the
+   * default): the fastest in this runtime, node:crypto in Node.js and Bun,
+   * the module's own elsewhere. 'runtime': the runtime's crypto where it
+   * has one (node:crypto in Node.js, Deno and Bun; WebCrypto for
+   * signManyAsync in browsers and workerd), else WebAssembly. 'wasm':
+   * always the Go code in the module, the reference. The tokens are the
+   * same bytes whichever computes them. sign() always signs in
+   * WebAssembly.
+   */
+  hmac?: 'auto' | 'runtime' | 'wasm';
 }
+
+/** What computes signMany's and signManyAsync's HMAC (Signer.hmac). */
+export type HmacSource = 'node:crypto' | 'webcrypto' | 'wasm';
 
 export interface SignOptions {
   /** The file's path below the mount, e.g. "/private/a.jpg". */
   path: string;
-  /** Seconds from now until the token expires (> 0). Give this or expiresAt. */
+  /**
+   * Seconds from now until the token expires (> 0, at most the signer's
+   * maxExpiresIn, default 30 days). Give this or expiresAt.
+   */
   expiresIn?: number;
-  /** When the token expires: a Date or unix seconds. Give this or expiresIn. */
+  /**
+   * When the token expires: a Date or unix seconds, at most the signer's
+   * maxExpiresIn from now (it may be in the past). Give this or expiresIn.
+   */
   expiresAt?: Date | number;
   /** When the token starts to be valid ("nbf"): a Date or unix seconds. Default: no nbf. */
   notBefore?: Date | number;
@@ -164,13 +192,27 @@ export interface SrcsetResult {
 export interface Signer {
   /** The keyId given to createSigner ("" for none). */
   readonly keyId: string;
+  /** What computes signMany's HMAC: 'node:crypto' in Node.js, Deno and Bun, else 'wasm'. */
+  readonly hmac: Exclude<HmacSource, 'webcrypto'>;
+  /** What computes signManyAsync's HMAC: as hmac, but 'webcrypto' with hmac: 'runtime' where the runtime has only that. */
+  readonly hmacAsync: HmacSource;
   /** Signs one URL. Throws a KeyholeError. */
   sign(options: SignOptions): SignResult;
   /**
-   * Signs many URLs in one call into WebAssembly, all with the same now().
-   * All or nothing: the first invalid entry throws, with `index` set.
+   * Signs many URLs in one call into WebAssembly, all with the same now(),
+   * the HMACs with the runtime's crypto where it has a synchronous one
+   * (see hmac). All or nothing: the first invalid entry throws, with
+   * `index` set.
    */
   signMany(list: SignOptions[]): SignResult[];
+  /**
+   * signMany, with WebCrypto's HMAC where that is the runtime's only one
+   * (browsers, workerd) and hmac is 'runtime'; otherwise the same as
+   * signMany. The module builds
+   * every signing input in one call; the same tokens, byte for byte.
+   * Rejects with a KeyholeError as signMany throws.
+   */
+  signManyAsync(list: SignOptions[]): Promise<SignResult[]>;
   /**
    * Signs one URL per width for an <img srcset>, each with its own token
    * holding `w` in its secure args, so no URL opens a larger size than

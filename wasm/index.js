@@ -1,12 +1,15 @@
 // @keyhole/signer for Node.js (package.json "exports", condition "node"):
 // Keyhole's URL signer and parameter validator, compiled from Go (packages
 // token and transform) to WebAssembly. load() reads dist/keyhole.wasm from
-// disk. The other runtimes have their own entries (browser.js, deno.js,
-// bun.js, workerd.js); all share core.js. See README.md for the API and
+// disk, and signMany signs with node:crypto (node-hmac.js), faster than the
+// module's own HMAC. The other
+// runtimes have their own entries (browser.js, deno.js, bun.js,
+// workerd.js); all share core.js. See README.md for the API and
 // index.d.ts for the types.
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { makeLoad } from './core.js';
+import { nodeHmac } from './node-hmac.js';
 export { KeyholeError } from './core.js';
 
 /** load instantiates the WebAssembly module; see index.d.ts. */
@@ -14,4 +17,8 @@ export const load = makeLoad({
   defaultWasm: () => new URL('./dist/keyhole.wasm', import.meta.url),
   readFile: (url) => readFile(url),
   base: () => pathToFileURL(`${process.cwd()}/`).href,
+  hmac: nodeHmac,
+  hmacIsFaster: true,
+  name: 'node:crypto',
 });
+

@@ -71,11 +71,13 @@ func keyholeSignerNew() int32 { return call(newSigner) }
 //go:wasmexport keyhole_signer_free
 func keyholeSignerFree(h uint32) { delete(signers, h) }
 
-// keyhole_sign signs a batch of URLs with signer h (see signBatch).
+// keyhole_sign signs a batch of URLs with signer h (see signBatch). With
+// inputs = 1 it answers the tokens' signing inputs instead, for JavaScript
+// to sign with the runtime's HMAC (node:crypto, WebCrypto).
 //
 //go:wasmexport keyhole_sign
-func keyholeSign(h uint32) int32 {
-	return call(func(r *reader) error { return signBatch(h, r) })
+func keyholeSign(h, inputs uint32) int32 {
+	return call(func(r *reader) error { return signBatch(h, inputs == 1, r) })
 }
 
 // keyhole_srcset_check checks the widths and args of a srcset request (see

@@ -5,7 +5,6 @@ package main
 import (
 	"errors"
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,11 +26,26 @@ type signer struct {
 	// folders (none: no watermark is signed).
 	rules signreq.Rules
 
-	// lastQuery is the url.Values decoded from the bytes lastQueryRaw;
+	// lastQuery is the query decoded from the bytes lastQueryRaw;
 	// lastQueryOK is set once it has passed signreq.CheckQuery.
-	lastQuery    url.Values
+	lastQuery    map[string][]string
 	lastQueryRaw string
 	lastQueryOK  bool
+
+	// url builds the URLs of the base URL urlBase and the query whose
+	// encoded request bytes are urlQuery ("" for none).
+	url               *token.URLBuilder
+	urlBase, urlQuery string
+
+	// lastArgs are the checked args of the request bytes lastArgsRaw,
+	// the last argsCache hit: batches mostly repeat one args object.
+	lastArgs    checkedArgs
+	lastArgsRaw string
+
+	// req, claims and pathAud are signOne's, reused for every URL.
+	req     signreq.Request
+	claims  token.Claims
+	pathAud [1]string
 }
 
 // signers holds the live signers by handle. JavaScript frees a handle when
@@ -48,6 +62,8 @@ var (
 //	str keyId   "" for none
 //	str param   the token's query parameter name, "" for "jwt"
 //	u32 count, then that many str: the allowed watermark folders
+//	f64 maxExpiresIn: the longest lifetime in whole seconds; NaN for
+//	    signreq.DefaultMaxLifetime (30 days)
 //
 // and answers the new signer's handle in decimal. Messages name the key id,
 // never the secret.
@@ -57,6 +73,7 @@ func newSigner(r *reader) error {
 	for i := range watermarks {
 		watermarks[i] = r.str()
 	}
+	maxExpiresIn := r.f64()
 	if err := r.done(); err != nil {
 		return err
 	}
@@ -90,23 +107,38 @@ func newSigner(r *reader) error {
 			return badInput("watermarks: " + strconv.Quote(w) + " is not a folder path ending in /")
 		}
 	}
+	maxLifetime := signreq.DefaultMaxLifetime
+	switch {
+	case math.IsNaN(maxExpiresIn):
+	case maxExpiresIn >= 1 && maxExpiresIn <= maxLifetimeSeconds && maxExpiresIn == math.Floor(maxExpiresIn):
+		maxLifetime = time.Duration(maxExpiresIn) * time.Second
+	default:
+		return badInput("maxExpiresIn must be a whole number of seconds from 1 to " + strconv.Itoa(maxLifetimeSeconds))
+	}
 	nextHandle++
-	signers[nextHandle] = &signer{s: s, param: param, rules: signreq.Rules{Limits: limits, TokenParam: param, Watermarks: watermarks}}
+	signers[nextHandle] = &signer{s: s, param: param, rules: signreq.Rules{Limits: limits, TokenParam: param, Watermarks: watermarks, MaxLifetime: maxLifetime}}
 	out = strconv.AppendUint(out, uint64(nextHandle), 10)
 	return nil
 }
 
+// maxLifetimeSeconds bounds maxExpiresIn: about 285 years, the longest
+// time.Duration in whole seconds with room to spare.
+const maxLifetimeSeconds = 9_000_000_000
+
 // signBatch decodes a u32 count of sign requests (see signOne) and answers
-// "url\ntoken\nexp\n" for each, in order. The first failing request fails
-// the batch; its error carries the request's index.
-func signBatch(h uint32, r *reader) error {
+// "prefix\ntoken\nexp\n" for each, in order: the URL is prefix + token.
+// With inputsOnly, the middle line is the token's signing input instead
+// (token.Signer.AppendSigningInput), for JavaScript to add the signature
+// with the runtime's HMAC. The first failing request fails the batch; its
+// error carries the request's index.
+func signBatch(h uint32, inputsOnly bool, r *reader) error {
 	s := signers[h]
 	if s == nil {
 		return badInput("the signer was freed")
 	}
 	n := r.count(minSignRequest)
 	for i := range n {
-		if err := s.signOne(r); err != nil {
+		if err := s.signOne(r, inputsOnly); err != nil {
 			var e *apiError
 			if errors.As(err, &e) && e != errMalformed {
 				e.index = i
@@ -141,7 +173,7 @@ const minSignRequest = 4*8 + 4*4 + 1
 // under the server's default limits, a watermark lies in an allowed
 // folder, the query holds no text, watermark or token parameter, and the
 // token fits the server's size limit.
-func (s *signer) signOne(r *reader) error {
+func (s *signer) signOne(r *reader, inputsOnly bool) error {
 	now, expiresIn, expiresAt, notBefore := r.f64(), r.f64(), r.f64(), r.f64()
 	path := r.str()
 	var aud []string
@@ -161,15 +193,25 @@ func (s *signer) signOne(r *reader) error {
 	if err := checkBase(base); err != nil {
 		return err
 	}
-	req := &signreq.Request{Path: path, Audience: aud, Query: query, QueryChecked: s.lastQueryOK && query != nil}
-	if err := setTimes(req, now, expiresIn, expiresAt, notBefore); err != nil {
+	// The request, the claims and a one-path audience are reused from
+	// call to call: they are only read until the token is signed.
+	if aud == nil {
+		s.pathAud[0] = path
+		aud = s.pathAud[:]
+	}
+	req := &s.req
+	*req = signreq.Request{Path: path, Audience: aud, Query: query, QueryChecked: s.lastQueryOK && query != nil}
+	if err := setTimes(req, now, expiresIn, expiresAt, notBefore, s.rules.MaxLifetime); err != nil {
 		return err
 	}
-	var argsKey string
+	argsRaw := r.b[argsStart:r.off]
+	var enc *token.EncodedArgs
 	if !noArgs {
-		argsKey = string(r.b[argsStart:r.off])
-		if m, ok := argsCache[argsKey]; ok {
-			req.Args, req.ArgsChecked = m, true
+		if a, ok := s.lastArgs, s.lastArgs.m != nil && string(argsRaw) == s.lastArgsRaw; ok {
+			req.Args, req.ArgsChecked, enc = a.m, true, a.enc
+		} else if a, ok := argsCache[string(argsRaw)]; ok {
+			req.Args, req.ArgsChecked, enc = a.m, true, a.enc
+			s.lastArgs, s.lastArgsRaw = a, string(argsRaw)
 		} else {
 			v, _ := (&reader{b: r.b[argsStart:r.off]}).value(0)
 			m, ok := v.(map[string]any)
@@ -179,9 +221,10 @@ func (s *signer) signOne(r *reader) error {
 			req.Args = m
 		}
 	}
-	c, q, err := signreq.Prepare(req, &s.rules)
+	c := &s.claims
+	q, err := signreq.PrepareInto(c, req, &s.rules)
 	if err != nil {
-		return s.prepareError(path, aud, err)
+		return s.prepareError(path, req.Audience, err)
 	}
 	if query != nil {
 		s.lastQueryOK = true
@@ -190,15 +233,31 @@ func (s *signer) signOne(r *reader) error {
 		if len(argsCache) >= maxArgsCache {
 			clear(argsCache)
 		}
-		argsCache[argsKey] = req.Args
+		// An error here is Sign's too; it is reported below.
+		if enc, err = token.EncodeArgs(req.Args); err == nil {
+			argsCache[string(argsRaw)] = checkedArgs{req.Args, enc}
+		}
 	}
-	tok, err := s.s.Sign(c)
+	c.EncodedArgs = enc
+	rawQuery := ""
+	if q != nil {
+		rawQuery = s.lastQueryRaw
+	}
+	if s.url == nil || base != s.urlBase || rawQuery != s.urlQuery {
+		s.url, s.urlBase, s.urlQuery = token.NewURLBuilder(token.URLOptions{BaseURL: base, Query: q, Param: s.param}), base, rawQuery
+	}
+	start := len(out)
+	out = s.url.AppendPrefix(out, path)
+	out = append(out, '\n')
+	if inputsOnly {
+		out, err = s.s.AppendSigningInput(out, c)
+	} else {
+		out, err = s.s.AppendSign(out, c)
+	}
 	if err != nil {
+		out = out[:start]
 		return badInput(strings.TrimPrefix(err.Error(), "token: "))
 	}
-	out = append(out, token.BuildURL(path, tok, token.URLOptions{BaseURL: base, Query: q, Param: s.param})...)
-	out = append(out, '\n')
-	out = append(out, tok...)
 	out = append(out, '\n')
 	out = strconv.AppendInt(out, c.ExpiresAt.Unix(), 10)
 	out = append(out, '\n')
@@ -233,10 +292,11 @@ func (s *signer) prepareError(path string, aud []string, err error) error {
 	return badInput(e.Reason)
 }
 
-// query decodes a u32 count of (str name, str value) pairs into url.Values.
+// query decodes a u32 count of (str name, str value) pairs into a query map
+// (a url.Values without linking net/url).
 // Batches often repeat one query, so the last one is kept and reused when
-// the encoded pairs are the same bytes; url.Values are only read.
-func (s *signer) query(r *reader) url.Values {
+// the encoded pairs are the same bytes; the maps are only read.
+func (s *signer) query(r *reader) map[string][]string {
 	start := r.off
 	n := r.count(8)
 	if n == 0 {
@@ -252,12 +312,12 @@ func (s *signer) query(r *reader) url.Values {
 	if s.lastQuery != nil && string(raw) == s.lastQueryRaw {
 		return s.lastQuery
 	}
-	q := make(url.Values, n)
+	q := make(map[string][]string, n)
 	sub := &reader{b: raw}
 	sub.u32()
 	for range n {
 		k, v := sub.str(), sub.str()
-		q.Add(k, v)
+		q[k] = append(q[k], v)
 	}
 	s.lastQuery, s.lastQueryRaw, s.lastQueryOK = q, string(raw), false
 	return q
@@ -268,19 +328,25 @@ func (s *signer) query(r *reader) url.Values {
 const maxUnixSeconds = signreq.MaxUnixSeconds
 
 // setTimes fills iat, exp and nbf. Exactly one of expiresIn (> 0) and
-// expiresAt must be given.
-func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64) error {
+// expiresAt must be given, and the lifetime exp - iat may not exceed
+// maxLifetime (the signer's maxExpiresIn), the rule of every Keyhole
+// signer (signreq.DefaultMaxLifetime unless configured).
+func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64, maxLifetime time.Duration) error {
 	if !inRange(now) {
 		return badInput("now() must return unix seconds (a finite number >= 0)")
 	}
 	iat := math.Floor(now)
 	var exp float64
-	switch in, at := !math.IsNaN(expiresIn), !math.IsNaN(expiresAt); {
+	in, at := !math.IsNaN(expiresIn), !math.IsNaN(expiresAt)
+	switch {
 	case in && at:
 		return badInput("give expiresIn or expiresAt, not both")
 	case in:
 		if !(expiresIn > 0) || math.IsInf(expiresIn, 0) {
 			return badInput("expiresIn must be a number of seconds > 0")
+		}
+		if expiresIn > maxLifetime.Seconds() {
+			return badInput("expiresIn " + strconv.FormatFloat(expiresIn, 'f', -1, 64) + " is longer than maxExpiresIn, " + lifetimeText(maxLifetime) + ": Keyhole's signers issue no longer lifetime unless configured (createSigner's maxExpiresIn)")
 		}
 		exp = iat + expiresIn
 	case at:
@@ -291,6 +357,9 @@ func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64) 
 	if !inRange(exp) || exp < 1 {
 		return badInput("the expiry must be a time between 1970 and year 36812")
 	}
+	if at && math.Floor(exp)-iat > maxLifetime.Seconds() {
+		return badInput("expiresAt is " + strconv.FormatFloat(math.Floor(exp)-iat, 'f', 0, 64) + " seconds from now, longer than maxExpiresIn, " + lifetimeText(maxLifetime) + ": Keyhole's signers issue no longer lifetime unless configured (createSigner's maxExpiresIn)")
+	}
 	c.IssuedAt = time.Unix(int64(iat), 0)
 	c.ExpiresAt = time.Unix(int64(math.Floor(exp)), 0)
 	if !math.IsNaN(notBefore) {
@@ -300,6 +369,16 @@ func setTimes(c *signreq.Request, now, expiresIn, expiresAt, notBefore float64) 
 		c.NotBefore = time.Unix(int64(math.Floor(notBefore)), 0)
 	}
 	return nil
+}
+
+// lifetimeText writes d as "2592000 seconds (30 days)".
+func lifetimeText(d time.Duration) string {
+	secs := int64(d / time.Second)
+	t := strconv.FormatInt(secs, 10) + " seconds"
+	if days := secs / 86400; days > 0 && secs%86400 == 0 {
+		t += " (" + strconv.FormatInt(days, 10) + " days)"
+	}
+	return t
 }
 
 func inRange(t float64) bool { return t >= 0 && t <= maxUnixSeconds }
@@ -329,11 +408,17 @@ func validParam(name string) bool {
 }
 
 // argsCache remembers args that passed validation, keyed by their encoded
-// bytes, so a batch that repeats the same args checks them once. The cached
-// maps are only ever read (token.Signer does not modify args). All signers
-// share the server's default limits, but not their watermark folders, so
-// args naming a watermark are never cached.
-var argsCache = map[string]map[string]any{}
+// bytes, so a batch that repeats the same args checks and encodes them
+// once. The cached maps are only ever read (token.Signer does not modify
+// args). All signers share the server's default limits, but not their
+// watermark folders, so args naming a watermark are never cached.
+var argsCache = map[string]checkedArgs{}
+
+// checkedArgs are args that passed validation, and their JSON.
+type checkedArgs struct {
+	m   map[string]any
+	enc *token.EncodedArgs
+}
 
 // maxArgsCache bounds argsCache; it is emptied when full.
 const maxArgsCache = 512

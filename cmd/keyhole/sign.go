@@ -29,8 +29,9 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 }
 
 // defaultMaxExpires is the cap on -expires without a config's
-// signing.max_expires_in: the signing endpoint's default.
-const defaultMaxExpires = 30 * 24 * time.Hour
+// signing.max_expires_in: the cap of every signer (the signing endpoint,
+// the WebAssembly signer).
+const defaultMaxExpires = signreq.DefaultMaxLifetime
 
 func runSign(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sign", stderr)
@@ -69,7 +70,7 @@ func runSign(args []string, stdout, stderr io.Writer) error {
 		rules   = &signreq.Rules{MaxLifetime: defaultMaxExpires}
 		param   string
 		addr    = defaultAddr
-		capName = "the signing endpoint's default"
+		capName = "the default of every Keyhole signer"
 	)
 	if fromEnv {
 		k, err := envKey(*keyID, *secretEnv, *secretB64Env)

@@ -40,7 +40,7 @@ func TestSignRefusals(t *testing.T) {
 		{"relative path", []string{"-config", plain, "-key", "main", "-path", "private/a.txt"}, 2, `-path "private/a.txt" is relative`},
 		{"relative path, env key", []string{"-secret-env", "H7_SIGN_SECRET", "-path", "a.jpg"}, 2, `-path "a.jpg" is relative`},
 		{"over max_expires_in", []string{"-config", capped, "-key", "main", "-path", "/private/a.txt", "-expires", "61m"}, 1, "-expires must be 1s..1h0m0s (signing.max_expires_in)"},
-		{"over the default cap", []string{"-config", plain, "-key", "main", "-path", "/private/a.txt", "-expires", "721h"}, 1, "-expires must be 1s..720h0m0s (the signing endpoint's default)"},
+		{"over the default cap", []string{"-config", plain, "-key", "main", "-path", "/private/a.txt", "-expires", "721h"}, 1, "-expires must be 1s..720h0m0s (the default of every Keyhole signer)"},
 		{"over the default cap, env key", []string{"-secret-env", "H7_SIGN_SECRET", "-path", "/a.jpg", "-expires", "10000h"}, 1, "-expires must be 1s..720h0m0s"},
 		{"under a second", []string{"-config", plain, "-key", "main", "-path", "/private/a.txt", "-expires", "500ms"}, 1, "-expires must be 1s.."},
 		{"negative", []string{"-config", plain, "-key", "main", "-path", "/private/a.txt", "-expires", "-5m"}, 1, "-expires must be 1s.."},

@@ -14,7 +14,6 @@
 package signreq
 
 import (
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +28,14 @@ import (
 // MaxUnixSeconds is the latest exp, nbf or iat a token may carry, in Unix
 // seconds (about the year 36812); token.ParseClaims refuses later times.
 const MaxUnixSeconds = 1 << 40
+
+// DefaultMaxLifetime is the longest lifetime (exp - iat) every signer
+// issues unless configured otherwise: the signing endpoint
+// (handler.SigningConfig.MaxExpiresIn, the config's
+// signing.max_expires_in), `keyhole sign -expires` and the WebAssembly
+// signer (createSigner's maxExpiresIn). A signed URL is a capability until
+// exp; 30 days bounds how long a leaked URL stays useful.
+const DefaultMaxLifetime = 30 * 24 * time.Hour
 
 // Rules are what the server that will answer the URL accepts.
 type Rules struct {
@@ -72,8 +79,10 @@ type Request struct {
 	// the same Rules (a caller's cache of checked args); Prepare then
 	// skips that work.
 	ArgsChecked bool
-	// Query holds the insecure parameters, which are not signed.
-	Query url.Values
+	// Query holds the insecure parameters, which are not signed: a
+	// url.Values, by its underlying type so that the WebAssembly signer
+	// does not link net/url.
+	Query map[string][]string
 	// QueryChecked is ArgsChecked for Query and CheckQuery.
 	QueryChecked bool
 }
@@ -126,15 +135,27 @@ const (
 // signed with a key of the protection that covers Path (subject to the
 // token fitting token.MaxTokenBytes, which token.Signer checks). Nothing
 // in req is modified; the claims share req's Audience and Args.
-func Prepare(req *Request, rules *Rules) (*token.Claims, url.Values, error) {
+func Prepare(req *Request, rules *Rules) (*token.Claims, map[string][]string, error) {
+	c := new(token.Claims)
+	q, err := PrepareInto(c, req, rules)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, q, nil
+}
+
+// PrepareInto is Prepare writing the claims into *c, all of whose fields
+// it sets, for callers that sign in bulk and reuse one Claims. On error
+// *c holds no claims to sign.
+func PrepareInto(c *token.Claims, req *Request, rules *Rules) (map[string][]string, error) {
 	check := pathrule.Check
 	if req.Folder {
 		check = pathrule.CheckFolder
 	}
 	if reason := check(req.Path, pathrule.MaxBytes); reason != "" {
-		return nil, nil, &Error{Field: FieldPath, Reason: "path " + reason}
+		return nil, &Error{Field: FieldPath, Reason: "path " + reason}
 	}
-	c := &token.Claims{
+	*c = token.Claims{
 		Audience: req.Audience, IssuedAt: req.IssuedAt, ExpiresAt: req.ExpiresAt,
 		NotBefore: req.NotBefore, Args: req.Args,
 	}
@@ -143,14 +164,14 @@ func Prepare(req *Request, rules *Rules) (*token.Claims, url.Values, error) {
 	}
 	for _, a := range c.Audience {
 		if !strings.HasPrefix(a, "/") || len(a) > pathrule.MaxBytes {
-			return nil, nil, &Error{Field: FieldAudience, Reason: "every audience entry must start with / and be at most " + strconv.Itoa(pathrule.MaxBytes) + " bytes"}
+			return nil, &Error{Field: FieldAudience, Reason: "every audience entry must start with / and be at most " + strconv.Itoa(pathrule.MaxBytes) + " bytes"}
 		}
 	}
 	if !token.AudienceAllows(c.Audience, req.Path) {
-		return nil, nil, &Error{Field: FieldAudience, Reason: ReasonAudience}
+		return nil, &Error{Field: FieldAudience, Reason: ReasonAudience}
 	}
 	if err := checkTimes(c, rules.MaxLifetime); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var argsErr, queryErr *Error
 	if req.Args != nil && !req.ArgsChecked {
@@ -162,13 +183,13 @@ func Prepare(req *Request, rules *Rules) (*token.Claims, url.Values, error) {
 	switch {
 	case argsErr != nil && queryErr != nil:
 		argsErr.Query = queryErr.Query
-		return nil, nil, argsErr
+		return nil, argsErr
 	case argsErr != nil:
-		return nil, nil, argsErr
+		return nil, argsErr
 	case queryErr != nil:
-		return nil, nil, queryErr
+		return nil, queryErr
 	}
-	return c, req.Query, nil
+	return req.Query, nil
 }
 
 func checkTimes(c *token.Claims, maxLifetime time.Duration) error {
@@ -241,7 +262,7 @@ func CheckArgs(args map[string]any, rules *Rules) *Error {
 // (transform.FromQuery, then transform.Parse under rules.Limits) and
 // refuses what the server would silently ignore: text and watermark
 // parameters, which only a token can set, and the token's own parameter.
-func CheckQuery(q url.Values, rules *Rules) *Error {
+func CheckQuery(q map[string][]string, rules *Rules) *Error {
 	param := rules.TokenParam
 	if param == "" {
 		param = "jwt"
@@ -252,7 +273,7 @@ func CheckQuery(q url.Values, rules *Rules) *Error {
 		case name == param:
 			list = append(list, transform.ParamError{Name: shown(name), Reason: ReasonTokenParam})
 		case transform.SecureOnly(name):
-			list = append(list, transform.ParamError{Name: name, Value: shown(q.Get(name)), Reason: ReasonSecureOnly})
+			list = append(list, transform.ParamError{Name: name, Value: shown(first(q[name])), Reason: ReasonSecureOnly})
 		}
 	}
 	if len(list) > 0 {
@@ -282,6 +303,14 @@ func paramsError(f Field, err error) *Error {
 // characters, then "…", with invalid UTF-8 and control characters replaced
 // by U+FFFD. (A plain loop: strings.Map and ToValidUTF8 cost the
 // WebAssembly signer 1.4 KB gzipped.)
+// first returns the first of values, or "" (url.Values.Get).
+func first(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
+}
+
 func shown(s string) string {
 	b := make([]byte, 0, min(len(s), 64)+3)
 	n := 0

@@ -1,6 +1,7 @@
 // probe.mjs measures the signer in whatever runtime imports it, with only
-// the package's load() and a clock: the cold start and the signMany rate
-// that runtimes.mjs reports for Node.js, Deno, Bun, workerd and Chromium.
+// the package's load() and a clock: the cold start and the signMany and
+// signManyAsync rates that runtimes.mjs reports for Node.js, Deno, Bun,
+// workerd and Chromium.
 
 /** BATCH is one signMany call: 1000 URLs, as in bench.mjs. */
 export const BATCH = Array.from({ length: 1000 }, (_, i) => ({
@@ -15,7 +16,7 @@ export const BATCH = Array.from({ length: 1000 }, (_, i) => ({
 export async function cold(load, clock) {
   const t0 = clock();
   const m = await load();
-  const signer = m.createSigner({ key: 'topsecret' });
+  const signer = m.createSigner({ key: 'topsecret', onWarning() {} });
   signer.sign(BATCH[0]);
   return { signer, ms: clock() - t0 };
 }
@@ -37,6 +38,25 @@ export function rate(signer, seconds, clock) {
     const start = clock();
     let urls = 0;
     while (clock() - start < seconds * 1000) urls += batches(signer, 1);
+    result = urls / ((clock() - start) / 1000);
+  }
+  return result;
+}
+
+/** batchesAsync is batches with signManyAsync. */
+export async function batchesAsync(signer, n) {
+  let urls = 0;
+  for (let i = 0; i < n; i++) urls += (await signer.signManyAsync(BATCH)).length;
+  return urls;
+}
+
+/** rateAsync is rate with signManyAsync. */
+export async function rateAsync(signer, seconds, clock) {
+  let result = 0;
+  for (let round = 0; round < 2; round++) {
+    const start = clock();
+    let urls = 0;
+    while (clock() - start < seconds * 1000) urls += await batchesAsync(signer, 1);
     result = urls / ((clock() - start) / 1000);
   }
   return result;

@@ -61,17 +61,23 @@ async function workerd(bin, seconds) {
     let ping = Infinity;
     for (let i = 0; i < 20; i++) ping = Math.min(ping, (await timed('/ping')).ms);
     // Grow n until one request takes `seconds`, then measure once more.
-    let n = 1;
-    let perSecond = 0;
-    for (let round = 0; round < 2; round++) {
-      for (;;) {
-        const { ms, body } = await timed(`/many?n=${n}`, { method: 'POST' });
-        perSecond = Number(body) / ((ms - ping) / 1000);
-        if (ms >= seconds * 1000) break;
-        n = Math.ceil(n * Math.min(8, (seconds * 1000) / Math.max(ms, 1)) * 1.1);
+    const measure = async (path) => {
+      let n = 1;
+      let perSecond = 0;
+      for (let round = 0; round < 2; round++) {
+        for (;;) {
+          const { ms, body } = await timed(`${path}?n=${n}`, { method: 'POST' });
+          perSecond = Number(body) / ((ms - ping) / 1000);
+          if (ms >= seconds * 1000) break;
+          n = Math.ceil(n * Math.min(8, (seconds * 1000) / Math.max(ms, 1)) * 1.1);
+        }
       }
-    }
-    return { coldMs: first.ms - ping, perSecond };
+      return perSecond;
+    };
+    const perSecond = await measure('/many');
+    const perSecondAsync = await measure('/many-async');
+    const { hmac, hmacAsync } = JSON.parse((await timed('/hmac')).body);
+    return { coldMs: first.ms - ping, perSecond, perSecondAsync, hmac, hmacAsync };
   } finally {
     await worker.stop();
   }
@@ -82,11 +88,13 @@ async function chromium(seconds) {
   const { withSignerPage } = await import('../test/chromium.mjs');
   const script = `
     import { load } from '@keyhole/signer';
-    import { cold, rate } from '/bench/probe.mjs';
+    import { cold, rate, rateAsync } from '/bench/probe.mjs';
     window.bench = async (seconds) => {
       const clock = () => performance.now();
       const { signer, ms } = await cold(load, clock);
-      return { coldMs: ms, perSecond: rate(signer, seconds, clock) };
+      const perSecond = rate(signer, seconds, clock);
+      const perSecondAsync = await rateAsync(signer, seconds, clock);
+      return { coldMs: ms, perSecond, perSecondAsync, hmac: signer.hmac, hmacAsync: signer.hmacAsync };
     };`;
   return withSignerPage({ extra: ['bench/probe.mjs'], script, ready: 'bench' }, (tab) => tab.evaluate((s) => window.bench(s), seconds));
 }
@@ -105,15 +113,16 @@ export async function measureRuntimes(seconds = 2) {
     ['Chromium', 'browser.js', () => chromium(seconds), execFileSync(process.env.CHROMIUM || '/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim().replace(/^Chromium /, '').split(' ')[0]],
   ];
   const lines = [
-    '| runtime | version | entry | cold start: load() → first token | signMany(1000), per URL |',
-    '|---|---|---|---|---|',
+    '| runtime | version | entry | cold start: load() → first token | signMany(1000), per URL | signManyAsync(1000), per URL |',
+    '|---|---|---|---|---|---|',
   ];
   for (const [name, entry, f, version] of runs) {
     try {
-      const { coldMs, perSecond } = await f();
-      lines.push(`| ${name} | ${version} | ${entry} | ${coldMs.toFixed(1)} ms | ${Math.round(perSecond).toLocaleString('en-US')} /s |`);
+      const { coldMs, perSecond, perSecondAsync, hmac, hmacAsync } = await f();
+      const rate = (x, via) => `${Math.round(x).toLocaleString('en-US')} /s (${via})`;
+      lines.push(`| ${name} | ${version} | ${entry} | ${coldMs.toFixed(1)} ms | ${rate(perSecond, hmac)} | ${rate(perSecondAsync, hmacAsync)} |`);
     } catch (err) {
-      lines.push(`| ${name} | ${version} | ${entry} | not measured: ${String(err.message).split('\n')[0]} | |`);
+      lines.push(`| ${name} | ${version} | ${entry} | not measured: ${String(err.message).split('\n')[0]} | | |`);
     }
   }
   return lines;

@@ -21,7 +21,7 @@
 //           image width the server must return
 //   loadMs  how long the first load() took (compile and start), in ms
 
-/** ERROR_CASES: [name, function of (module, signer), code, message pattern]. */
+/** ERROR_CASES: [name, function of (module, signer, now), code, message pattern]. */
 const ERROR_CASES = [
   ['no key', (m) => m.createSigner({}), 'ERR_KEYHOLE_BAD_KEY', /the key is missing/],
   ['undefined key', (m) => m.createSigner({ key: undefined }), 'ERR_KEYHOLE_BAD_KEY', /^key is undefined/],
@@ -53,6 +53,15 @@ const ERROR_CASES = [
   ['srcset with a crop width in args', (m, s) => s.srcset({ path: '/a', widths: [320], expiresIn: 60, args: { cw: 100 } }), 'ERR_KEYHOLE_BAD_INPUT', /^args\.cw conflicts/],
   ['srcset with a canvas width in args', (m, s) => s.srcset({ path: '/a', widths: [320], expiresIn: 60, args: { canvas: { width: 900 } } }), 'ERR_KEYHOLE_BAD_INPUT', /^args\.canvas\.width conflicts/],
   ['srcset with invalid args', (m, s) => s.srcset({ path: '/a', widths: [320], expiresIn: 60, args: { q: 0 } }), 'ERR_KEYHOLE_INVALID_PARAMS', /\bq=0\b/],
+  ['expiresIn over the 30-day cap', (m, s) => s.sign({ path: '/a', expiresIn: 1e10 }), 'ERR_KEYHOLE_BAD_INPUT', /^expiresIn 10000000000 is longer than maxExpiresIn, 2592000 seconds \(30 days\)/],
+  ['expiresIn one second over the cap', (m, s) => s.sign({ path: '/a', expiresIn: 30 * 86400 + 1 }), 'ERR_KEYHOLE_BAD_INPUT', /^expiresIn 2592001 is longer than maxExpiresIn/],
+  ['expiresAt past the cap', (m, s, now) => s.sign({ path: '/a', expiresAt: now + 31 * 86400 }), 'ERR_KEYHOLE_BAD_INPUT', /^expiresAt is 2678400 seconds from now, longer than maxExpiresIn, 2592000 seconds/],
+  ['signMany over the cap names the entry', (m, s) => s.signMany([{ path: '/a', expiresIn: 60 }, { path: '/a', expiresIn: 1e10 }]), 'ERR_KEYHOLE_BAD_INPUT', /^\[1\] expiresIn 10000000000 is longer than maxExpiresIn/],
+  ['srcset over the cap', (m, s) => s.srcset({ path: '/a', widths: [320], expiresIn: 1e10 }), 'ERR_KEYHOLE_BAD_INPUT', /^expiresIn 10000000000 is longer than maxExpiresIn/],
+  ['a lower maxExpiresIn', (m) => m.createSigner({ key: 'k', maxExpiresIn: 3600, onWarning() {} }).sign({ path: '/a', expiresIn: 3601 }), 'ERR_KEYHOLE_BAD_INPUT', /^expiresIn 3601 is longer than maxExpiresIn, 3600 seconds:/],
+  ['maxExpiresIn 0', (m) => m.createSigner({ key: 'k', maxExpiresIn: 0 }), 'ERR_KEYHOLE_BAD_INPUT', /^maxExpiresIn must be a whole number of seconds from 1/],
+  ['maxExpiresIn as text', (m) => m.createSigner({ key: 'k', maxExpiresIn: '30d' }), 'ERR_KEYHOLE_BAD_INPUT', /^maxExpiresIn must be a number/],
+  ['an unknown hmac', (m) => m.createSigner({ key: 'k', hmac: 'openssl' }), 'ERR_KEYHOLE_BAD_INPUT', /^hmac must be 'auto' \(the fastest here\), 'runtime'/],
   ['srcset with a bad path', (m, s) => s.srcset({ path: '/a/./b', widths: [320], expiresIn: 60 }), 'ERR_KEYHOLE_BAD_PATH', /^path /],
 ];
 
@@ -131,7 +140,7 @@ export async function run(load, input) {
     await check(`error: ${name} is ${code}`, () => {
       let thrown;
       try {
-        f(m, signer);
+        f(m, signer, now);
       } catch (err) {
         thrown = err;
       }
@@ -184,5 +193,59 @@ export async function run(load, input) {
     }
     expect(r.expiresAt.getTime() === (iat + 600) * 1000, `expiresAt ${r.expiresAt.toISOString()}`);
   });
-  return { checks, signed, loadMs };
+  // signMany signs with the runtime's HMAC where it has a synchronous one
+  // (node:crypto), signManyAsync also with WebCrypto; hmac: 'auto' (the
+  // default) picks what is fastest in the runtime, 'runtime' always the
+  // runtime's, and the pure-Go HMAC (hmac: 'wasm') is the reference. All
+  // must give the same tokens, byte for byte, for every kind of key and
+  // request.
+  const many = [
+    { path: '/private/a.png', expiresIn: 90, baseUrl, args: { q: 75, text: { text: 'Grüße ✓', size: 20 } }, query: { w: 8, flip: true } },
+    { path: '/private/sub/b.txt', expiresAt: iat + 400, notBefore: iat - 5, audience: ['/x/', '/private/'], baseUrl },
+    { path: '/private/a.png', expiresIn: 30 * 86400, baseUrl, args: { text: 'x'.repeat(250) } },
+    { path: '/private/a b/ü.jpg', expiresIn: 1 },
+  ];
+  const keys = [
+    { key },
+    { key: new TextEncoder().encode('a key of more than sixty-four bytes, which HMAC hashes before it pads it') },
+    { keyBase64: ' dG9wc2VjcmV0LXRvcHNlY3JldC10b3BzZWNyZXQ/+w== ' },
+    { keyBase64: 'dG9wc2VjcmV0LXRvcHNlY3JldC10b3BzZWNyZXQ_-w' },
+  ];
+  const hmac = {};
+  for (const [i, k] of keys.entries()) {
+    for (const mode of ['auto', 'runtime']) {
+      await check(`signMany and signManyAsync with hmac: '${mode}' equal the pure-Go HMAC, key ${i}`, async () => {
+        const opts = { ...k, keyId, now: () => now, onWarning() {} };
+        const fast = m.createSigner(mode === 'auto' ? opts : { ...opts, hmac: mode });
+        const reference = m.createSigner({ ...opts, hmac: 'wasm' });
+        expect(reference.hmac === 'wasm' && reference.hmacAsync === 'wasm', `hmac: 'wasm' gave ${reference.hmac}, ${reference.hmacAsync}`);
+        hmac[mode] = { sync: fast.hmac, async: fast.hmacAsync };
+        const want = JSON.stringify(reference.signMany(many));
+        const got = JSON.stringify(fast.signMany(many));
+        expect(got === want, `signMany (${fast.hmac}) differs from the pure-Go HMAC:\n${got}\n${want}`);
+        const gotAsync = JSON.stringify(await fast.signManyAsync(many));
+        expect(gotAsync === want, `signManyAsync (${fast.hmacAsync}) differs from the pure-Go HMAC:\n${gotAsync}\n${want}`);
+        const single = JSON.stringify(many.map((o) => fast.sign(o)));
+        expect(single === want, 'sign differs from signMany');
+      });
+    }
+  }
+  const runtimeSigner = m.createSigner({ key, keyId, now: () => now, hmac: 'runtime' });
+  await check('signManyAsync: errors as signMany', async () => {
+    try {
+      await runtimeSigner.signManyAsync([{ path: '/a', expiresIn: 60 }, { path: '/a', expiresIn: 1e10 }]);
+    } catch (err) {
+      expect(err.code === 'ERR_KEYHOLE_BAD_INPUT' && /^\[1\] expiresIn/.test(err.message) && err.index === 1, `${err.code}: ${err.message}`);
+      return;
+    }
+    throw new Error('no error');
+  });
+  await check('signMany and signManyAsync: URLs for the server', async () => {
+    const list = [{ path: '/private/a.png', expiresIn: 100, baseUrl, args: { q: 60 } }, { path: '/private/sub/b.txt', expiresIn: 100, baseUrl }];
+    const claims = [{ aud: '/private/a.png', iat, exp: iat + 100, args: { q: 60 } }, { aud: '/private/sub/b.txt', iat, exp: iat + 100 }];
+    signer.signMany(list).forEach((r, i) => signed.push({ name: `signMany with ${signer.hmac} [${i}]`, url: r.url, token: r.token, claims: claims[i] }));
+    runtimeSigner.signMany(list).forEach((r, i) => signed.push({ name: `signMany, hmac: 'runtime', with ${runtimeSigner.hmac} [${i}]`, url: r.url, token: r.token, claims: claims[i] }));
+    (await runtimeSigner.signManyAsync(list)).forEach((r, i) => signed.push({ name: `signManyAsync, hmac: 'runtime', with ${runtimeSigner.hmacAsync} [${i}]`, url: r.url, token: r.token, claims: claims[i] }));
+  });
+  return { checks, signed, loadMs, hmac };
 }

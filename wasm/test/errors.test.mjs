@@ -174,13 +174,13 @@ test('random bytes through the raw exports are errors, never a crash', async () 
   go.run(instance);
   const ex = instance.exports;
   const send = (buf) => new Uint8Array(ex.mem.buffer, ex.keyhole_alloc(buf.length) >>> 0, buf.length).set(buf);
-  send(new Uint8Array([3, 0, 0, 0, 114, 97, 119, 1, 0, 0, 0, 107, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+  send(new Uint8Array([3, 0, 0, 0, 114, 97, 119, 1, 0, 0, 0, 107, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f]));
   assert.ok(ex.keyhole_signer_new() > 0);
   const handle = Number(new TextDecoder().decode(new Uint8Array(ex.mem.buffer, ex.keyhole_out() >>> 0, 1)));
   for (let i = 0; i < 3000; i++) {
     const buf = randomBytes(i % 200);
     if (i % 3 === 0 && buf.length >= 4) buf.writeUInt32LE(i % 7, 0); // plausible counts
-    for (const op of [() => ex.keyhole_sign(handle), () => ex.keyhole_sign(999), () => ex.keyhole_validate(), () => ex.keyhole_decode(), () => ex.keyhole_signer_new()]) {
+    for (const op of [() => ex.keyhole_sign(handle, 0), () => ex.keyhole_sign(handle, 1), () => ex.keyhole_sign(999, 0), () => ex.keyhole_validate(), () => ex.keyhole_decode(), () => ex.keyhole_signer_new()]) {
       send(buf);
       op();
     }
@@ -188,5 +188,7 @@ test('random bytes through the raw exports are errors, never a crash', async () 
   assert.equal(go.exited, false);
   // An empty batch is the only valid request in many of those; the module still signs.
   send(new Uint8Array(4));
-  assert.equal(ex.keyhole_sign(handle), 0);
+  assert.equal(ex.keyhole_sign(handle, 0), 0);
+  send(new Uint8Array(4));
+  assert.equal(ex.keyhole_sign(handle, 1), 0);
 });

@@ -85,11 +85,30 @@ const runtimes = {
   Chromium: () => inChromium(),
 };
 
+/**
+ * HMAC is the HMAC each runtime's signMany and signManyAsync must use.
+ * hmac: 'auto' (the default): node:crypto where it is faster than the
+ * module's own HMAC (Node.js, Bun), else WebAssembly (Deno's node:crypto
+ * and WebCrypto everywhere measured slower: bench/README.md). hmac:
+ * 'runtime': the runtime's own, node:crypto where it has it, else
+ * WebAssembly (sync) and WebCrypto (async).
+ */
+const nodeCrypto = { sync: 'node:crypto', async: 'node:crypto' };
+const wasm = { sync: 'wasm', async: 'wasm' };
+const HMAC = {
+  'Node.js': { auto: nodeCrypto, runtime: nodeCrypto },
+  Deno: { auto: wasm, runtime: nodeCrypto },
+  Bun: { auto: nodeCrypto, runtime: nodeCrypto },
+  workerd: { auto: wasm, runtime: { sync: 'wasm', async: 'webcrypto' } },
+  Chromium: { auto: wasm, runtime: { sync: 'wasm', async: 'webcrypto' } },
+};
+
 for (const [name, runIn] of Object.entries(runtimes)) {
   test(`conformance in ${name}`, { timeout: 180_000 }, async (t) => {
     const report = await runIn();
     t.diagnostic(`entry ${report.entry}; first load() ${report.loadMs} ms`);
     assert.ok(report.checks.length > 40, `only ${report.checks.length} checks ran`);
+    await t.test('signMany and signManyAsync use the runtime HMAC', () => assert.deepEqual(report.hmac, HMAC[name]));
     for (const c of report.checks) {
       await t.test(c.name, () => assert.ok(c.ok, c.message));
     }

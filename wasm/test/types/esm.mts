@@ -1,6 +1,6 @@
 // Compiled by test/types.test.mjs with tsc --noEmit: every export of the
 // ES module entry, used as documented.
-import { load, KeyholeError, type ParamError, type SignResult, type SrcsetResult } from '@keyhole/signer';
+import { load, KeyholeError, type HmacSource, type ParamError, type SignResult, type SrcsetResult } from '@keyhole/signer';
 
 const m = await load();
 const m2 = await load({ wasm: new URL('https://example.com/keyhole.wasm') });
@@ -36,6 +36,17 @@ try {
 } catch (e) {
   if (e instanceof KeyholeError) console.log(e.code, e.result);
 }
+const capped = m.createSigner({ key: 'k', maxExpiresIn: 3600, hmac: 'wasm' });
+const source: 'node:crypto' | 'wasm' = capped.hmac;
+const sourceAsync: HmacSource = capped.hmacAsync;
+const later: Promise<SignResult[]> = capped.signManyAsync([{ path: '/a.jpg', expiresIn: 60 }]);
+console.log(source, sourceAsync, later);
+const runtimeHmac = m.createSigner({ key: 'k', hmac: 'runtime' });
+console.log(runtimeHmac.hmacAsync, m.createSigner({ key: 'k', hmac: 'auto' }).hmac);
+// @ts-expect-error hmac is 'auto', 'runtime' or 'wasm'
+m.createSigner({ key: 'k', hmac: 'openssl' });
+// @ts-expect-error maxExpiresIn is seconds
+m.createSigner({ key: 'k', maxExpiresIn: '30d' });
 // @ts-expect-error onWarning takes a function
 m.createSigner({ key: 'k', onWarning: 'log' });
 
