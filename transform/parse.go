@@ -254,7 +254,7 @@ func Definitions() []Definition {
 	defs := make([]Definition, len(coreParams))
 	for i := range coreParams {
 		d := &coreParams[i]
-		doc := d.doc
+		doc := paramText[d.name].doc
 		for _, a := range byName {
 			if a.aliasOf == d.name {
 				doc += " Also spelt " + a.name + "."

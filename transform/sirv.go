@@ -26,65 +26,17 @@ const (
 	SirvRefused = "refused"
 )
 
-// sirvFacts are Sirv's values and default for the rows of params that
-// keep Sirv's name ("values; default"), and, after a second "; ", how
-// Keyhole differs. Rows absent from this map and from sirvParams are
-// Keyhole's own (dl).
-var sirvFacts = map[string]string{
-	"w":                      "px or %; dynamic",
-	"h":                      "px or %; dynamic",
-	"s":                      "px; none",
-	"scale.option":           "fit, fill, ignore, noup; fit",
-	"cw":                     "px or %; none",
-	"ch":                     "px or %; none",
-	"cx":                     "px, % or center; 0",
-	"cy":                     "px, % or center; 0",
-	"crop.type":              "trim, poi, face; none; poi places the crop on the most interesting region as libvips' attention strategy finds it (Keyhole stores no points of interest); face is refused (no face detection)",
-	"crop.aspectratio":       "W:H; none",
-	"format":                 "jpg, png, webp, gif, avif, optimal, original; optimal; the default is original (the source's format); set format=optimal for Sirv's default",
-	"q":                      "0 to 100; 80; 0 is refused (1 is the lowest quality)",
-	"rotate":                 "-180 to 180; 0",
-	"flip":                   "true/false; false",
-	"flop":                   "true/false; false",
-	"grayscale":              "true/false; false",
-	"blur":                   "0 to 100; 0",
-	"sharpen":                "0 to 100; 0",
-	"brightness":             "-100 to 100; 0",
-	"contrast":               "-100 to 100; 0",
-	"saturation":             "-100 to 100; 0",
-	"lightness":              "-100 to 100; 0",
-	"hue":                    "-100 to 100; 0; Keyhole takes degrees, -180 to 180",
-	"canvas.width":           "px or %; image width",
-	"canvas.height":          "px or %; image height",
-	"canvas.color":           "RGB or RGBA hex, or a colour name; white",
-	"canvas.position":        "compass point or center; center",
-	"text":                   "text; none",
-	"text.size":              "% of image width; 25%; by default the text about fills the width, at most a fifth of the height; the % sign is optional",
-	"text.color":             "RGB or RGBA hex, or a colour name; grey; the default is black",
-	"text.opacity":           "0 to 100; 100; 0 is refused: leave out the text",
-	"text.position":          "compass point or center; southeast; the default is center",
-	"text.font.family":       "a Google Fonts family; Open Sans; drawn with the Go fonts (Go, or Go Mono for a family naming mono), whatever family is named",
-	"text.background.color":  "RGB or RGBA hex, or a colour name; none",
-	"text.outline.color":     "RGB or RGBA hex, or a colour name; 000000; an outline is drawn only when text.outline.color or text.outline.width is given",
-	"watermark":              "path of an image; none; read only from the configured watermark folders",
-	"watermark.position":     "compass point, center or tile; center",
-	"watermark.scale.width":  "px or %; watermark's width",
-	"watermark.scale.height": "px or %; watermark's height",
-	"watermark.opacity":      "0 to 100; 100; 0 is refused: leave out the watermark",
-	"profile":                "a profile name; none",
-}
-
 // sirvParams are the Sirv options that are aliases of another row or that
 // Keyhole refuses. Implemented options are rows of params (params.go).
 var sirvParams = []param{
 	// Aliases: Sirv's second spelling of a parameter.
-	{name: "scale.width", aliasOf: "w", sirv: "px or %; dynamic"},
-	{name: "scale.height", aliasOf: "h", sirv: "px or %; dynamic"},
-	{name: "crop.width", aliasOf: "cw", sirv: "px or %; none"},
-	{name: "crop.height", aliasOf: "ch", sirv: "px or %; none"},
-	{name: "crop.x", aliasOf: "cx", sirv: "px, % or center; 0"},
-	{name: "crop.y", aliasOf: "cy", sirv: "px, % or center; 0"},
-	{name: "quality", aliasOf: "q", sirv: "0 to 100; 80"},
+	{name: "scale.width", aliasOf: "w"},
+	{name: "scale.height", aliasOf: "h"},
+	{name: "crop.width", aliasOf: "cw"},
+	{name: "crop.height", aliasOf: "ch"},
+	{name: "crop.x", aliasOf: "cx"},
+	{name: "crop.y", aliasOf: "cy"},
+	{name: "quality", aliasOf: "q"},
 
 	// Refused.
 	refused("clipPath", "crop", "name of a clipping path; none", "clipping paths stored in PSD and TIFF files are not read"),
