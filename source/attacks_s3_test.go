@@ -88,6 +88,13 @@ type trickle struct {
 
 const slowSuffix = "/slow.jpg"
 
+// via returns the bucket URL u (a seaweed.Server URL) with its endpoint
+// replaced by a proxy's.
+func via(u, endpoint string) string {
+	name := strings.TrimPrefix(u[:strings.Index(u, "?")], "s3://")
+	return "s3://" + name + "?endpoint=" + endpoint + "&region=" + seaweed.Region + "&use_path_style=true"
+}
+
 func newTrickle(t *testing.T, endpoint string) *trickle {
 	t.Helper()
 	target, err := url.Parse(endpoint)
@@ -142,8 +149,7 @@ func TestAttackTricklingStore(t *testing.T) {
 	put(t, b, "public/slow.jpg", photo)
 	put(t, b, "public/fast.jpg", photo)
 	tr := newTrickle(t, srv.Endpoint())
-	name := strings.TrimPrefix(u[:strings.Index(u, "?")], "s3://")
-	proxied := "s3://" + name + "?endpoint=" + tr.srv.URL + "&region=us-east-1&use_path_style=true"
+	proxied := via(u, tr.srv.URL)
 	s := newSite(t, siteConfig{
 		url:           proxied,
 		source:        source.Config{Timeout: 10 * time.Second},
@@ -406,8 +412,7 @@ func TestBucketConnectionReuse(t *testing.T) {
 	}
 	proxy.Start()
 	t.Cleanup(proxy.Close)
-	name := strings.TrimPrefix(u[:strings.Index(u, "?")], "s3://")
-	bk, err := source.Open(context.Background(), "s3://"+name+"?endpoint="+proxy.URL+"&region=us-east-1&use_path_style=true", source.Config{MetadataTTL: time.Hour})
+	bk, err := source.Open(context.Background(), via(u, proxy.URL), source.Config{MetadataTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,8 +463,7 @@ func TestTierFetchBudget(t *testing.T) {
 	}
 	slow := httptest.NewServer(rp)
 	t.Cleanup(slow.Close)
-	name := strings.TrimPrefix(u[:strings.Index(u, "?")], "s3://")
-	proxied := "s3://" + name + "?endpoint=" + slow.URL + "&region=us-east-1&use_path_style=true"
+	proxied := via(u, slow.URL)
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	bk, _, reg := tiered(t, proxied, source.TierConfig{MemoryBytes: 4 << 20, MaxObjectBytes: 1 << 20}, clk)
 	var wg sync.WaitGroup
