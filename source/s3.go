@@ -57,13 +57,18 @@ func (s3Opener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, er
 		s3opts = append(s3opts, func(o *s3.Options) { set(o, v) })
 		return nil
 	}
-	for key, set := range map[string]func(*s3.Options, bool){
-		"use_path_style":   func(o *s3.Options, v bool) { o.UsePathStyle = v },
-		"s3ForcePathStyle": func(o *s3.Options, v bool) { o.UsePathStyle = v },
-		"disable_https":    func(o *s3.Options, v bool) { o.EndpointOptions.DisableHTTPS = v },
-		"accelerate":       func(o *s3.Options, v bool) { o.UseAccelerate = v },
+	// In s3blob's order, so that use_path_style and its old spelling
+	// given together resolve the same way every time.
+	for _, f := range []struct {
+		key string
+		set func(*s3.Options, bool)
+	}{
+		{"accelerate", func(o *s3.Options, v bool) { o.UseAccelerate = v }},
+		{"disable_https", func(o *s3.Options, v bool) { o.EndpointOptions.DisableHTTPS = v }},
+		{"use_path_style", func(o *s3.Options, v bool) { o.UsePathStyle = v }},
+		{"s3ForcePathStyle", func(o *s3.Options, v bool) { o.UsePathStyle = v }},
 	} {
-		if err := flag(key, set); err != nil {
+		if err := flag(f.key, f.set); err != nil {
 			return nil, err
 		}
 	}
@@ -73,6 +78,7 @@ func (s3Opener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, er
 		for _, t := range types.ServerSideEncryptionAes256.Values() {
 			if strings.EqualFold(string(t), raw) {
 				bopts.EncryptionType, ok = t, true
+				break
 			}
 		}
 		if !ok {
