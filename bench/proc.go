@@ -50,14 +50,18 @@ func parseStatCPU(stat string) (time.Duration, error) {
 
 // peakRSS returns VmHWM, the peak resident set size of process pid, in
 // bytes.
-func peakRSS(pid int) (int64, error) {
+func peakRSS(pid int) (int64, error) { return statusBytes(pid, "VmHWM") }
+
+// statusBytes returns a field of /proc/pid/status given in kB (VmHWM,
+// RssAnon, RssFile), in bytes.
+func statusBytes(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			f := strings.Fields(v)
 			if len(f) == 2 && f[1] == "kB" {
 				kb, err := strconv.ParseInt(f[0], 10, 64)
@@ -65,7 +69,7 @@ func peakRSS(pid int) (int64, error) {
 			}
 		}
 	}
-	return 0, errors.New("proc: no VmHWM")
+	return 0, errors.New("proc: no " + field)
 }
 
 // resetPeakRSS sets VmHWM back to the current RSS (Linux 4.0 and later), so

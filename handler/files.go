@@ -263,29 +263,36 @@ func plainRequest(h http.Header) bool {
 // ctx: a store that trickles its bytes is abandoned when ctx ends (the
 // error wraps ctx's). A file replaced since it was stat'ed is not
 // transformed under the old identity (the variant would be cached under
-// the wrong key): errChanged, 503.
-func (h *Handler) readSource(ctx context.Context, src *file) ([]byte, error) {
+// the wrong key): errChanged, 503. The bytes are valid until release is
+// called: a tier copy is read in place and stays held until then.
+func (h *Handler) readSource(ctx context.Context, src *file) (data []byte, release func(), err error) {
 	var f file
 	if err := h.openContext(ctx, "/"+src.name, &f); err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 		if errors.Is(err, errNotFound) {
-			return nil, errChanged
+			return nil, nil, errChanged
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	defer f.f.Close()
 	if !sameIdentity(f.info, src.info) {
-		return nil, errChanged
+		f.f.Close()
+		return nil, nil, errChanged
 	}
-	data, err := h.readAll(&f)
+	data, err = h.readAll(&f)
+	if _, held := f.f.(inMemory); held && err == nil {
+		return data, func() { f.f.Close() }, nil
+	}
+	f.f.Close()
 	if err != nil && ctx.Err() != nil {
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
-	return data, err
+	return data, func() {}, err
 }
 
+// readAll reads a file whole; a tier copy's bytes are returned in place,
+// valid until the file is closed.
 func (h *Handler) readAll(src *file) ([]byte, error) {
 	if m, ok := src.f.(inMemory); ok {
 		if data := m.Bytes(); int64(len(data)) <= h.cfg.Limits.MaxSourceBytes {
@@ -342,6 +349,10 @@ func (h *Handler) readWatermark(name string) ([]byte, error) {
 	data, err := h.readAll(src)
 	if err != nil {
 		return nil, err
+	}
+	if _, held := src.f.(inMemory); held {
+		// The engine reads it after the file is closed.
+		data = bytes.Clone(data)
 	}
 	if f := transform.Sniff(data); f == "" || (!h.cfg.Limits.AllowVector && (f == transform.FormatSVG || f == transform.FormatPDF)) {
 		// Refused here, not by the engine's decoder, so the answer is

@@ -163,10 +163,11 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 		// The source is read before a transform slot is taken, within the
 		// time limit and the flight's cancellation: a slow store holds no
 		// slot, and is abandoned once every client has left.
-		data, err := h.source(ctx, src)
+		data, release, err := h.source(ctx, src)
 		if err != nil {
 			return nil, err
 		}
+		defer release()
 		wait, cancel := context.WithTimeout(ctx, h.cfg.QueueTimeout)
 		defer cancel()
 		if err := h.slots.Acquire(wait, 1); err != nil {
@@ -192,22 +193,23 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 
 // source reads a transform's source within Limits.Timeout, and checks
 // that it is an image the engine may decode.
-func (h *Handler) source(ctx context.Context, src *file) ([]byte, error) {
+func (h *Handler) source(ctx context.Context, src *file) (data []byte, release func(), err error) {
 	lim := h.cfg.Limits
 	if src.info.Size() > lim.MaxSourceBytes {
-		return nil, transform.ErrSourceTooLarge
+		return nil, nil, transform.ErrSourceTooLarge
 	}
 	rctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
-	data, err := h.readSource(rctx, src)
+	data, release, err = h.readSource(rctx, src)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	srcFormat := transform.Sniff(data)
 	if srcFormat == "" || (!lim.AllowVector && (srcFormat == transform.FormatSVG || srcFormat == transform.FormatPDF)) {
-		return nil, transform.ErrNotImage
+		release()
+		return nil, nil, transform.ErrNotImage
 	}
-	return data, nil
+	return data, release, nil
 }
 
 // transform runs the engine on a source read by source. The engine owns

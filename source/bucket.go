@@ -91,6 +91,7 @@ type Bucket struct {
 	cfg     Config
 	metrics *sourceMetrics
 	flight  singleflight.Group
+	fetches fetches
 
 	mu    sync.Mutex
 	cache *simplelru.LRU[string, metaEntry] // nil when disabled
@@ -213,7 +214,7 @@ func (s *Bucket) OpenContext(ctx context.Context, name string) (fs.File, error) 
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
 		if e != nil {
-			return &memFile{info: e.info(path.Base(name)), data: e.data}, nil
+			return newMemFile(e, path.Base(name)), nil
 		}
 		return &object{s: s, key: name, info: info, ctx: ctx}, nil
 	}
@@ -234,6 +235,7 @@ func (s *Bucket) stat(name string) (*fileInfo, error) {
 			return nil, err
 		}
 		if e != nil {
+			defer e.release()
 			return e.info(path.Base(name)), nil
 		}
 		return info, nil

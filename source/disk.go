@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -54,7 +55,8 @@ type diskTier struct {
 	max     int64
 	metrics *tierMetrics
 	logger  *slog.Logger
-	off     atomic.Bool // set when a write found the disk full or failing
+	live    *atomic.Int64 // the tier's bytes in buffers (see buffer)
+	off     atomic.Bool   // set when a write found the disk full or failing
 	slots   chan struct{}
 	wg      sync.WaitGroup
 
@@ -65,11 +67,11 @@ type diskTier struct {
 	keepFile bool // a replacement: the file is already the new copy
 }
 
-func openDiskTier(dir string, maxBytes int64, m *tierMetrics, logger *slog.Logger) (*diskTier, error) {
+func openDiskTier(dir string, maxBytes int64, m *tierMetrics, logger *slog.Logger, live *atomic.Int64) (*diskTier, error) {
 	if err := CheckTierDir(dir); err != nil {
 		return nil, err
 	}
-	d := &diskTier{dir: dir, max: maxBytes, metrics: m, logger: logger, slots: make(chan struct{}, maxDiskWrites)}
+	d := &diskTier{dir: dir, max: maxBytes, metrics: m, logger: logger, live: live, slots: make(chan struct{}, maxDiskWrites)}
 	d.lru, _ = simplelru.NewLRU[string, int64](1<<30, func(name string, size int64) {
 		d.bytes -= size
 		if !d.keepFile {
@@ -162,28 +164,60 @@ func (d *diskTier) get(key string) *entry {
 	}
 	name := diskName(key)
 	d.mu.Lock()
-	_, ok := d.lru.Get(name)
+	size, ok := d.lru.Get(name)
 	d.mu.Unlock()
 	if !ok {
 		return nil
 	}
 	p := filepath.Join(d.dir, name)
-	raw, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // evicted meanwhile
+	buf, err := readDiskFile(p, size, d.live)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errResized) {
+		return nil // evicted or being replaced meanwhile
 	}
 	if err != nil {
 		d.failed(name, "read", err)
 		return nil
 	}
-	e, err := decodeDiskEntry(raw, key)
+	e, err := decodeDiskEntry(buf.data, key)
 	if err != nil {
+		buf.release()
 		d.failed(name, "check", err)
 		return nil
 	}
+	e.buf = buf
 	now := time.Now()
 	os.Chtimes(p, now, now) // recency for the next start's order
 	return e
+}
+
+// errResized: a tier file is not the size its index holds (a write of a
+// new copy renamed it into place and has not indexed it yet).
+var errResized = errors.New("tier file resized")
+
+// readDiskFile reads a whole tier file of the size the index holds into a
+// buffer (one reference, the caller's).
+func readDiskFile(p string, size int64, live *atomic.Int64) (*buffer, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() != size {
+		return nil, errResized
+	}
+	buf, err := newBuffer(int(size), live)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(f, buf.data); err != nil {
+		buf.release()
+		return nil, err
+	}
+	return buf, nil
 }
 
 // failed counts a file that could not be read or did not check out, and
@@ -246,9 +280,14 @@ func (d *diskTier) put(e *entry) {
 	default:
 		return
 	}
+	if !e.buf.acquire() {
+		<-d.slots
+		return
+	}
 	d.wg.Add(1)
 	go func() {
 		defer func() { <-d.slots; d.wg.Done() }()
+		defer e.buf.release()
 		d.write(e)
 	}()
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,8 +22,9 @@ func tierKey(name string) string { return "o\x00" + name }
 
 // tiered returns the object at name from the tier, fetching or
 // revalidating it first when the tier has no fresh copy. It returns the
-// entry, or only the metadata of an object too large for the tier (read
-// by ranged reads, as without a tier).
+// entry, with a reference to its bytes the caller must release, or only
+// the metadata of an object too large for the tier (read by ranged reads,
+// as without a tier).
 func (s *Bucket) tiered(ctx context.Context, name string) (*entry, *fileInfo, error) {
 	if !fs.ValidPath(name) || name == "." {
 		return nil, nil, fs.ErrNotExist
@@ -36,28 +39,26 @@ func (s *Bucket) tiered(ctx context.Context, name string) (*entry, *fileInfo, er
 		}
 		return old, nil, nil
 	}
+	// The fetch takes its own reference to old's bytes while they are
+	// still held.
+	old.release()
 	if info := s.largeObject(name, now); info != nil {
 		return nil, info, nil
 	}
 	// Every request that misses at once waits for one fetch; a request
 	// whose context ends stops waiting, and the fetch goes on for the
 	// others within the bucket's Timeout.
-	ch := s.flight.DoChan("\x00tier\x00"+name, func() (any, error) { return s.fetch(name, key, old) })
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, nil, r.Err
-		}
-		switch v := r.Val.(type) {
-		case *entry:
-			return v, nil, nil
-		case *fileInfo:
-			return nil, v, nil
-		}
-		return nil, nil, ErrUnavailable
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+	v, err := s.fetches.do(ctx, key, func() (any, error) { return s.fetch(name, key, old) })
+	if err != nil {
+		return nil, nil, err
 	}
+	switch v := v.(type) {
+	case *entry:
+		return v, nil, nil
+	case *fileInfo:
+		return nil, v, nil
+	}
+	return nil, nil, ErrUnavailable
 }
 
 // largeObject returns the cached metadata of an object known to be too
@@ -76,8 +77,21 @@ func (s *Bucket) largeObject(name string, now time.Time) *fileInfo {
 }
 
 // fetch reads the object at name whole into the tier (one GET; with old,
-// a conditional GET that answers 304 when old is still the object).
+// a conditional GET that answers 304 when old is still the object). An
+// entry it returns carries one reference to its bytes, which fetches.do
+// shares out to the waiters.
 func (s *Bucket) fetch(name, key string, old *entry) (any, error) {
+	if old != nil && !old.buf.acquire() {
+		old = nil // evicted and freed meanwhile: a plain GET
+	}
+	v, err := s.fetchInto(name, key, old)
+	if e, ok := v.(*entry); old != nil && (!ok || e.buf != old.buf) {
+		old.buf.release() // not handed on
+	}
+	return v, err
+}
+
+func (s *Bucket) fetchInto(name, key string, old *entry) (any, error) {
 	t := s.cfg.Tier
 	now := t.cfg.Now()
 	revalidating := old != nil && !old.absent
@@ -167,7 +181,14 @@ func (s *Bucket) fetch(name, key string, old *entry) (any, error) {
 		return info, nil
 	}
 	defer t.fetching.Release(info.size)
-	data := make([]byte, info.size)
+	buf, err := newBuffer(int(info.size), &t.live)
+	if err != nil {
+		// No memory to map: streamed, as over the budget.
+		s.metrics.get.ok.Inc()
+		t.metrics.deferred.Inc()
+		return info, nil
+	}
+	data := buf.data
 	off := 0
 	for off < len(data) {
 		idle.Reset(s.cfg.Timeout)
@@ -177,6 +198,7 @@ func (s *Bucket) fetch(name, key string, old *entry) (any, error) {
 			break
 		}
 		if err != nil {
+			buf.release()
 			s.metrics.readBytes.Add(float64(off))
 			return failed(err)
 		}
@@ -184,15 +206,90 @@ func (s *Bucket) fetch(name, key string, old *entry) (any, error) {
 	s.metrics.readBytes.Add(float64(off))
 	if off != len(data) {
 		// Shorter than its own response said: never kept.
+		buf.release()
 		return failed(errors.New("short body"))
 	}
 	s.metrics.get.ok.Inc()
 	if revalidating {
 		t.metrics.revalidations["changed"].Inc()
 	}
-	e := &entry{key: key, etag: info.etag, mod: info.mod, checked: now, data: data}
+	e := &entry{key: key, etag: info.etag, mod: info.mod, checked: now, data: data, buf: buf}
 	t.put(e, true)
 	return e, nil
+}
+
+// release gives back the reference to e's bytes that get or fetch
+// handed out; a nil e is allowed.
+func (e *entry) release() {
+	if e != nil {
+		e.buf.release()
+	}
+}
+
+// fetches runs one fetch per key for every request that misses at once,
+// as singleflight.Group, and counts the waiters, so that each gets its own
+// reference to the fetched bytes before the fetch lets go of its own.
+type fetches struct {
+	mu sync.Mutex
+	m  map[string]*fetchCall
+}
+
+type fetchCall struct {
+	done    chan struct{}
+	waiters int32 // guarded by fetches.mu until done
+	val     any   // *entry (with a reference per waiter) or *fileInfo
+	err     error
+}
+
+// do returns fn's result for key, running fn once, in its own goroutine,
+// for every concurrent caller. When ctx ends first, do returns ctx's error
+// and the fetch goes on for the others.
+func (g *fetches) do(ctx context.Context, key string, fn func() (any, error)) (any, error) {
+	g.mu.Lock()
+	c := g.m[key]
+	if c == nil {
+		if g.m == nil {
+			g.m = map[string]*fetchCall{}
+		}
+		c = &fetchCall{done: make(chan struct{})}
+		g.m[key] = c
+		go g.run(key, c, fn)
+	}
+	c.waiters++
+	g.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.val, c.err
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	select {
+	case <-c.done:
+		// Finished meanwhile: a reference was taken for this caller.
+		g.mu.Unlock()
+		if e, ok := c.val.(*entry); ok {
+			e.release()
+		}
+	default:
+		c.waiters--
+		g.mu.Unlock()
+	}
+	return nil, ctx.Err()
+}
+
+func (g *fetches) run(key string, c *fetchCall, fn func() (any, error)) {
+	val, err := fn()
+	e, _ := val.(*entry)
+	g.mu.Lock()
+	delete(g.m, key)
+	if e != nil && e.buf != nil {
+		// fn's own reference keeps the count above zero meanwhile.
+		e.buf.refs.Add(c.waiters)
+	}
+	c.val, c.err = val, err
+	close(c.done)
+	g.mu.Unlock()
+	e.release()
 }
 
 // sameObject reports whether info describes the object e holds: the same
@@ -224,12 +321,25 @@ func httpStatus(err error) int {
 	return 0
 }
 
-// memFile is an object held by the tier: its reads cannot fail.
+// memFile is an object held by the tier: its reads cannot fail. It holds
+// a reference to the tier's bytes until Close (or, for a file never
+// closed, until the collector finds it unreachable).
 type memFile struct {
-	info   *fileInfo
-	data   []byte
-	off    int64
-	closed bool
+	info    *fileInfo
+	data    []byte
+	buf     *buffer
+	cleanup runtime.Cleanup
+	off     int64
+	closed  bool
+}
+
+// newMemFile opens e's copy; it takes over e's reference.
+func newMemFile(e *entry, name string) *memFile {
+	f := &memFile{info: e.info(name), data: e.data, buf: e.buf}
+	if e.buf != nil {
+		f.cleanup = runtime.AddCleanup(f, (*buffer).release, e.buf)
+	}
+	return f
 }
 
 var (
@@ -240,8 +350,8 @@ var (
 
 func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 
-// Bytes returns the whole object; the caller must not modify it. The
-// handler reads a held original this way, without a copy.
+// Bytes returns the whole object, valid until Close; the caller must not
+// modify it. The handler reads a held original this way, without a copy.
 func (f *memFile) Bytes() []byte { return f.data }
 
 func (f *memFile) Read(p []byte) (int, error) {
@@ -257,6 +367,9 @@ func (f *memFile) Read(p []byte) (int, error) {
 }
 
 func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
+	if f.closed {
+		return 0, fs.ErrClosed
+	}
 	if off < 0 {
 		return 0, errors.New("source: negative offset")
 	}
@@ -295,5 +408,8 @@ func (f *memFile) Close() error {
 		return fs.ErrClosed
 	}
 	f.closed = true
+	f.data = nil
+	f.cleanup.Stop()
+	f.buf.release()
 	return nil
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -118,7 +119,13 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if s.cfg.Tier != nil {
 		if e := s.cfg.Tier.get(variantTierKey(key)); e != nil {
 			s.metrics.hit.Inc()
-			return e.data, nil
+			data := e.data
+			if e.buf != nil {
+				// Read from the disk tier: the caller keeps the bytes.
+				data = bytes.Clone(data)
+			}
+			e.release()
+			return data, nil
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)

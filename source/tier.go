@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
@@ -106,6 +107,10 @@ type Tier struct {
 	// fetching bounds the bytes of objects being fetched at once (see
 	// fetchBudget): a miss that would pass it is read by ranged reads.
 	fetching *semaphore.Weighted
+	// live counts the bytes of every buffer not yet freed: held by the
+	// memory tier, being fetched, or evicted but still open. The memory
+	// tier's bound covers them all.
+	live atomic.Int64
 }
 
 // fetchBudget is how many bytes of objects a tier fetches at once: a
@@ -125,16 +130,17 @@ func NewTier(cfg TierConfig) (*Tier, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	m, err := newTierMetrics(cfg.Registerer)
+	t := &Tier{cfg: cfg, fetching: semaphore.NewWeighted(cfg.fetchBudget())}
+	m, err := newTierMetrics(cfg.Registerer, func() float64 { return float64(t.live.Load()) })
 	if err != nil {
 		return nil, err
 	}
-	t := &Tier{cfg: cfg, metrics: m, fetching: semaphore.NewWeighted(cfg.fetchBudget())}
+	t.metrics = m
 	if cfg.MemoryBytes > 0 {
-		t.mem = newMemTier(cfg.MemoryBytes, m)
+		t.mem = newMemTier(cfg.MemoryBytes, m, &t.live)
 	}
 	if cfg.Dir != "" {
-		if t.disk, err = openDiskTier(cfg.Dir, cfg.DiskBytes, m, cfg.Logger); err != nil {
+		if t.disk, err = openDiskTier(cfg.Dir, cfg.DiskBytes, m, cfg.Logger, &t.live); err != nil {
 			return nil, err
 		}
 	}
@@ -156,6 +162,7 @@ type entry struct {
 	mod     time.Time
 	checked time.Time // when the bucket last confirmed this copy
 	data    []byte
+	buf     *buffer // holds data outside the Go heap; nil: data is on the heap
 	absent  bool
 }
 
@@ -164,7 +171,8 @@ func (e *entry) info(name string) *fileInfo {
 }
 
 // get returns the copy under key, from memory or else from disk (which
-// puts it in memory too); nil when neither has it.
+// puts it in memory too); nil when neither has it. The caller holds a
+// reference to the copy's bytes and must release it (e.buf.release()).
 func (t *Tier) get(key string) *entry {
 	if t.mem != nil {
 		if e := t.mem.get(key); e != nil {
@@ -198,6 +206,8 @@ func (t *Tier) usableStale(e *entry, now time.Time) bool {
 
 // put stores a copy, in memory and (in the background) on disk. A copy
 // that only confirms the one on disk (same identity) is not written again.
+// Each tier takes its own reference to the bytes; the caller keeps its
+// own.
 func (t *Tier) put(e *entry, newBytes bool) {
 	if !e.absent && int64(len(e.data)) > t.cfg.MaxObjectBytes {
 		return
@@ -220,11 +230,18 @@ func (t *Tier) remove(key string) {
 	}
 }
 
-// memTier is an LRU of entries bounded in bytes.
+// memTier is an LRU of entries bounded in bytes. The bound covers the
+// entries' heap bytes and every buffer of the tier not yet freed, in the
+// memory tier or not (a copy being fetched, or evicted while a response
+// still reads it): the copies a busy replica holds at once never pass it,
+// however many are open. When open copies alone fill it, the memory tier
+// is left empty until they are closed.
 type memTier struct {
 	mu      sync.Mutex
 	lru     *simplelru.LRU[string, *entry]
-	bytes   int64
+	bytes   int64         // content and overhead of the entries held (keyhole_tier_bytes)
+	heap    int64         // the part of bytes not in buffers
+	live    *atomic.Int64 // the tier's bytes in buffers (see buffer)
 	max     int64
 	metrics *tierMetrics
 	// removing is set while an entry is removed or replaced, which is
@@ -232,11 +249,13 @@ type memTier struct {
 	removing bool
 }
 
-func newMemTier(maxBytes int64, m *tierMetrics) *memTier {
-	t := &memTier{max: maxBytes, metrics: m}
+func newMemTier(maxBytes int64, m *tierMetrics, live *atomic.Int64) *memTier {
+	t := &memTier{max: maxBytes, metrics: m, live: live}
 	// Bounded by bytes, not by the LRU's own count.
 	t.lru, _ = simplelru.NewLRU[string, *entry](1<<30, func(_ string, e *entry) {
 		t.bytes -= entryCost(e)
+		t.heap -= heapCost(e)
+		e.buf.release()
 		if !t.removing {
 			t.metrics.evictions[0].Inc()
 		}
@@ -248,10 +267,22 @@ func newMemTier(maxBytes int64, m *tierMetrics) *memTier {
 // and a fixed overhead, so absent entries are bounded too.
 func entryCost(e *entry) int64 { return int64(len(e.data)+len(e.key)) + 256 }
 
+// heapCost is the part of entryCost on the Go heap (a buffer's bytes are
+// counted in live).
+func heapCost(e *entry) int64 {
+	if e.buf != nil {
+		return int64(len(e.key)) + 256
+	}
+	return entryCost(e)
+}
+
 func (t *memTier) get(key string) *entry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, _ := t.lru.Get(key)
+	if e != nil && !e.buf.acquire() {
+		return nil // cannot happen while the tier holds its reference
+	}
 	return e
 }
 
@@ -260,6 +291,9 @@ func (t *memTier) add(e *entry) {
 	if cost > t.max {
 		return
 	}
+	if !e.buf.acquire() {
+		return // its last holder let go: nothing to keep
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.removing = true
@@ -267,7 +301,8 @@ func (t *memTier) add(e *entry) {
 	t.removing = false
 	t.lru.Add(e.key, e)
 	t.bytes += cost
-	for t.bytes > t.max {
+	t.heap += heapCost(e)
+	for t.heap+t.live.Load() > t.max && t.lru.Len() > 0 {
 		t.lru.RemoveOldest()
 	}
 	t.metrics.bytes[0].Set(float64(t.bytes))
@@ -290,7 +325,7 @@ type tierMetrics struct {
 	deferred                     prometheus.Counter
 }
 
-func newTierMetrics(reg prometheus.Registerer) (*tierMetrics, error) {
+func newTierMetrics(reg prometheus.Registerer, live func() float64) (*tierMetrics, error) {
 	lookups := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keyhole_tier_lookups_total",
 		Help: "Local tier lookups, by tier (memory, disk) and result (hit, miss).",
@@ -319,6 +354,10 @@ func newTierMetrics(reg prometheus.Registerer) (*tierMetrics, error) {
 		Name: "keyhole_tier_fetches_deferred_total",
 		Help: "Misses read by ranged reads instead of fetched into the tier, because the objects being fetched at once already held the fetch budget (a quarter of the memory tier).",
 	})
+	liveBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "keyhole_tier_open_bytes",
+		Help: "Bytes of the tier's copies in memory: held by the memory tier, being fetched, read from the disk tier, or evicted while a response still reads them. The memory tier's bound covers them all.",
+	}, live)
 	m := &tierMetrics{revalidations: map[string]prometheus.Counter{}, stale: stale, deferred: deferred}
 	for i, name := range []string{"memory", "disk"} {
 		m.hit[i] = lookups.WithLabelValues(name, "hit")
@@ -330,5 +369,5 @@ func newTierMetrics(reg prometheus.Registerer) (*tierMetrics, error) {
 	for _, r := range []string{"not_modified", "changed", "gone", "error"} {
 		m.revalidations[r] = reval.WithLabelValues(r)
 	}
-	return m, register(reg, lookups, evictions, errs, bytes, reval, stale, deferred)
+	return m, register(reg, lookups, evictions, errs, bytes, reval, stale, deferred, liveBytes)
 }

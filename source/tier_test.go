@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -396,4 +397,112 @@ func openRaw(t *testing.T, u string) *blob.Bucket {
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
+}
+
+// TestTierOpenCopies holds copies open while the tier evicts them: their
+// bytes stay readable, the memory the tier's copies take (open or not)
+// stays within the memory bound, and a file dropped without Close gives
+// its bytes back once the collector finds it.
+func TestTierOpenCopies(t *testing.T) {
+	srv := server(t)
+	u, raw := newBucket(t, srv)
+	const n, size, memMax = 12, 200 << 10, 1 << 20
+	for i := range n {
+		put(t, raw, fmt.Sprintf("o/%d", i), pattern(size+i))
+	}
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b, _, reg := tiered(t, u, source.TierConfig{MemoryBytes: memMax}, clk)
+	open := func() float64 { return gauge(t, reg, "keyhole_tier_open_bytes", nil) }
+	var held []fs.File
+	for i := range 3 {
+		f, err := b.Open(fmt.Sprintf("o/%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, f)
+	}
+	for round := range 2 {
+		for i := 3; i < n; i++ {
+			data, err := fs.ReadFile(b, fmt.Sprintf("o/%d", i))
+			if err != nil || !bytes.Equal(data, pattern(size+i)) {
+				t.Fatalf("round %d, o/%d: %d bytes, %v", round, i, len(data), err)
+			}
+			if got := open(); got > memMax {
+				t.Fatalf("the tier's copies take %v bytes, bound %d", got, memMax)
+			}
+		}
+	}
+	if got := counter(t, reg, "keyhole_tier_evictions_total", map[string]string{"tier": "memory"}); got == 0 {
+		t.Fatal("nothing was evicted: the test did not exercise open copies")
+	}
+	for i, f := range held {
+		data, err := io.ReadAll(f)
+		if err != nil || !bytes.Equal(data, pattern(size+i)) {
+			t.Errorf("held o/%d after its eviction: %d bytes, %v", i, len(data), err)
+		}
+		f.Close()
+	}
+	if got, inTier := open(), gauge(t, reg, "keyhole_tier_bytes", map[string]string{"tier": "memory"}); got > inTier {
+		t.Errorf("after every file is closed the copies take %v bytes, but the memory tier holds %v", got, inTier)
+	}
+
+	// A file never closed: evict its copy, drop the file, collect.
+	if _, err := b.Open("o/0"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < n; i++ {
+		if _, err := fs.ReadFile(b, fmt.Sprintf("o/%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := gauge(t, reg, "keyhole_tier_bytes", map[string]string{"tier": "memory"})
+	for range 50 {
+		runtime.GC()
+		if open() <= want {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := open(); got > want {
+		t.Errorf("a file dropped without Close still holds its copy: %v bytes, the memory tier %v", got, want)
+	}
+}
+
+// TestTierConcurrentReaders reads a few objects from many goroutines
+// through a tier that holds two of them, so copies are fetched, shared,
+// evicted and freed while others read them; every read must be whole and
+// right (a copy freed too early would be garbage or a crash).
+func TestTierConcurrentReaders(t *testing.T) {
+	srv := server(t)
+	u, raw := newBucket(t, srv)
+	const n, size = 6, 150 << 10
+	for i := range n {
+		put(t, raw, fmt.Sprintf("c/%d", i), pattern(size+i))
+	}
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b, _, reg := tiered(t, u, source.TierConfig{MemoryBytes: 2*size + 4096}, clk)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 30 {
+				i := (g + k*5) % n
+				data, err := fs.ReadFile(b, fmt.Sprintf("c/%d", i))
+				if err != nil || !bytes.Equal(data, pattern(size+i)) {
+					errs <- fmt.Errorf("c/%d: %d bytes, %v", i, len(data), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := counter(t, reg, "keyhole_tier_evictions_total", map[string]string{"tier": "memory"}); got == 0 {
+		t.Error("nothing was evicted")
+	}
 }
