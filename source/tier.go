@@ -15,8 +15,11 @@ import (
 // TierConfig configures a Tier. Zero fields take the documented defaults.
 type TierConfig struct {
 	// MemoryBytes bounds the memory tier, in bytes of object content (an
-	// entry also costs about 300 bytes of bookkeeping). Default 64 MiB;
-	// negative turns the memory tier off.
+	// entry also costs about 300 bytes of bookkeeping). The bound covers
+	// every copy the tier has in memory: those it holds, those being
+	// fetched, and those evicted while a reader still has them open. On
+	// Linux the copies are outside the Go heap. Default 64 MiB; negative
+	// turns the memory tier off.
 	MemoryBytes int64
 	// Dir is the disk tier's directory, which must exist and be writable.
 	// "" (the default) means no disk tier. Entries survive a restart: the
