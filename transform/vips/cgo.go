@@ -17,6 +17,10 @@ static int keyhole_orc(void) {
 	return VIPS_MAJOR_VERSION == 8 && VIPS_MINOR_VERSION < 15;
 }
 
+// orclock.c: libvips' Orc compiles and frees under one mutex.
+long keyhole_orc_wrapped(void);
+int keyhole_orc_resolved(void);
+
 // vips_vector_set_enabled and vips_vector_isenabled are declared in
 // <vips/vector.h>, which <vips/vips.h> leaves out in libvips 8.14.
 void vips_vector_set_enabled(gboolean enabled);
@@ -121,6 +125,8 @@ import (
 	"fmt"
 	"strings"
 	"unsafe"
+
+	govips "github.com/davidbyttow/govips/v2/vips"
 )
 
 // The few libvips and libwebp calls that govips does not offer. No Go
@@ -141,16 +147,31 @@ func ref(im *vipsImage) { C.keyhole_ref(im) }
 // unref releases a reference taken by ref or returned by libvips.
 func unref(im *vipsImage) { C.keyhole_unref(im) }
 
-// disableOrc switches libvips' Orc code paths off when this libvips has
-// them. liborc (0.4.33 in Debian 12) frees compiled programs without a
-// lock: two images that used Orc (a JPEG resize, through reducev)
-// released at the same moment on two threads corrupt its code allocator,
-// and the process dies with SIGSEGV in orc_code_free. libvips then uses
-// its plain C loops instead.
-func disableOrc() {
-	if C.keyhole_orc() != 0 {
-		C.vips_vector_set_enabled(C.FALSE)
+// guardOrc keeps libvips' Orc code paths on only where they are safe.
+// liborc (0.4.33 in Debian 12) frees compiled programs without a lock: two
+// images that used Orc (a JPEG resize, through reducev) released at the
+// same moment on two threads corrupt its code allocator, and the process
+// dies with SIGSEGV in orc_code_free. orclock.c puts libvips' compiles and
+// frees under one mutex; guardOrc builds and releases a small resize and
+// checks that its calls arrived there. When they do not (a build or a
+// linker that binds libvips to liborc directly), Orc is switched off and
+// libvips uses its plain C loops instead. It reports whether Orc is on.
+func guardOrc() bool {
+	if C.keyhole_orc() == 0 {
+		return vectorEnabled() // 8.15 and later: Highway, no Orc
 	}
+	if C.keyhole_orc_resolved() != 0 && vectorEnabled() {
+		before := C.keyhole_orc_wrapped()
+		if img, err := govips.Black(64, 64); err == nil {
+			err = img.Resize(0.3, govips.KernelLanczos3)
+			img.Close()
+			if err == nil && C.keyhole_orc_wrapped() > before {
+				return true
+			}
+		}
+	}
+	C.vips_vector_set_enabled(C.FALSE)
+	return false
 }
 
 // vectorEnabled reports whether libvips' SIMD paths are on.
@@ -192,3 +213,7 @@ func vipsError() error {
 	}
 	return errors.New(s)
 }
+
+// orcWrapped counts the Orc compiles and frees that came through
+// orclock.c's mutex (for the tests).
+func orcWrapped() int64 { return int64(C.keyhole_orc_wrapped()) }

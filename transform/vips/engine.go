@@ -90,16 +90,28 @@ func (e *Engine) Limits() transform.Limits { return e.limits }
 // change that alters output bytes for the same parameters (an operation's
 // order, an encoder option, the text renderer).
 //
-// Revision 2: Orc switched off before libvips 8.15 (see Startup), which
-// changes the rounding of resizes, blurs and sharpening.
-const Revision = 2
+// Revision 2: Orc switched off before libvips 8.15, which changes the
+// rounding of resizes, blurs and sharpening.
+// Revision 3: Orc on again before libvips 8.15 where its compiles and
+// frees can be serialised (see Startup); Version says which.
+const Revision = 3
 
 // Version identifies what the engine's output bytes depend on: the libvips
-// version and Revision, e.g. "libvips 8.15.1; keyhole-vips 2". A handler
-// puts it in every variant's cache key and ETag, so an upgrade never
-// serves bytes cached under another engine as current.
+// version, whether a libvips before 8.15 runs its Orc programs (they
+// round differently from its plain C loops), and Revision, e.g.
+// "libvips 8.14.1 orc; keyhole-vips 3". A handler puts it in every
+// variant's cache key and ETag, so an upgrade never serves bytes cached
+// under another engine as current.
 func (e *Engine) Version() string {
-	return "libvips " + govips.Version + "; keyhole-vips " + strconv.Itoa(Revision)
+	v := "libvips " + govips.Version
+	if govips.MajorVersion == 8 && govips.MinorVersion < 15 {
+		if orcOn {
+			v += " orc"
+		} else {
+			v += " no-orc"
+		}
+	}
+	return v + "; keyhole-vips " + strconv.Itoa(Revision)
 }
 
 // Process decodes req.Source, applies req.Params in the fixed order of the

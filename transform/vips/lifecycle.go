@@ -28,6 +28,9 @@ var (
 	shutdownOnce sync.Once
 	// state is 0 before Startup, 1 while running, 2 after Shutdown.
 	state atomic.Int32
+	// orcOn: libvips runs its Orc programs (set by Startup, before any
+	// engine exists).
+	orcOn bool
 )
 
 // Startup initialises libvips for the whole process. The host application
@@ -37,11 +40,13 @@ var (
 // libvips runs with one thread per operation (see StartupConfig), with its
 // operation cache switched off (the cache would hold decoded pixels of
 // private images across requests and make memory use depend on history),
-// with its log filtered to warnings and above, and, before libvips 8.15,
-// without its Orc code paths: liborc frees compiled programs without a
-// lock, and concurrent transforms then crash the process (SIGSEGV in
-// orc_code_free). The plain C paths round differently, so output bytes
-// differ slightly from a libvips that uses Orc (Revision counts this).
+// with its log filtered to warnings and above. Before libvips 8.15, its
+// Orc code paths (SIMD programs compiled at run time) stay on only with
+// their compiles and frees serialised by this package: liborc frees
+// compiled programs without a lock, and concurrent transforms would
+// otherwise crash the process (SIGSEGV in orc_code_free). Where that
+// cannot be ensured, Orc is switched off; the plain C paths round
+// differently, so output bytes differ slightly (Revision counts this).
 //
 // Startup is safe to call more than once: calls after the first do nothing.
 // libvips cannot be restarted, so Startup after Shutdown does nothing either
@@ -62,7 +67,7 @@ func Startup(cfg StartupConfig) {
 			MaxCacheMem:      0,
 			MaxCacheSize:     0,
 		})
-		disableOrc()
+		orcOn = guardOrc()
 		state.Store(1)
 	})
 }
