@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"encoding/hex"
 	"maps"
 	"math"
 	"slices"
@@ -739,11 +738,18 @@ func unbase64(s string) (string, bool) {
 
 // formatColor is the canonical spelling of a colour: lower-case hex, the
 // alpha pair only when the colour is not opaque.
+// (Importing encoding/hex would link fmt, and with it os, into the
+// WebAssembly signer.)
 func formatColor(c Color) string {
-	if c.A == 255 {
-		return hex.EncodeToString([]byte{c.R, c.G, c.B})
+	const digits = "0123456789abcdef"
+	b := make([]byte, 0, 8)
+	for _, x := range [4]byte{c.R, c.G, c.B, c.A} {
+		b = append(b, digits[x>>4], digits[x&15])
 	}
-	return hex.EncodeToString([]byte{c.R, c.G, c.B, c.A})
+	if c.A == 255 {
+		b = b[:6]
+	}
+	return string(b)
 }
 
 // plainText reports valid UTF-8 without control characters.
