@@ -107,6 +107,9 @@ const (
 // Params are the effective, validated image parameters of one request. The
 // zero value means "serve the original". Params are produced by Parse from
 // the merged parameter layers (see Merge); engines only read them.
+//
+// Params are not comparable with == (see noCompare): NeedsProcessing tells
+// the zero value apart, and reflect.DeepEqual compares two of them.
 type Params struct {
 	_ noCompare
 
@@ -275,7 +278,8 @@ type Params struct {
 const MaxTextLayers = 4
 
 // TextLayer is one numbered text layer: the text fields of Params, with
-// the same names and meaning.
+// the same names and meaning. Like Params it is not comparable; IsZero
+// reports the zero value.
 type TextLayer struct {
 	_                     noCompare
 	Text                  string
@@ -364,7 +368,8 @@ func (p *Params) setLayer(n int, d *param, v value) {
 const MaxWatermarkLayers = 4
 
 // WatermarkLayer is one numbered watermark layer: the watermark fields of
-// Params, with the same names and meaning.
+// Params, with the same names and meaning. Like Params it is not
+// comparable; IsZero reports the zero value.
 type WatermarkLayer struct {
 	_                                           noCompare
 	Watermark                                   string
