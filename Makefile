@@ -30,6 +30,7 @@ seaweedfs:
 test-go:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./token ./transform
+	GOOS=js GOARCH=wasm $(GO) vet -tags keyhole_nofmt ./wasm ./token
 	$(GO) test -race ./...
 	$(MAKE) lint
 

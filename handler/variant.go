@@ -93,7 +93,7 @@ func variantType(choice transform.Format, name string) string {
 // file, therefore gets a new key, in memory and in the shared store; a
 // watermark that may not be read is refused before any cache is asked.
 func (h *Handler) watermarkIdentity(p *transform.Params) (string, error) {
-	if p.Watermark == "" && p.MoreWatermarks == [transform.MaxWatermarkLayers - 1]transform.WatermarkLayer{} {
+	if noWatermark(p) {
 		return "", nil
 	}
 	id := "\x00wm\x00" + strings.Join(h.cfg.Watermarks, "\x01")
@@ -112,6 +112,19 @@ func (h *Handler) watermarkIdentity(p *transform.Params) (string, error) {
 		id += "\x00" + f.etag("")
 	}
 	return id, nil
+}
+
+// noWatermark reports whether p has no watermark field set in any layer.
+func noWatermark(p *transform.Params) bool {
+	if p.Watermark != "" {
+		return false
+	}
+	for i := range p.MoreWatermarks {
+		if !p.MoreWatermarks[i].IsZero() {
+			return false
+		}
+	}
+	return true
 }
 
 func etagMatch(header, etag string) bool {

@@ -3,8 +3,6 @@ package token
 import (
 	"encoding/base64"
 	"errors"
-	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +18,9 @@ const WeakSecretBytes = 32
 // A Key never prints its secret: String, GoString, Format and
 // MarshalJSON show only the id, so a Key that ends up in a log line (slog's
 // text or JSON handler, alone or inside a struct or slice), an error or any
-// fmt verb leaks nothing.
+// fmt verb leaks nothing. Format (key_format.go) is left out of builds
+// with the keyhole_nofmt tag, which only a program that links no fmt at
+// all may set: the WebAssembly signer, where internal/archtest checks it.
 type Key struct {
 	// ID is the key id matched against a token header's "kid". It may be
 	// empty for a protection that has a single key.
@@ -101,10 +101,6 @@ func (k Key) String() string { return "key(" + k.ID + ")" }
 
 // GoString returns the same as String, so %#v does not print the secret.
 func (k Key) GoString() string { return k.String() }
-
-// Format writes String for every verb, so that verbs that bypass String
-// (%d, %o, %b, …) do not print the secret's bytes.
-func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 
 // MarshalJSON writes String as a JSON string, so that slog's JSON handler
 // and any other JSON dump never contain the secret. (slog's text handler

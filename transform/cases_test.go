@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -45,7 +46,7 @@ func TestParamsCases(t *testing.T) {
 					t.Fatalf("Parse: %v", err)
 				}
 				again, err := transform.Parse(fromCanonical(t, transform.Canonical(c.Params)), transform.DefaultLimits())
-				if err != nil || *again != *p {
+				if err != nil || !reflect.DeepEqual(again, p) {
 					t.Errorf("canonical form parses to %+v, %v; want %+v", again, err, p)
 				}
 				return

@@ -3,6 +3,7 @@ package transform_test
 import (
 	"errors"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -78,7 +79,7 @@ func FuzzCanonicalRoundTrip(f *testing.F) {
 				if err2 != nil {
 					t.Fatalf("valid %v, canonical %q rejected: %v", values, canon, err2)
 				}
-				if *p1 != *p2 {
+				if !reflect.DeepEqual(p1, p2) {
 					t.Fatalf("canonical %q changes params:\n%+v\n%+v", canon, *p1, *p2)
 				}
 			}

@@ -218,13 +218,71 @@ func FromQuery(q map[string][]string) map[string]string {
 // including format=optimal or an explicit format equal to the source's,
 // means a transform; comparing formats with the source is the handler's
 // choice.
+//
+// Params are not comparable (see noCompare), so the check is written out
+// field by field: every field but Download, DownloadName and Profile
+// counts, and TestNeedsProcessingFields fails when a new field is left
+// out.
 func (p *Params) NeedsProcessing() bool {
-	q := *p
-	q.Download, q.DownloadName, q.Profile = false, "", ""
-	if q.Format == FormatOriginal {
-		q.Format = FormatUnset
+	var (
+		dim    Dim
+		offset Offset
+		color  Color
+		level  Level
+	)
+	if p.Format != FormatUnset && p.Format != FormatOriginal {
+		return true
 	}
-	return q != Params{}
+	if p.Width != dim || p.Height != dim || p.Side != 0 || p.ScaleOption != "" ||
+		p.CropWidth != dim || p.CropHeight != dim || p.CropX != offset || p.CropY != offset ||
+		p.CropType != "" || p.CropAspect != [2]int{} ||
+		p.Quality != 0 || p.Rotate != 0 || p.Flip || p.Flop ||
+		p.Grayscale || p.Blur != 0 || p.Sharpen != 0 || p.Brightness != 0 || p.Contrast != 0 ||
+		p.Saturation != 0 || p.Hue != 0 || p.Lightness != 0 ||
+		p.Exposure != 0 || p.Shadows != 0 || p.Highlights != 0 ||
+		p.ColorLevelBlack != 0 || p.ColorLevelWhite != 0 ||
+		p.Colortone != "" || p.ColortoneColor != color || p.ColortoneLevel != level || p.ColortoneMode != "" ||
+		p.ColorizeColor != color || p.ColorizeOpacity != level ||
+		p.VignetteValue != 0 || p.VignetteColor != color || p.Opacity != level ||
+		p.Thumbnail != 0 || p.CropPadWidth != dim || p.CropPadHeight != dim || p.WebPFallback != "" ||
+		p.Progressive || p.Subsampling != "" || p.PNGOptimize || p.Page != 0 ||
+		p.CanvasWidth != dim || p.CanvasHeight != dim || p.CanvasColor != color || p.CanvasPosition != "" ||
+		p.CanvasOpacity != level || p.CanvasAspect != [2]int{} ||
+		p.CanvasBorderWidth != dim || p.CanvasBorderHeight != dim ||
+		p.CanvasBorderColor != color || p.CanvasBorderOpacity != level ||
+		p.FrameStyle != "" || p.FrameColor != color || p.FrameWidth != dim ||
+		p.FrameRimColor != color || p.FrameRimWidth != 0 {
+		return true
+	}
+	// The text and watermark fields of layer 0, then the numbered layers.
+	if p.Text != "" || p.TextSize != 0 || p.TextColor != color || p.TextOpacity != 0 ||
+		p.TextPosition != "" || p.TextFontFamily != "" || p.TextBackground != color ||
+		p.TextOutline != color || p.TextAlign != "" || p.TextX != offset || p.TextY != offset ||
+		p.TextGravity != "" || p.TextFontPx != 0 || p.TextItalic || p.TextBold ||
+		p.TextOutlineWidth != 0 || p.TextOutlineOpacity != level || p.TextOutlineBlur != 0 ||
+		p.TextBackgroundOpacity != level {
+		return true
+	}
+	if p.Watermark != "" || p.WatermarkPosition != "" ||
+		p.WatermarkScaleWidth != dim || p.WatermarkScaleHeight != dim || p.WatermarkOpacity != 0 ||
+		p.WatermarkX != offset || p.WatermarkY != offset || p.WatermarkGravity != "" ||
+		p.WatermarkScaleOption != "" || p.WatermarkRotate != 0 || p.WatermarkBack ||
+		p.WatermarkCanvasWidth != dim || p.WatermarkCanvasHeight != dim ||
+		p.WatermarkCanvasColor != color || p.WatermarkCanvasOpacity != level ||
+		p.WatermarkCrop != (CropBox{}) {
+		return true
+	}
+	for i := range p.MoreText {
+		if !p.MoreText[i].IsZero() {
+			return true
+		}
+	}
+	for i := range p.MoreWatermarks {
+		if !p.MoreWatermarks[i].IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // Definition documents one supported parameter. Definitions are generated

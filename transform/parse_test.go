@@ -3,6 +3,7 @@ package transform_test
 import (
 	"errors"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,7 +74,7 @@ func TestParseValid(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if *got != tt.want {
+			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("Parse =\n%+v\nwant\n%+v", *got, tt.want)
 			}
 		})
@@ -342,6 +343,68 @@ func TestNeedsProcessing(t *testing.T) {
 	}
 	if (&transform.Params{}).NeedsProcessing() {
 		t.Error("zero Params needs processing")
+	}
+}
+
+// TestNeedsProcessingFields sets each field of Params in turn, down to the
+// fields of the numbered layers and of nested structs, and checks that
+// NeedsProcessing counts it: it fails when a field added to Params (or to
+// TextLayer, WatermarkLayer, Dim, …) is left out of the check, which
+// NeedsProcessing writes out because Params are not comparable. Download,
+// DownloadName and Profile alone, and format=original, are the exceptions.
+func TestNeedsProcessingFields(t *testing.T) {
+	ignored := map[string]bool{"Download": true, "DownloadName": true, "Profile": true}
+	var p transform.Params
+	n := 0
+	// set sets every leaf under v in turn (strings "x", booleans true,
+	// numbers 1 or 0.5) and checks NeedsProcessing against want.
+	var set func(path string, v reflect.Value, want bool)
+	set = func(path string, v reflect.Value, want bool) {
+		switch v.Kind() {
+		case reflect.Struct:
+			for i := range v.NumField() {
+				if f := v.Type().Field(i); f.IsExported() {
+					set(path+"."+f.Name, v.Field(i), want)
+				}
+			}
+			return
+		case reflect.Array:
+			for i := range v.Len() {
+				set(path+"["+strconv.Itoa(i)+"]", v.Index(i), want)
+			}
+			return
+		case reflect.String:
+			v.SetString("x")
+		case reflect.Bool:
+			v.SetBool(true)
+		case reflect.Int:
+			v.SetInt(1)
+		case reflect.Uint8:
+			v.SetUint(1)
+		case reflect.Float64:
+			v.SetFloat(0.5)
+		default:
+			t.Fatalf("%s: a field of kind %s; extend this test", path, v.Kind())
+		}
+		n++
+		if got := p.NeedsProcessing(); got != want {
+			t.Errorf("%s set: NeedsProcessing = %v, want %v", path, got, want)
+		}
+		v.SetZero()
+	}
+	pv := reflect.ValueOf(&p).Elem()
+	for i := range pv.NumField() {
+		if f := pv.Type().Field(i); f.IsExported() {
+			set(f.Name, pv.Field(i), !ignored[f.Name])
+		}
+	}
+	if n < 400 {
+		t.Errorf("only %d fields checked", n)
+	}
+	for _, f := range []transform.Format{transform.FormatOriginal, transform.FormatUnset} {
+		if (&transform.Params{Format: f, Download: true, DownloadName: "a.jpg", Profile: "p"}).NeedsProcessing() {
+			t.Errorf("format %q with dl and profile needs processing", f)
+		}
 	}
 }
 

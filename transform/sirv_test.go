@@ -3,6 +3,7 @@ package transform_test
 import (
 	"errors"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -78,7 +79,7 @@ func TestSirvSpellings(t *testing.T) {
 	for _, c := range same {
 		p, err := transform.Parse(c.a, transform.Limits{})
 		q, err2 := transform.Parse(c.b, transform.Limits{})
-		if err != nil || err2 != nil || *p != *q {
+		if err != nil || err2 != nil || !reflect.DeepEqual(p, q) {
 			t.Errorf("Parse(%v) = %+v, %v; want as Parse(%v) = %+v, %v", c.a, p, err, c.b, q, err2)
 		}
 		// The canonical form writes the canonical names.

@@ -66,3 +66,29 @@ func BenchmarkParseErrors(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNeedsProcessing is the handler's per-request check, on
+// parameters that only set headers (the whole check runs) and on a
+// typical transform (it stops at the first field set).
+func BenchmarkNeedsProcessing(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		values map[string]string
+	}{
+		{"headers-only", map[string]string{"dl": "a.jpg", "format": "original", "profile": "p"}},
+		{"typical", typicalValues(b)},
+	} {
+		p, err := transform.Parse(bc.values, transform.DefaultLimits())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if p.NeedsProcessing() == (bc.name == "headers-only") {
+					b.Fatal("wrong answer")
+				}
+			}
+		})
+	}
+}

@@ -107,7 +107,12 @@ const (
 // Params are the effective, validated image parameters of one request. The
 // zero value means "serve the original". Params are produced by Parse from
 // the merged parameter layers (see Merge); engines only read them.
+//
+// Params are not comparable with == (see noCompare): NeedsProcessing tells
+// the zero value apart, and reflect.DeepEqual compares two of them.
 type Params struct {
+	_ noCompare
+
 	// Size: w, h (pixels or % of source), s (longest side, pixels).
 	Width, Height Dim
 	Side          int
@@ -273,8 +278,10 @@ type Params struct {
 const MaxTextLayers = 4
 
 // TextLayer is one numbered text layer: the text fields of Params, with
-// the same names and meaning.
+// the same names and meaning. Like Params it is not comparable; IsZero
+// reports the zero value.
 type TextLayer struct {
+	_                     noCompare
 	Text                  string
 	TextSize              float64
 	TextColor             Color
@@ -292,6 +299,23 @@ type TextLayer struct {
 	TextOutlineOpacity    Level
 	TextOutlineBlur       int
 	TextBackgroundOpacity Level
+}
+
+// IsZero reports whether every field of l is zero: the layer was not
+// given at all. TextLayer is not comparable (see noCompare), so this
+// stands for l == TextLayer{}.
+func (l *TextLayer) IsZero() bool {
+	var (
+		offset Offset
+		color  Color
+		level  Level
+	)
+	return l.Text == "" && l.TextSize == 0 && l.TextColor == color && l.TextOpacity == 0 &&
+		l.TextPosition == "" && l.TextFontFamily == "" && l.TextBackground == color &&
+		l.TextOutline == color && l.TextAlign == "" && l.TextX == offset && l.TextY == offset &&
+		l.TextGravity == "" && l.TextFontPx == 0 && !l.TextItalic && !l.TextBold &&
+		l.TextOutlineWidth == 0 && l.TextOutlineOpacity == level && l.TextOutlineBlur == 0 &&
+		l.TextBackgroundOpacity == level
 }
 
 // TextLayers returns p's text layers in drawing order: layer 0 (p's own
@@ -344,8 +368,10 @@ func (p *Params) setLayer(n int, d *param, v value) {
 const MaxWatermarkLayers = 4
 
 // WatermarkLayer is one numbered watermark layer: the watermark fields of
-// Params, with the same names and meaning.
+// Params, with the same names and meaning. Like Params it is not
+// comparable; IsZero reports the zero value.
 type WatermarkLayer struct {
+	_                                           noCompare
 	Watermark                                   string
 	WatermarkPosition                           Position
 	WatermarkScaleWidth, WatermarkScaleHeight   Dim
@@ -359,6 +385,23 @@ type WatermarkLayer struct {
 	WatermarkCanvasColor                        Color
 	WatermarkCanvasOpacity                      Level
 	WatermarkCrop                               CropBox
+}
+
+// IsZero reports whether every field of l is zero: the layer was not
+// given at all. WatermarkLayer is not comparable (see noCompare), so this
+// stands for l == WatermarkLayer{}.
+func (l *WatermarkLayer) IsZero() bool {
+	var (
+		dim    Dim
+		offset Offset
+	)
+	return l.Watermark == "" && l.WatermarkPosition == "" &&
+		l.WatermarkScaleWidth == dim && l.WatermarkScaleHeight == dim && l.WatermarkOpacity == 0 &&
+		l.WatermarkX == offset && l.WatermarkY == offset && l.WatermarkGravity == "" &&
+		l.WatermarkScaleOption == "" && l.WatermarkRotate == 0 && !l.WatermarkBack &&
+		l.WatermarkCanvasWidth == dim && l.WatermarkCanvasHeight == dim &&
+		l.WatermarkCanvasColor == (Color{}) && l.WatermarkCanvasOpacity == (Level{}) &&
+		l.WatermarkCrop == (CropBox{})
 }
 
 // WatermarkLayers returns p's watermark layers in drawing order: layer 0
@@ -503,3 +546,9 @@ type Output struct {
 type Engine interface {
 	Process(ctx context.Context, req Request) (*Output, error)
 }
+
+// noCompare is a zero-size field that makes a struct not comparable, so
+// the compiler emits no equality function for it (for Params and its
+// layer arrays, about 26 KB of WebAssembly code). It comes first: a
+// zero-size last field would add padding.
+type noCompare [0]func()

@@ -1,6 +1,8 @@
 #!/bin/sh
 # build.sh builds the Keyhole WebAssembly signer into wasm/dist/:
-#   keyhole.wasm    GOOS=js GOARCH=wasm build of ./wasm, stripped
+#   keyhole.wasm    GOOS=js GOARCH=wasm build of ./wasm, stripped, with
+#                   the keyhole_nofmt tag (token/key_format.go: the
+#                   signer links no fmt, and so no os)
 #   wasm_exec.js    Go's JavaScript support file from the same toolchain
 #                   (a plain script, which also parses as the ES module
 #                   core.js imports)
@@ -11,7 +13,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 go=${GO:-go}
 mkdir -p "$here/dist"
-(cd "$here/.." && GOOS=js GOARCH=wasm "$go" build -trimpath -ldflags='-s -w' -o "$here/dist/keyhole.wasm" ./wasm)
+(cd "$here/.." && GOOS=js GOARCH=wasm "$go" build -tags keyhole_nofmt -trimpath -ldflags='-s -w' -o "$here/dist/keyhole.wasm" ./wasm)
 root=$("$go" env GOROOT)
 exec_js=$root/lib/wasm/wasm_exec.js            # Go 1.24 and later
 [ -f "$exec_js" ] || exec_js=$root/misc/wasm/wasm_exec.js

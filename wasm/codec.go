@@ -4,7 +4,6 @@ package main
 
 import (
 	"encoding/binary"
-	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -54,12 +53,44 @@ func (e *apiError) Error() string { return e.code + ": " + e.msg }
 // badInput returns an ERR_KEYHOLE_BAD_INPUT error.
 func badInput(msg string) error { return &apiError{code: codeBadInput, index: -1, msg: msg} }
 
+// as is errors.As for a target type T, without reflection: the first
+// error in err's tree (err, then what Unwrap returns, depth first) that is
+// a T or whose As method accepts a *T. errors.As checks assignability
+// with internal/reflectlite, which the signer would link for nothing else:
+// with it, the module kept reflectlite's type walks and the method tables
+// they read, 15 KB of its gzipped size.
+func as[T error](err error) (T, bool) {
+	var t T
+	for err != nil {
+		if e, ok := err.(T); ok {
+			return e, true
+		}
+		if x, ok := err.(interface{ As(any) bool }); ok && x.As(&t) {
+			return t, true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if t, ok := as[T](e); ok {
+					return t, true
+				}
+			}
+			return t, false
+		default:
+			return t, false
+		}
+	}
+	return t, false
+}
+
 // fail replaces the answer with err encoded as "code\nindex\nmessage\ndetail"
 // and returns minus its length. Errors that are not *apiError (there should
 // be none) become ERR_KEYHOLE_INTERNAL.
 func fail(err error) int32 {
-	var e *apiError
-	if !errors.As(err, &e) {
+	e, ok := as[*apiError](err)
+	if !ok {
 		e = &apiError{code: codeInternal, index: -1, msg: "internal error: " + err.Error()}
 	}
 	out = append(out[:0], e.code...)

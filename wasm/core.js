@@ -84,6 +84,10 @@ export const ABI = 2;
  *                  (measured: Node.js and Bun, not Deno), so that
  *                  hmac: 'auto' uses it
  *   name           optional: what hmac is called in signer.hmac
+ *   randomFill(a)  optional: fills a Uint8Array with random bytes for the
+ *                  Go runtime, where the runtime has a faster source than
+ *                  crypto.getRandomValues to start with (node:crypto's
+ *                  randomFillSync in Node.js; see useRandomFill)
  *
  * The default module is instantiated once and shared by every caller.
  */
@@ -105,6 +109,7 @@ export function makeLoad(platform) {
 /** instantiate compiles and starts one Go program and wraps its exports. */
 async function instantiate(source, platform) {
   const go = new globalThis.Go();
+  if (platform.randomFill) useRandomFill(go, platform.randomFill);
   let instance;
   try {
     instance = await instantiateSource(source, go.importObject, platform);
@@ -125,6 +130,26 @@ async function instantiate(source, platform) {
     throw keyholeError(CODES.LOAD, `this keyhole.wasm speaks boundary version ${abi} and this @keyhole/signer version ${ABI}: they are from different builds; rebuild both with wasm/build.sh or reinstall the package`);
   }
   return makeModule(go, ex, platform);
+}
+
+/**
+ * useRandomFill answers the Go runtime's requests for random bytes
+ * (runtime.getRandomData: its start-up seed, then whatever it asks for)
+ * with fill instead of wasm_exec.js's crypto.getRandomValues. In Node.js
+ * the first getRandomValues call loads WebCrypto, about 0.7 ms of the
+ * cold start, while node:crypto's randomFillSync is already loaded (the
+ * same operating-system source). The argument layout is wasm_exec.js's
+ * (build.sh copies it from the same Go toolchain): a []byte at sp + 8,
+ * its address and length as 64-bit little-endian integers.
+ */
+function useRandomFill(go, fill) {
+  go.importObject.gojs['runtime.getRandomData'] = (sp) => {
+    sp >>>= 0;
+    const m = go.mem;
+    const addr = m.getUint32(sp + 8, true) + m.getInt32(sp + 12, true) * 4294967296;
+    const len = m.getUint32(sp + 16, true) + m.getInt32(sp + 20, true) * 4294967296;
+    fill(new Uint8Array(go._inst.exports.mem.buffer, addr, len));
+  };
 }
 
 async function instantiateSource(source, imports, platform) {

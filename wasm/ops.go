@@ -4,7 +4,6 @@ package main
 
 import (
 	"encoding/base64"
-	"errors"
 	"unicode/utf8"
 
 	"github.com/keyhole-dev/keyhole/token"
@@ -26,13 +25,12 @@ func validate(r *reader) error {
 	}
 	_, err := transform.Parse(values, limits)
 	var list []transform.ParamError
-	var errs *transform.Errors
-	switch {
-	case err == nil:
-	case errors.As(err, &errs):
+	if err != nil {
+		errs, ok := as[*transform.Errors](err)
+		if !ok {
+			return err
+		}
 		list = errs.List
-	default:
-		return err
 	}
 	out = appendParamErrors(out, list)
 	return nil
@@ -42,8 +40,8 @@ func validate(r *reader) error {
 // whose detail is the JSON list of parameter errors. what names the input
 // ("args") in the message.
 func paramsError(what string, err error) error {
-	var errs *transform.Errors
-	if !errors.As(err, &errs) {
+	errs, ok := as[*transform.Errors](err)
+	if !ok {
 		return err
 	}
 	detail := string(appendParamErrors(nil, errs.List))
@@ -69,8 +67,8 @@ func decode(r *reader) error {
 		err = token.ResultAlgorithmNotAllowed
 	}
 	if err != nil {
-		var res token.Result
-		if !errors.As(err, &res) {
+		res, ok := as[token.Result](err)
+		if !ok {
 			res = token.ResultMalformedToken
 		}
 		return &apiError{code: codeBadToken, index: -1, msg: "the server would refuse this token: " + res.String(), detail: res.String()}

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -139,8 +138,7 @@ func signBatch(h uint32, inputsOnly bool, r *reader) error {
 	n := r.count(minSignRequest)
 	for i := range n {
 		if err := s.signOne(r, inputsOnly); err != nil {
-			var e *apiError
-			if errors.As(err, &e) && e != errMalformed {
+			if e, ok := as[*apiError](err); ok && e != errMalformed {
 				e.index = i
 			}
 			return err
@@ -268,8 +266,8 @@ func (s *signer) signOne(r *reader, inputsOnly bool) error {
 // field: ERR_KEYHOLE_BAD_PATH for the path, ERR_KEYHOLE_INVALID_PARAMS
 // naming args.* or query.* for parameters, ERR_KEYHOLE_BAD_INPUT otherwise.
 func (s *signer) prepareError(path string, aud []string, err error) error {
-	var e *signreq.Error
-	if !errors.As(err, &e) {
+	e, ok := as[*signreq.Error](err)
+	if !ok {
 		return badInput("the request cannot be signed")
 	}
 	switch e.Field {

@@ -21,10 +21,10 @@ type pkg struct {
 }
 
 // deps returns root and every package it depends on, for the given GOOS
-// and GOARCH ("" keeps the host's).
-func deps(t *testing.T, root, goos, goarch string) []pkg {
+// and GOARCH ("" keeps the host's) and build tags.
+func deps(t *testing.T, root, goos, goarch, tags string) []pkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-deps", "-json", root)
+	cmd := exec.Command("go", "list", "-deps", "-json", "-tags="+tags, root)
 	cmd.Env = os.Environ()
 	if goos != "" {
 		cmd.Env = append(cmd.Env, "GOOS="+goos, "GOARCH="+goarch)
@@ -53,13 +53,17 @@ func deps(t *testing.T, root, goos, goarch string) []pkg {
 
 // TestImportRules: token, transform and the internal rule packages are
 // pure Go without jwx (the WebAssembly signer links them); the WebAssembly
-// signer links no jwx and no server code; handler and the verifier never
-// link cgo; transform/vips is the module's only cgo package.
+// signer links no jwx and no server code, and, built as wasm/build.sh
+// builds it (the keyhole_nofmt tag, which leaves token.Key's Format out),
+// no fmt, so nothing in it can print a Key, and no os; handler and the
+// verifier never link cgo; transform/vips is the module's only cgo
+// package.
 func TestImportRules(t *testing.T) {
 	const jwx = "github.com/lestrrat-go/jwx"
 	rules := []struct {
 		root         string
 		goos, goarch string
+		tags         string
 		noCgo, noJWX bool
 		forbidden    []string // import path prefixes
 	}{
@@ -70,10 +74,15 @@ func TestImportRules(t *testing.T) {
 		{root: module + "/token/verify", noCgo: true},
 		{root: module + "/handler", noCgo: true, forbidden: []string{module + "/transform/vips", "github.com/davidbyttow/govips"}},
 		{root: module + "/wasm", goos: "js", goarch: "wasm", noJWX: true, forbidden: []string{"net/http", "crypto/x509", module + "/handler", module + "/token/verify"}},
+		{root: module + "/wasm", goos: "js", goarch: "wasm", tags: "keyhole_nofmt", noJWX: true, forbidden: []string{"net/http", "crypto/x509", module + "/handler", module + "/token/verify", "fmt", "os"}},
 	}
 	for _, r := range rules {
-		t.Run(strings.TrimPrefix(r.root, module+"/"), func(t *testing.T) {
-			for _, p := range deps(t, r.root, r.goos, r.goarch) {
+		name := strings.TrimPrefix(r.root, module+"/")
+		if r.tags != "" {
+			name += "/tags=" + r.tags
+		}
+		t.Run(name, func(t *testing.T) {
+			for _, p := range deps(t, r.root, r.goos, r.goarch, r.tags) {
 				switch {
 				case r.noCgo && !p.Standard && len(p.CgoFiles) > 0:
 					t.Errorf("links cgo through %s", p.ImportPath)
@@ -91,7 +100,7 @@ func TestImportRules(t *testing.T) {
 
 	// transform/vips is the only package of the module with cgo files.
 	var cgo []string
-	for _, p := range deps(t, module+"/cmd/keyhole", "", "") {
+	for _, p := range deps(t, module+"/cmd/keyhole", "", "", "") {
 		if strings.HasPrefix(p.ImportPath, module) && len(p.CgoFiles) > 0 {
 			cgo = append(cgo, p.ImportPath)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -89,7 +90,7 @@ func TestSirvTableMatchesParser(t *testing.T) {
 				}
 				if o.AliasOf != "" {
 					q, err := transform.Parse(map[string]string{o.AliasOf: o.Example}, transform.Limits{})
-					if err != nil || *q != *p {
+					if err != nil || !reflect.DeepEqual(q, p) {
 						t.Errorf("%s=%s parses to %+v, %s to %+v (%v)", o.Name, o.Example, p, o.AliasOf, q, err)
 					}
 				} else if !p.NeedsProcessing() && o.Name != "profile" && o.Name != "format" {

@@ -328,7 +328,10 @@ func shown(s string) string {
 	return string(b)
 }
 
+// sorted sorts list by name, keeping the order of errors of one name (as
+// transform.Errors does: one sort function, which the WebAssembly signer
+// links once instead of twice).
 func sorted(list []transform.ParamError) []transform.ParamError {
-	slices.SortFunc(list, func(a, b transform.ParamError) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(list, func(a, b transform.ParamError) int { return strings.Compare(a.Name, b.Name) })
 	return list
 }

@@ -22,9 +22,6 @@ import (
 // compass point or center (default). The text is drawn as given: there is
 // no markup to inject.
 func (j *job) text() error {
-	if j.p.Text == "" && j.p.MoreText == [transform.MaxTextLayers - 1]transform.TextLayer{} {
-		return nil
-	}
 	for _, l := range j.p.TextLayers() {
 		if l.Text == "" {
 			continue
@@ -262,9 +259,6 @@ func behind(img, layer *govips.ImageRef, x, y int) (*govips.ImageRef, error) {
 // made watermark.opacity percent opaque (default 100) and placed at
 // watermark.position: a compass point, center (default) or tile.
 func (j *job) watermark() error {
-	if j.p.Watermark == "" && j.p.MoreWatermarks == [transform.MaxWatermarkLayers - 1]transform.WatermarkLayer{} {
-		return nil
-	}
 	for _, l := range j.p.WatermarkLayers() {
 		if l.Watermark == "" {
 			continue

@@ -6,7 +6,8 @@
 //   node bench/size.mjs [top N packages, default 25]
 //
 // It builds that module into a temporary directory with GOOS=js
-// GOARCH=wasm go build -trimpath (GO overrides the go command), and prints
+// GOARCH=wasm go build -tags keyhole_nofmt -trimpath, as build.sh does but
+// without -s -w (GO overrides the go command), and prints
 // markdown tables. gzip sizes are gzip -9 (zlib level 9), as bench.mjs and
 // bench/wasm.go measure the shipped file.
 import { execFileSync } from 'node:child_process';
@@ -127,7 +128,7 @@ export function report(top = 25) {
   const tmp = mkdtempSync(join(tmpdir(), 'keyhole-size-'));
   try {
     const named = join(tmp, 'named.wasm');
-    execFileSync(process.env.GO || 'go', ['build', '-trimpath', '-o', named, './wasm'], { cwd: root, env: { ...process.env, GOOS: 'js', GOARCH: 'wasm' }, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.env.GO || 'go', ['build', '-tags', 'keyhole_nofmt', '-trimpath', '-o', named, './wasm'], { cwd: root, env: { ...process.env, GOOS: 'js', GOARCH: 'wasm' }, stdio: ['ignore', 'ignore', 'inherit'] });
     const shipped = readFileSync(new URL('../dist/keyhole.wasm', import.meta.url));
     const { sections, functions } = parse(readFileSync(named));
     const lines = [

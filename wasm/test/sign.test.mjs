@@ -13,6 +13,33 @@ test('load() without options returns one shared module', async () => {
   assert.equal(await load(), m);
 });
 
+test('in Node.js the Go runtime\'s random bytes come from node:crypto, not crypto.getRandomValues', async () => {
+  // The first getRandomValues call loads Node's WebCrypto (cold start);
+  // index.js gives the runtime randomFillSync instead (core.js,
+  // useRandomFill). Without it (makeLoad with no randomFill), the runtime
+  // does call getRandomValues, so the count below means something.
+  const { readFile } = await import('node:fs/promises');
+  const { makeLoad } = await import('../core.js');
+  const bytes = await readFile(new URL('../dist/keyhole.wasm', import.meta.url));
+  const own = Object.getOwnPropertyDescriptor(globalThis.crypto, 'getRandomValues');
+  const orig = globalThis.crypto.getRandomValues;
+  let calls = 0;
+  globalThis.crypto.getRandomValues = function (a) {
+    calls++;
+    return orig.call(this, a);
+  };
+  try {
+    const node = await load({ wasm: bytes });
+    assert.match(node.createSigner({ key: 'topsecret' }).sign({ path: '/a.jpg', expiresIn: 60 }).token, /^eyJ/);
+    assert.equal(calls, 0);
+    await makeLoad({ defaultWasm: () => bytes })({ wasm: bytes });
+    assert.ok(calls > 0, 'wasm_exec.js asks crypto.getRandomValues');
+  } finally {
+    if (own) Object.defineProperty(globalThis.crypto, 'getRandomValues', own);
+    else delete globalThis.crypto.getRandomValues;
+  }
+});
+
 test('a string key signs tokens jsonwebtoken verifies: audience, exp, iat, args', () => {
   const s = m.createSigner({ key: 'topsecret', now: () => NOW + 0.75 });
   const args = { text: { text: 'Hello', size: 20, color: 'ff0000' }, w: 300, grayscale: true, 'crop.type': 'smart' };
