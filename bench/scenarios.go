@@ -332,7 +332,7 @@ func (e *env) transformCase(tc transformCase, floor, floorSkip string) (*scenari
 		for _, r := range rs {
 			calls += r.Calls
 		}
-		part.Notes = append(part.Notes, fmt.Sprintf("libvips alone (the floor): %s CPU per call (median of %d rounds, %d calls), %d B output; Keyhole %s CPU per request.", dur(floorPerCall(rs)), len(rs), calls, rs[len(rs)-1].Bytes, dur(part.Sides[0].CPUPerReq())))
+		part.Notes = append(part.Notes, fmt.Sprintf("libvips alone (the floor): %s CPU per call (median over %d round(s), %d calls), %d B output; Keyhole %s CPU per request.", dur(floorPerCall(rs)), len(rs), calls, rs[len(rs)-1].Bytes, dur(part.Sides[0].CPUPerReq())))
 	}
 	return part, nil
 }
