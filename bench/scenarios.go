@@ -245,6 +245,9 @@ func scenarioTransforms(e *env) (*scenario, error) {
 		sc.Parts = append(sc.Parts, part)
 		sc.Checks = append(sc.Checks, part.Checks...)
 	}
+	if len(sc.Checks) == 0 {
+		return nil, fmt.Errorf("every case failed; first: %s", sc.Parts[0].Skipped)
+	}
 	logf("  peak RSS, %d concurrent %s", rssConns, cases[0].Label)
 	part, err := e.transformRSS(cases[0])
 	if err != nil {
@@ -253,9 +256,6 @@ func scenarioTransforms(e *env) (*scenario, error) {
 	}
 	sc.Parts = append(sc.Parts, part)
 	sc.Checks = append(sc.Checks, part.Checks...)
-	if len(sc.Checks) == 0 {
-		return nil, fmt.Errorf("every case failed; first: %s", sc.Parts[0].Skipped)
-	}
 	return sc, nil
 }
 
