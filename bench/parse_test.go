@@ -280,3 +280,48 @@ func TestChecksFromMarkdown(t *testing.T) {
 		t.Errorf("got %q %+v, want %+v", title, got, want)
 	}
 }
+
+func TestParseFloor(t *testing.T) {
+	rs, err := parseFloor("round 40 1200000000 3145\nround 50 1000000000 3146\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []floorRound{{Calls: 40, CPU: 1200 * time.Millisecond, Bytes: 3145}, {Calls: 50, CPU: time.Second, Bytes: 3146}}
+	if !reflect.DeepEqual(rs, want) {
+		t.Fatalf("parseFloor:\n got %+v\nwant %+v", rs, want)
+	}
+	if got := floorPerCall(rs); got != 25*time.Millisecond {
+		t.Errorf("floorPerCall = %v, want 25ms (median of 30ms and 20ms)", got)
+	}
+	for name, out := range map[string]string{
+		"empty":     "",
+		"no calls":  "round 0 1000 10\n",
+		"no CPU":    "round 4 0 10\n",
+		"truncated": "round 40 1200000000\n",
+		"other":     "floor: cannot read x\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := parseFloor(out); err == nil {
+				t.Errorf("parseFloor(%q): no error", out)
+			}
+		})
+	}
+}
+
+func TestFloorCheck(t *testing.T) {
+	floor := []floorRound{{Calls: 10, CPU: 300 * time.Millisecond}, {Calls: 10, CPU: 300 * time.Millisecond}}
+	kh := sideStats{Rounds: []round{
+		{wrkResult: wrkResult{Requests: 100}, CPU: 4 * time.Second},  // 40 ms a request
+		{wrkResult: wrkResult{Requests: 100}, CPU: 2 * time.Second}}} // 20 ms
+	c := floorCheck("x", floor, kh)
+	if math.Abs(c.Value-1) > 1e-9 || math.Abs(c.Lo-0.75) > 1e-9 || math.Abs(c.Hi-1.5) > 1e-9 {
+		t.Errorf("floorCheck = %.3f (%.3f–%.3f), want 1.000 (0.750–1.500)", c.Value, c.Lo, c.Hi)
+	}
+	if c.Verdict() != "pass" {
+		t.Errorf("verdict %q at 1.0x, want pass", c.Verdict())
+	}
+	kh.Rounds[1].CPU = 6 * time.Second // 40 ms and 60 ms: 0.6x
+	if c := floorCheck("x", floor, kh); c.Verdict() != "MISS" {
+		t.Errorf("verdict %q at %.2fx, want MISS", c.Verdict(), c.Value)
+	}
+}

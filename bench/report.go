@@ -171,6 +171,9 @@ func (r *report) writeMarkdown(w io.Writer, svgName string) error {
 			for _, n := range p.Notes {
 				fmt.Fprintf(&b, "- %s\n", n)
 			}
+			if len(p.Notes) > 0 {
+				b.WriteString("\n")
+			}
 		}
 		if s.Body != "" {
 			fmt.Fprintf(&b, "%s\n", s.Body)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -201,31 +202,41 @@ type transformCase struct {
 	CType    string
 	Goal     float64 // against the naive handler
 	IPGoal   float64 // against imgproxy
+	Floor    string  // the floor's output format ("jpeg", "webp"); "" = no floor
+	Width    int     // the output width, for the floor
 }
 
 // transformCases are the four transforms: 12 MP and 1 MP JPEG to w=300,
 // PNG to WebP, and a text overlay from the token's args.
 func (e *env) transformCases() []transformCase {
 	return []transformCase{
-		{Label: "12 MP JPEG → w=300", Src: e.big, Query: "?w=300", Naive: "?w=300", Imgproxy: "w:300/q:80/plain/local://%s@jpg", CType: "image/jpeg", Goal: 1.32, IPGoal: 1.30},
-		{Label: "1 MP JPEG → w=300", Src: e.small, Query: "?w=300", Naive: "?w=300", Imgproxy: "w:300/q:80/plain/local://%s@jpg", CType: "image/jpeg", Goal: 2.0, IPGoal: 1.30},
-		{Label: "1 MP PNG → WebP w=600", Src: e.shot, Query: "?w=600&format=webp", Naive: "?w=600&format=webp", Imgproxy: "w:600/q:80/plain/local://%s@webp", CType: "image/webp", IPGoal: 1.25},
+		{Label: "12 MP JPEG → w=300", Src: e.big, Query: "?w=300", Naive: "?w=300", Imgproxy: "w:300/q:80/plain/local://%s@jpg", CType: "image/jpeg", Goal: 1.32, IPGoal: 1.40, Floor: "jpeg", Width: 300},
+		{Label: "1 MP JPEG → w=300", Src: e.small, Query: "?w=300", Naive: "?w=300", Imgproxy: "w:300/q:80/plain/local://%s@jpg", CType: "image/jpeg", Goal: 2.0, IPGoal: 1.40, Floor: "jpeg", Width: 300},
+		{Label: "1 MP PNG → WebP w=600", Src: e.shot, Query: "?w=600&format=webp", Naive: "?w=600&format=webp", Imgproxy: "w:600/q:80/plain/local://%s@webp", CType: "image/webp", IPGoal: 1.25, Floor: "webp", Width: 600},
 		{Label: "1 MP JPEG → w=600 + text (token args)", Src: e.small, Query: "?w=600", Args: map[string]any{"text": "Keyhole bench"}, Naive: "?w=600&text=Keyhole+bench", CType: "image/jpeg"},
 	}
 }
 
 // scenarioTransforms runs every transform case through Keyhole (vips
 // engine, variant cache disabled), the naive govips handler and imgproxy
-// when present.
+// when present, measures libvips alone on the same sources (the floor),
+// and compares Keyhole's peak RSS with imgproxy's under 16 connections of
+// the 12 MP case.
 func scenarioTransforms(e *env) (*scenario, error) {
 	sc := &scenario{ID: "transform", Title: "Transforms vs a naive govips handler (and imgproxy)",
-		What: fmt.Sprintf("Each request transforms: Keyhole runs with the vips engine and `VariantCacheBytes: -1`, and requests rotate over %d hard-linked names of the source so singleflight never merges them. The reference is a naive handler in this suite (read file, `NewThumbnailFromBuffer`, optional `Label`, export q80 with govips defaults). %d connections (= MaxConcurrent, so Keyhole never queues).", copies, e.maxConc)}
+		What: fmt.Sprintf("Each request transforms: Keyhole runs with the vips engine and `VariantCacheBytes: -1`, and requests rotate over %d hard-linked names of the source so singleflight never merges them. The reference is a naive handler in this suite (read file, `NewThumbnailFromBuffer`, optional `Label`, export q80 with govips defaults). %d connections (= MaxConcurrent, so Keyhole never queues). "+
+			"The floor is libvips alone (`bench/floor/floor.c`, compiled with `cc` at run time): the source read once into memory, then `vips_thumbnail_buffer` to the case's width and `vips_jpegsave_buffer` (Q 80, `optimize_coding`, `strip`, baseline: Keyhole's JPEG settings) or `vips_webpsave_buffer` (Q 80, effort 4, default preset, lossy, `alpha_q` 100, `strip`: the libwebp settings of Keyhole's own libwebp call, which replaces libvips' webpsave; libvips 8.14's webpsave also writes an EXIF chunk), in a loop with one libvips thread and the operation cache off, and libvips' default Orc paths (Keyhole switches Orc off before libvips 8.15); `vips_thumbnail` picks its own shrink-on-load factor. Its CPU per call (`CLOCK_PROCESS_CPUTIME_ID`, every thread) over the same warm-up and rounds as the HTTP sides, divided by Keyhole's CPU per request, is the floor figure: ≥ 0.85x means Keyhole needs at most about 18 %% more CPU than libvips alone.", copies, e.maxConc)}
 	if e.imgproxy == "" {
 		sc.Notes = append(sc.Notes, "imgproxy: skipped: imgproxy not on PATH (give -imgproxy PATH)")
 	}
-	for _, tc := range e.transformCases() {
+	floor, floorSkip := buildFloor(e.tmp)
+	if floorSkip != "" {
+		sc.Notes = append(sc.Notes, "libvips alone (the floor): "+floorSkip)
+	}
+	cases := e.transformCases()
+	for _, tc := range cases {
 		logf("  %s", tc.Label)
-		part, err := e.transformCase(tc)
+		part, err := e.transformCase(tc, floor, floorSkip)
 		if err != nil {
 			// One failing case (a crashed reference, say) does not void the others.
 			logf("   failed: %v", err)
@@ -237,10 +248,31 @@ func scenarioTransforms(e *env) (*scenario, error) {
 	if len(sc.Checks) == 0 {
 		return nil, fmt.Errorf("every case failed; first: %s", sc.Parts[0].Skipped)
 	}
+	logf("  peak RSS, %d concurrent %s", rssConns, cases[0].Label)
+	part, err := e.transformRSS(cases[0])
+	if err != nil {
+		logf("   failed: %v", err)
+		part = &scenario{Title: fmt.Sprintf("Peak RSS, %d concurrent %s", rssConns, cases[0].Label), Skipped: "failed: " + err.Error()}
+	}
+	sc.Parts = append(sc.Parts, part)
+	sc.Checks = append(sc.Checks, part.Checks...)
 	return sc, nil
 }
 
-func (e *env) transformCase(tc transformCase) (*scenario, error) {
+// imgproxyPaths returns imgproxy's request paths for tc, one per copy of
+// the source.
+func imgproxyPaths(tc transformCase) []string {
+	paths := make([]string, copies)
+	for i := range paths {
+		paths[i] = "/insecure/" + fmt.Sprintf(tc.Imgproxy, tc.Src.path(i))
+	}
+	return paths
+}
+
+// transformCase measures tc through Keyhole, the naive handler and
+// imgproxy when present, compares output sizes with imgproxy's, and runs
+// the floor binary (or records floorSkip) when tc has a floor.
+func (e *env) transformCase(tc transformCase, floor, floorSkip string) (*scenario, error) {
 	part := &scenario{Title: tc.Label}
 	tok, err := e.sign(tc.Args)
 	if err != nil {
@@ -261,16 +293,14 @@ func (e *env) transformCase(tc transformCase) (*scenario, error) {
 			return nil, err
 		}
 		defer ip.stop()
-		paths := make([]string, copies)
-		for i := range paths {
-			paths[i] = "/insecure/" + fmt.Sprintf(tc.Imgproxy, tc.Src.path(i))
-		}
-		sides = append(sides, side{"imgproxy", ip, load{ip.Base(), paths, e.maxConc, e.threads}})
+		sides = append(sides, side{"imgproxy", ip, load{ip.Base(), imgproxyPaths(tc), e.maxConc, e.threads}})
 	} else if e.imgproxy != "" {
 		part.Notes = append(part.Notes, "imgproxy: skipped: open-source imgproxy has no text overlay")
 	}
-	for _, sd := range sides {
-		if _, err := probe(sd.Load.Base, sd.Load.Paths[0], tc.CType); err != nil {
+	// One response per side, of the same source (copy 0): the output sizes.
+	out := make([][]byte, len(sides))
+	for i, sd := range sides {
+		if out[i], err = probe(sd.Load.Base, sd.Load.Paths[0], tc.CType); err != nil {
 			return nil, fmt.Errorf("%s: %w", sd.Name, err)
 		}
 	}
@@ -280,8 +310,83 @@ func (e *env) transformCase(tc transformCase) (*scenario, error) {
 	}
 	part.Checks = []check{ratioCheck(tc.Label+" / naive govips", part.Sides[0], part.Sides[1], tc.Goal)}
 	if len(part.Sides) > 2 {
-		part.Checks = append(part.Checks, ratioCheck(tc.Label+" / imgproxy", part.Sides[0], part.Sides[2], tc.IPGoal))
+		part.Checks = append(part.Checks,
+			ratioCheck(tc.Label+" / imgproxy", part.Sides[0], part.Sides[2], tc.IPGoal),
+			check{Label: tc.Label + " output bytes / imgproxy's", Value: float64(len(out[0])) / float64(len(out[2])), Unit: "x", Goal: 1.02, AtMost: true})
+		part.Notes = append(part.Notes, fmt.Sprintf("Output of one response for `%s`: Keyhole %d B, imgproxy %d B (naive govips %d B).", tc.Src.path(0), len(out[0]), len(out[2]), len(out[1])))
 	}
+	if tc.Floor != "" {
+		label := tc.Label + " / libvips alone (CPU)"
+		if floorSkip != "" {
+			part.Checks = append(part.Checks, check{Label: label, Unit: "x", Goal: floorGoal, Skip: floorSkip})
+			return part, nil
+		}
+		logf("    libvips alone (the floor)")
+		rs, err := runFloor(floor, filepath.Join(e.root, tc.Src.path(0)), tc.Floor, tc.Width, e.sched)
+		if err != nil {
+			part.Checks = append(part.Checks, check{Label: label, Unit: "x", Goal: floorGoal, Skip: "failed: " + err.Error()})
+			return part, nil
+		}
+		part.Checks = append(part.Checks, floorCheck(label, rs, part.Sides[0]))
+		var calls int64
+		for _, r := range rs {
+			calls += r.Calls
+		}
+		part.Notes = append(part.Notes, fmt.Sprintf("libvips alone (the floor): %s CPU per call (median over %d round(s), %d calls), %d B output; Keyhole %s CPU per request.", dur(floorPerCall(rs)), len(rs), calls, rs[len(rs)-1].Bytes, dur(part.Sides[0].CPUPerReq())))
+	}
+	return part, nil
+}
+
+// rssConns is the load of issue 20's peak-RSS figure: concurrent 12 MP
+// transforms.
+const rssConns = 16
+
+// transformRSS loads a fresh Keyhole and a fresh imgproxy with rssConns
+// connections of tc, each configured to transform e.maxConc at once as in
+// the cases, and compares their peak RSS. Without imgproxy the check is
+// skipped.
+func (e *env) transformRSS(tc transformCase) (*scenario, error) {
+	part := &scenario{Title: fmt.Sprintf("Peak RSS, %d concurrent %s", rssConns, tc.Label)}
+	label := fmt.Sprintf("peak RSS, %d concurrent %s / imgproxy", rssConns, tc.Label)
+	if e.imgproxy == "" {
+		part.Notes = append(part.Notes, "imgproxy: skipped: imgproxy not on PATH (give -imgproxy PATH)")
+		part.Checks = []check{{Label: label, Unit: "x", Goal: 0.75, AtMost: true, Skip: "skipped: imgproxy not on PATH"}}
+		return part, nil
+	}
+	tok, err := e.sign(tc.Args)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.start(serverOpts{Kind: serveKeyhole, CacheBytes: -1})
+	if err != nil {
+		return nil, err
+	}
+	defer stopAll(cs)
+	ip, err := startImgproxy(e.imgproxy, e.root, e.maxConc)
+	if err != nil {
+		return nil, err
+	}
+	defer ip.stop()
+	sides := []side{
+		{"Keyhole", cs[0], load{cs[0].Base(), tc.Src.paths(tc.Query + "&jwt=" + tok), rssConns, e.threads}},
+		{"imgproxy", ip, load{ip.Base(), imgproxyPaths(tc), rssConns, e.threads}},
+	}
+	for _, sd := range sides {
+		if _, err := probe(sd.Load.Base, sd.Load.Paths[0], tc.CType); err != nil {
+			return nil, fmt.Errorf("%s: %w", sd.Name, err)
+		}
+	}
+	one := schedule{Rounds: 1, Round: e.sched.Round, Warmup: e.sched.Warmup}
+	if part.Sides, err = compare(e.ctx, sides, one, e.tmp); err != nil {
+		return nil, err
+	}
+	kh, ref := part.Sides[0], part.Sides[1]
+	if kh.PeakRSS == 0 || ref.PeakRSS == 0 {
+		return nil, errors.New("peak RSS not measured (no VmHWM)")
+	}
+	part.Checks = []check{{Label: label, Value: float64(kh.PeakRSS) / float64(ref.PeakRSS), Unit: "x", Goal: 0.75, AtMost: true}}
+	part.Notes = append(part.Notes, fmt.Sprintf("Peak RSS (VmHWM, reset after a %s warm-up, read after one round of %s): Keyhole %s, imgproxy %s. Both transform at most %d requests at once, as in the cases: Keyhole with `MaxConcurrent: %d` (its default, 2 per CPU; the other requests wait for a slot up to its default 2 s queue timeout, then get 503), imgproxy with `IMGPROXY_WORKERS=%d` (the others wait in its queue, unbounded by default: `IMGPROXY_REQUESTS_QUEUE_SIZE` 0); both run one libvips thread per operation with the operation cache off.",
+		e.sched.Warmup, e.sched.Round, mib(kh.PeakRSS), mib(ref.PeakRSS), e.maxConc, e.maxConc, e.maxConc))
 	return part, nil
 }
 
