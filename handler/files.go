@@ -263,9 +263,11 @@ func plainRequest(h http.Header) bool {
 // ctx: a store that trickles its bytes is abandoned when ctx ends (the
 // error wraps ctx's). A file replaced since it was stat'ed is not
 // transformed under the old identity (the variant would be cached under
-// the wrong key): errChanged, 503. The bytes are valid until release is
-// called: a tier copy is read in place and stays held until then.
-func (h *Handler) readSource(ctx context.Context, src *file) (data []byte, release func(), err error) {
+// the wrong key): errChanged, 503. When the file is local and slot is not
+// nil, slot runs between opening and reading. The bytes are valid until
+// release is called: a tier copy is read in place and stays held until
+// then.
+func (h *Handler) readSource(ctx context.Context, src *file, slot func() error) (data []byte, release func(), err error) {
 	var f file
 	if err := h.openContext(ctx, "/"+src.name, &f); err != nil {
 		if ctx.Err() != nil {
@@ -279,6 +281,12 @@ func (h *Handler) readSource(ctx context.Context, src *file) (data []byte, relea
 	if !sameIdentity(f.info, src.info) {
 		f.f.Close()
 		return nil, nil, errChanged
+	}
+	if slot != nil && localFile(f.f) {
+		if err := slot(); err != nil {
+			f.f.Close()
+			return nil, nil, err
+		}
 	}
 	data, err = h.readAll(&f)
 	if _, held := f.f.(inMemory); held && err == nil {
@@ -408,6 +416,16 @@ func remote(f fs.File) bool {
 		return false
 	}
 	return true
+}
+
+// localFile reports whether f is a file of a local directory (os.Root or
+// os.DirFS), whose reads do not wait on a network.
+func localFile(f fs.File) bool {
+	switch f.(type) {
+	case *os.File, *cachedFile:
+		return true
+	}
+	return false
 }
 
 // inMemory is a file whose bytes are all in memory (source.Bucket's tier

@@ -173,23 +173,31 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 			return nil, err
 		}
 		defer done()
-		// The source is read before a transform slot is taken, within the
-		// time limit and the flight's cancellation: a slow store holds no
-		// slot, and is abandoned once every client has left.
-		data, release, err := h.source(ctx, src)
+		// A source from a store is read before a transform slot is taken,
+		// within the time limit and the flight's cancellation: a slow
+		// store holds no slot, and is abandoned once every client has
+		// left. A local file is opened first and read once the slot is
+		// held, so requests waiting in the queue hold no source bytes.
+		held := false
+		slot := func() error {
+			err := h.takeSlot(ctx)
+			held = err == nil
+			return err
+		}
+		data, release, err := h.source(ctx, src, slot)
+		if held {
+			defer h.slots.Release(1)
+		}
 		if err != nil {
 			return nil, err
 		}
 		defer release()
-		wait, cancel := context.WithTimeout(ctx, h.cfg.QueueTimeout)
-		defer cancel()
-		if err := h.slots.Acquire(wait, 1); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+		if !held {
+			if err := slot(); err != nil {
+				return nil, err
 			}
-			return nil, errBusy
+			defer h.slots.Release(1)
 		}
-		defer h.slots.Release(1)
 		h.metrics.inFlight.Inc()
 		defer h.metrics.inFlight.Dec()
 		out, err := h.transform(ctx, data, p, choice)
@@ -205,15 +213,17 @@ func (h *Handler) variant(ctx context.Context, key string, src *file, p *transfo
 }
 
 // source reads a transform's source within Limits.Timeout, and checks
-// that it is an image the engine may decode.
-func (h *Handler) source(ctx context.Context, src *file) (data []byte, release func(), err error) {
+// that it is an image the engine may decode. When the file opened is a
+// local one, it calls slot between opening and reading (its error ends
+// the read).
+func (h *Handler) source(ctx context.Context, src *file, slot func() error) (data []byte, release func(), err error) {
 	lim := h.cfg.Limits
 	if src.info.Size() > lim.MaxSourceBytes {
 		return nil, nil, transform.ErrSourceTooLarge
 	}
 	rctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
-	data, release, err = h.readSource(rctx, src)
+	data, release, err = h.readSource(rctx, src, slot)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -223,6 +233,20 @@ func (h *Handler) source(ctx context.Context, src *file) (data []byte, release f
 		return nil, nil, transform.ErrNotImage
 	}
 	return data, release, nil
+}
+
+// takeSlot waits for a transform slot, up to QueueTimeout: errBusy when
+// none frees in time, ctx's error when ctx ends first.
+func (h *Handler) takeSlot(ctx context.Context) error {
+	wait, cancel := context.WithTimeout(ctx, h.cfg.QueueTimeout)
+	defer cancel()
+	if err := h.slots.Acquire(wait, 1); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return errBusy
+	}
+	return nil
 }
 
 // transform runs the engine on a source read by source. The engine owns
