@@ -72,6 +72,17 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string, labels map[strin
 	return sum
 }
 
+// bucketOf returns the URL of a new bucket holding n objects
+// prefix/0 … prefix/n-1 of pattern(size+i) bytes.
+func bucketOf(t *testing.T, prefix string, n, size int) string {
+	t.Helper()
+	u, raw := newBucket(t, server(t))
+	for i := range n {
+		put(t, raw, fmt.Sprintf("%s/%d", prefix, i), pattern(size+i))
+	}
+	return u
+}
+
 func TestTierS3(t *testing.T) {
 	srv := server(t)
 	u, raw := newBucket(t, srv)
@@ -205,12 +216,8 @@ func TestTierS3(t *testing.T) {
 // TestTierBounds reads many distinct objects larger in all than the tier:
 // it never holds more than its bound, and evicts least recently used.
 func TestTierBounds(t *testing.T) {
-	srv := server(t)
-	u, raw := newBucket(t, srv)
 	const n, size = 40, 100 << 10
-	for i := range n {
-		put(t, raw, fmt.Sprintf("o/%d", i), pattern(size+i))
-	}
+	u := bucketOf(t, "o", n, size)
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	dir := t.TempDir()
 	const memMax, diskMax = 1 << 20, 2 << 20
@@ -404,12 +411,8 @@ func openRaw(t *testing.T, u string) *blob.Bucket {
 // stays within the memory bound, and a file dropped without Close gives
 // its bytes back once the collector finds it.
 func TestTierOpenCopies(t *testing.T) {
-	srv := server(t)
-	u, raw := newBucket(t, srv)
 	const n, size, memMax = 12, 200 << 10, 1 << 20
-	for i := range n {
-		put(t, raw, fmt.Sprintf("o/%d", i), pattern(size+i))
-	}
+	u := bucketOf(t, "o", n, size)
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	b, _, reg := tiered(t, u, source.TierConfig{MemoryBytes: memMax}, clk)
 	open := func() float64 { return gauge(t, reg, "keyhole_tier_open_bytes", nil) }
@@ -473,12 +476,8 @@ func TestTierOpenCopies(t *testing.T) {
 // evicted and freed while others read them; every read must be whole and
 // right (a copy freed too early would be garbage or a crash).
 func TestTierConcurrentReaders(t *testing.T) {
-	srv := server(t)
-	u, raw := newBucket(t, srv)
 	const n, size = 6, 150 << 10
-	for i := range n {
-		put(t, raw, fmt.Sprintf("c/%d", i), pattern(size+i))
-	}
+	u := bucketOf(t, "c", n, size)
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	b, _, reg := tiered(t, u, source.TierConfig{MemoryBytes: 2*size + 4096}, clk)
 	var wg sync.WaitGroup
