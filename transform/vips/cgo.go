@@ -17,6 +17,10 @@ static int keyhole_orc(void) {
 	return VIPS_MAJOR_VERSION == 8 && VIPS_MINOR_VERSION < 15;
 }
 
+// keyhole_arena_max is glibc's M_ARENA_MAX as this package set it at
+// load time (see arenas.c): 0 when it set none, -1 without glibc.
+int keyhole_arena_max(void);
+
 // orclock.c: libvips' Orc compiles and frees under one mutex.
 long keyhole_orc_wrapped(void);
 int keyhole_orc_resolved(void);
@@ -213,6 +217,11 @@ func vipsError() error {
 	}
 	return errors.New(s)
 }
+
+// mallocArenas is the cap on glibc's malloc arenas that arenas.c set when
+// the program loaded: 0 when it set none, -1 when the C library is not
+// glibc.
+func mallocArenas() int { return int(C.keyhole_arena_max()) }
 
 // orcWrapped counts the Orc compiles and frees that came through
 // orclock.c's mutex (for the tests).

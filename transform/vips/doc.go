@@ -68,4 +68,11 @@
 // 50 MP limit one call holds at most about 100 MB of decoded pixels plus
 // small working buffers. The operation cache is off, so nothing is kept
 // between calls. Bound concurrent calls (handler.Config.MaxConcurrent does).
+//
+// Importing this package caps glibc's malloc arenas at 2 for the whole
+// process when it loads (as libvips advises for servers), unless
+// MALLOC_ARENA_MAX is set in the environment: with glibc's default of up
+// to eight arenas per core, memory freed by libvips' worker threads stays
+// spread over many arenas. Measured with 16 connections of 12 MP JPEG →
+// w=300 and 4 transforms at once: peak anonymous memory 57 → 49 MiB.
 package vips
