@@ -50,6 +50,10 @@ func (b *buffer) acquire() bool {
 	}
 }
 
+// share takes n references at once for a holder that already has one
+// (so the count cannot be zero meanwhile).
+func (b *buffer) share(n int32) { b.refs.Add(n) }
+
 // release gives a reference back; the last one frees the bytes.
 func (b *buffer) release() {
 	if b == nil {

@@ -158,7 +158,9 @@ func validDiskName(rel string) bool {
 	return err == nil
 }
 
-func (d *diskTier) get(key string) *entry {
+// get reads the copy under key; with offHeap its bytes are in a buffer
+// (one reference, the caller's), else on the Go heap.
+func (d *diskTier) get(key string, offHeap bool) *entry {
 	if d.off.Load() {
 		return nil
 	}
@@ -170,7 +172,11 @@ func (d *diskTier) get(key string) *entry {
 		return nil
 	}
 	p := filepath.Join(d.dir, name)
-	buf, err := readDiskFile(p, size, d.live)
+	var live *atomic.Int64
+	if offHeap {
+		live = d.live
+	}
+	raw, buf, err := readDiskFile(p, size, live)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errResized) {
 		return nil // evicted or being replaced meanwhile
 	}
@@ -178,7 +184,7 @@ func (d *diskTier) get(key string) *entry {
 		d.failed(name, "read", err)
 		return nil
 	}
-	e, err := decodeDiskEntry(buf.data, key)
+	e, err := decodeDiskEntry(raw, key)
 	if err != nil {
 		buf.release()
 		d.failed(name, "check", err)
@@ -194,30 +200,37 @@ func (d *diskTier) get(key string) *entry {
 // new copy renamed it into place and has not indexed it yet).
 var errResized = errors.New("tier file resized")
 
-// readDiskFile reads a whole tier file of the size the index holds into a
-// buffer (one reference, the caller's).
-func readDiskFile(p string, size int64, live *atomic.Int64) (*buffer, error) {
+// readDiskFile reads a whole tier file of the size the index holds: into
+// a buffer counted in live (one reference, the caller's), or onto the Go
+// heap when live is nil.
+func readDiskFile(p string, size int64, live *atomic.Int64) ([]byte, *buffer, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if info.Size() != size {
-		return nil, errResized
+		return nil, nil, errResized
 	}
-	buf, err := newBuffer(int(size), live)
-	if err != nil {
-		return nil, err
+	var buf *buffer
+	var raw []byte
+	if live == nil {
+		raw = make([]byte, size)
+	} else {
+		if buf, err = newBuffer(int(size), live); err != nil {
+			return nil, nil, err
+		}
+		raw = buf.data
 	}
-	if _, err := io.ReadFull(f, buf.data); err != nil {
+	if _, err := io.ReadFull(f, raw); err != nil {
 		buf.release()
-		return nil, err
+		return nil, nil, err
 	}
-	return buf, nil
+	return raw, buf, nil
 }
 
 // failed counts a file that could not be read or did not check out, and

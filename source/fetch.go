@@ -32,7 +32,7 @@ func (s *Bucket) tiered(ctx context.Context, name string) (*entry, *fileInfo, er
 	t := s.cfg.Tier
 	key := tierKey(name)
 	now := t.cfg.Now()
-	old := t.get(key)
+	old := t.get(key, true)
 	if old != nil && t.fresh(old, now) {
 		if old.absent {
 			return nil, nil, fs.ErrNotExist
@@ -284,7 +284,7 @@ func (g *fetches) run(key string, c *fetchCall, fn func() (any, error)) {
 	delete(g.m, key)
 	if e != nil && e.buf != nil {
 		// fn's own reference keeps the count above zero meanwhile.
-		e.buf.refs.Add(c.waiters)
+		e.buf.share(c.waiters)
 	}
 	c.val, c.err = val, err
 	close(c.done)

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -117,15 +116,11 @@ func NewStore(b *blob.Bucket, cfg StoreConfig) (*Store, error) {
 // ErrUnavailable. ctx may end the lookup earlier.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if s.cfg.Tier != nil {
-		if e := s.cfg.Tier.get(variantTierKey(key)); e != nil {
+		// Variants stay on the Go heap in the tier (the caller keeps
+		// them): no reference to give back.
+		if e := s.cfg.Tier.get(variantTierKey(key), false); e != nil {
 			s.metrics.hit.Inc()
-			data := e.data
-			if e.buf != nil {
-				// Read from the disk tier: the caller keeps the bytes.
-				data = bytes.Clone(data)
-			}
-			e.release()
-			return data, nil
+			return e.data, nil
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)

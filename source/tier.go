@@ -175,8 +175,11 @@ func (e *entry) info(name string) *fileInfo {
 
 // get returns the copy under key, from memory or else from disk (which
 // puts it in memory too); nil when neither has it. The caller holds a
-// reference to the copy's bytes and must release it (e.buf.release()).
-func (t *Tier) get(key string) *entry {
+// reference to the copy's bytes and must release it (e.release()). A copy
+// read from disk goes into a buffer with offHeap (originals, which open
+// files hold), else onto the Go heap (variants, whose bytes Store.Get
+// hands to its caller to keep).
+func (t *Tier) get(key string, offHeap bool) *entry {
 	if t.mem != nil {
 		if e := t.mem.get(key); e != nil {
 			t.metrics.hit[0].Inc()
@@ -185,7 +188,7 @@ func (t *Tier) get(key string) *entry {
 		t.metrics.miss[0].Inc()
 	}
 	if t.disk != nil {
-		if e := t.disk.get(key); e != nil {
+		if e := t.disk.get(key, offHeap); e != nil {
 			t.metrics.hit[1].Inc()
 			if t.mem != nil {
 				t.mem.add(e)
