@@ -229,18 +229,34 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, prot *pr
 		// A tier copy asked for whole: the headers ServeContent would
 		// send, and the bytes in one write instead of 32 KiB copies.
 		data := m.Bytes()
-		if mod := src.info.ModTime(); !mod.IsZero() && !mod.Equal(time.Unix(0, 0)) {
-			hdr["Last-Modified"] = []string{mod.UTC().Format(http.TimeFormat)}
-		}
-		hdr["Accept-Ranges"] = acceptRanges
-		hdr["Content-Length"] = []string{strconv.Itoa(len(data))}
+		wholeHeaders(hdr, src.info.ModTime(), int64(len(data)))
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
 			w.Write(data)
 		}
 		return
 	}
+	if p, ok := rs.(*prefetched); ok && plainRequest(r.Header) {
+		// A remote original asked for whole: ServeContent would copy it
+		// in 32 KiB writes, each of which also runs the client's side of
+		// a loopback or LAN TCP path; the prefetch buffer's size instead
+		// (all of most images in one write).
+		wholeHeaders(hdr, src.info.ModTime(), p.size)
+		w.WriteHeader(http.StatusOK)
+		p.writeTo(w)
+		return
+	}
 	http.ServeContent(w, r, src.name, src.info.ModTime(), rs)
+}
+
+// wholeHeaders sets the headers ServeContent sends with a 200 of a whole
+// file of size bytes last modified at mod.
+func wholeHeaders(hdr http.Header, mod time.Time, size int64) {
+	if !mod.IsZero() && !mod.Equal(time.Unix(0, 0)) {
+		hdr["Last-Modified"] = []string{mod.UTC().Format(http.TimeFormat)}
+	}
+	hdr["Accept-Ranges"] = acceptRanges
+	hdr["Content-Length"] = []string{strconv.FormatInt(size, 10)}
 }
 
 var (
@@ -435,7 +451,9 @@ type inMemory interface{ Bytes() []byte }
 // prefetchBytes is how much of a remote original is read before the
 // response's headers: all of a small image, and for a larger file enough
 // to know the store answers.
-const prefetchBytes = 64 << 10
+// It matches source.Bucket's first ranged read, so a whole original of
+// up to this size is one GET and one write.
+const prefetchBytes = 256 << 10
 
 // prefetch reads the first bytes of a remote original before any header
 // is written, so that a store that is down or hanging (source.Bucket
@@ -498,6 +516,38 @@ func (p *prefetched) Read(b []byte) (int, error) {
 	p.off += int64(n)
 	p.pos += int64(n)
 	return n, err
+}
+
+// writeTo writes the rest of the file from the reader's offset to its
+// end through the head's buffer, a buffer at a time, and returns the
+// bytes written. A read that fails or ends early cuts the response short
+// (the headers are out): the client sees fewer bytes than Content-Length.
+func (p *prefetched) writeTo(w io.Writer) int64 {
+	var n int64
+	if p.off < int64(len(p.head)) {
+		m, err := w.Write(p.head[p.off:])
+		n += int64(m)
+		p.off += int64(m)
+		if err != nil {
+			return n
+		}
+	}
+	buf := (*p.buf)[:cap(*p.buf)]
+	p.head = nil // the buffer is reused below
+	for p.off < p.size {
+		m, err := io.ReadFull(p, buf[:min(int64(len(buf)), p.size-p.off)])
+		if m > 0 {
+			k, werr := w.Write(buf[:m])
+			n += int64(k)
+			if werr != nil {
+				return n
+			}
+		}
+		if err != nil {
+			return n
+		}
+	}
+	return n
 }
 
 func (p *prefetched) Seek(offset int64, whence int) (int64, error) {

@@ -55,7 +55,7 @@ func (f *brokenFile) Seek(offset int64, whence int) (int64, error) {
 // bytes of an original are read answers 503, not a 200 cut short; one
 // that works gives the whole body, and Range requests still work.
 func TestRemoteOriginalFailingStore(t *testing.T) {
-	big := bytes.Repeat([]byte("0123456789abcdef"), 20000) // 320 000 bytes: more than the prefetch
+	big := bytes.Repeat([]byte("0123456789abcdef"), 40000) // 640 000 bytes: the prefetch, then two more buffers
 	files := fstest.MapFS{
 		"public/big.bin":   {Data: big, ModTime: mtime},
 		"public/small.txt": {Data: []byte("small file\n"), ModTime: mtime},
@@ -77,6 +77,20 @@ func TestRemoteOriginalFailingStore(t *testing.T) {
 		if r.StatusCode != http.StatusOK || r.body != string(big) {
 			t.Fatalf("big: %d, %d bytes, want 200 and %d bytes", r.StatusCode, len(r.body), len(big))
 		}
+		// Written by the handler, not ServeContent: the same headers.
+		for k, want := range map[string]string{
+			"Content-Length": fmt.Sprint(len(big)),
+			"Last-Modified":  mtime.UTC().Format(http.TimeFormat),
+			"Accept-Ranges":  "bytes",
+			"Content-Type":   "application/octet-stream",
+		} {
+			if got := r.Header.Get(k); got != want {
+				t.Errorf("big: %s %q, want %q", k, got, want)
+			}
+		}
+		if r.Header.Get("Etag") == "" {
+			t.Error("big: no ETag")
+		}
 		r = e.get(t, "/public/big.bin", "Range", "bytes=70000-70015")
 		if r.StatusCode != http.StatusPartialContent || r.body != string(big[70000:70016]) {
 			t.Fatalf("range: %d %q", r.StatusCode, r.body)
@@ -90,7 +104,7 @@ func TestRemoteOriginalFailingStore(t *testing.T) {
 	t.Run("fails after the prefetch", func(t *testing.T) {
 		// Past the first bytes the headers are out: the body is cut,
 		// never completed with wrong bytes.
-		e := newEnv(t, handler.Config{Files: brokenStore{MapFS: files, failAt: 100000}})
+		e := newEnv(t, handler.Config{Files: brokenStore{MapFS: files, failAt: 400000}})
 		req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/files/public/big.bin", nil)
 		if err != nil {
 			t.Fatal(err)
