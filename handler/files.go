@@ -519,17 +519,15 @@ func (p *prefetched) Read(b []byte) (int, error) {
 }
 
 // writeTo writes the rest of the file from the reader's offset to its
-// end through the head's buffer, a buffer at a time, and returns the
-// bytes written. A read that fails or ends early cuts the response short
-// (the headers are out): the client sees fewer bytes than Content-Length.
-func (p *prefetched) writeTo(w io.Writer) int64 {
-	var n int64
+// end through the head's buffer, a buffer at a time. A read that fails or
+// ends early cuts the response short (the headers are out): the client
+// sees fewer bytes than Content-Length.
+func (p *prefetched) writeTo(w io.Writer) {
 	if p.off < int64(len(p.head)) {
 		m, err := w.Write(p.head[p.off:])
-		n += int64(m)
 		p.off += int64(m)
 		if err != nil {
-			return n
+			return
 		}
 	}
 	buf := (*p.buf)[:cap(*p.buf)]
@@ -537,17 +535,14 @@ func (p *prefetched) writeTo(w io.Writer) int64 {
 	for p.off < p.size {
 		m, err := io.ReadFull(p, buf[:min(int64(len(buf)), p.size-p.off)])
 		if m > 0 {
-			k, werr := w.Write(buf[:m])
-			n += int64(k)
-			if werr != nil {
-				return n
+			if _, werr := w.Write(buf[:m]); werr != nil {
+				return
 			}
 		}
 		if err != nil {
-			return n
+			return
 		}
 	}
-	return n
 }
 
 func (p *prefetched) Seek(offset int64, whence int) (int64, error) {
