@@ -53,7 +53,7 @@ func parseStatCPU(stat string) (time.Duration, error) {
 func peakRSS(pid int) (int64, error) { return statusBytes(pid, "VmHWM") }
 
 // statusBytes returns a field of /proc/pid/status given in kB (VmHWM,
-// RssAnon, RssFile), in bytes.
+// RssAnon, RssFile, RssShmem), in bytes.
 func statusBytes(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -70,6 +70,17 @@ func statusBytes(pid int, field string) (int64, error) {
 		}
 	}
 	return 0, errors.New("proc: no " + field)
+}
+
+// anonBytes is the resident memory of process pid that is not a file's
+// pages: RssAnon and RssShmem (memfd and other shared memory).
+func anonBytes(pid int) (int64, error) {
+	a, err := statusBytes(pid, "RssAnon")
+	if err != nil {
+		return 0, err
+	}
+	s, err := statusBytes(pid, "RssShmem")
+	return a + s, err
 }
 
 // resetPeakRSS sets VmHWM back to the current RSS (Linux 4.0 and later), so

@@ -223,10 +223,12 @@ func (e *env) s3TierRSS(sched schedule, originalsURL, tok string) (*scenario, er
 	// RSS counts the pages of the program and its shared libraries
 	// (libvips and its codecs) that it has touched, already there at
 	// idle; the anonymous part is the memory the load makes the process
-	// take, sampled through the rounds.
+	// take, sampled through the rounds. It includes the shared memory
+	// pages (RssShmem) of the tier's memfd-backed copies, which RssAnon
+	// leaves out.
 	pid := cs[0].Pid()
 	idleFile, _ := statusBytes(pid, "RssFile")
-	idleAnon, _ := statusBytes(pid, "RssAnon")
+	idleAnon, _ := anonBytes(pid)
 	var peakAnon atomic.Int64
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
@@ -235,7 +237,7 @@ func (e *env) s3TierRSS(sched schedule, originalsURL, tok string) (*scenario, er
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if n, err := statusBytes(pid, "RssAnon"); err == nil && n > peakAnon.Load() {
+			if n, err := anonBytes(pid); err == nil && n > peakAnon.Load() {
 				peakAnon.Store(n)
 			}
 			select {
@@ -261,11 +263,11 @@ func (e *env) s3TierRSS(sched schedule, originalsURL, tok string) (*scenario, er
 	}
 	sc.Notes = append(sc.Notes, fmt.Sprintf("%d distinct objects of %s (%s in all) against a %s tier: %.0f evictions, the tier held %s at the end.",
 		copies, mib(e.big.Bytes), mib(e.big.Bytes*copies), mib(tierBytes), ev, mib(int64(m[`keyhole_tier_bytes{tier="memory"}`]))))
-	sc.Notes = append(sc.Notes, fmt.Sprintf("At idle, before the load: %s of the program's and shared libraries' file pages and %s anonymous. Peak anonymous memory under the load (sampled every 10 ms): %s, of which the tier's copies (`keyhole_tier_open_bytes`) are at most %s.",
+	sc.Notes = append(sc.Notes, fmt.Sprintf("At idle, before the load: %s of the program's and shared libraries' file pages and %s anonymous. Peak anonymous memory under the load (sampled every 10 ms): %s, of which the tier's copies (`keyhole_tier_open_bytes`, memfd pages counted as RssShmem) are at most %s.",
 		mib(idleFile), mib(idleAnon), mib(peakAnon.Load()), mib(tierBytes)))
 	sc.Checks = []check{
 		{Label: "peak RSS, 64 MiB tier, 16 connections of distinct objects", Value: float64(sc.Sides[0].PeakRSS) / (1 << 20), Unit: "MiB", Goal: (tierBytes + 64<<20) >> 20, AtMost: true},
-		{Label: "peak anonymous memory (RSS less file pages), same load", Value: float64(peakAnon.Load()) / (1 << 20), Unit: "MiB", Goal: (tierBytes + 64<<20) >> 20, AtMost: true},
+		{Label: "peak anonymous and shared memory (RSS less file pages), same load", Value: float64(peakAnon.Load()) / (1 << 20), Unit: "MiB", Goal: (tierBytes + 64<<20) >> 20, AtMost: true},
 	}
 	return sc, nil
 }

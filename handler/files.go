@@ -227,11 +227,17 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, prot *pr
 	}
 	if m, ok := src.f.(inMemory); ok && plainRequest(r.Header) {
 		// A tier copy asked for whole: the headers ServeContent would
-		// send, and the bytes in one write instead of 32 KiB copies.
+		// send, and the bytes by sendfile from the copy's memfd, as a
+		// local file is sent, or else in one write instead of 32 KiB
+		// copies.
 		data := m.Bytes()
 		wholeHeaders(hdr, src.info.ModTime(), int64(len(data)))
 		w.WriteHeader(http.StatusOK)
-		if r.Method != http.MethodHead {
+		switch sf, _ := src.f.(sendFiler); {
+		case r.Method == http.MethodHead:
+		case sf != nil && sf.SendFile():
+			io.Copy(w, rs)
+		default:
 			w.Write(data)
 		}
 		return
@@ -447,6 +453,11 @@ func localFile(f fs.File) bool {
 // inMemory is a file whose bytes are all in memory (source.Bucket's tier
 // copies): its reads cannot fail, and a transform reads it without a copy.
 type inMemory interface{ Bytes() []byte }
+
+// sendFiler is a tier copy that says whether net/http can send it with
+// sendfile (through its syscall.Conn), which costs less than a write of
+// its bytes.
+type sendFiler interface{ SendFile() bool }
 
 // prefetchBytes is how much of a remote original is read before the
 // response's headers: all of a small image, and for a larger file enough

@@ -324,6 +324,15 @@ func TestAttackTierOverHTTP(t *testing.T) {
 	if r := s.do(t, "GET", "/public/blob.bin", map[string]string{"Range": "bytes=10-19"}); r.status != 206 || !bytes.Equal(r.body, data[10:20]) {
 		t.Errorf("range: %d", r.status)
 	}
+	// Held copies are sent with sendfile from their memfd on Linux: the
+	// whole object, and a range long enough that net/http sends all but
+	// its first 512 bytes that way.
+	if r := s.do(t, "GET", "/public/blob.bin", nil); r.status != 200 || !bytes.Equal(r.body, data) {
+		t.Errorf("held copy, whole: %d, %d bytes", r.status, len(r.body))
+	}
+	if r := s.do(t, "GET", "/public/blob.bin", map[string]string{"Range": "bytes=100000-249999"}); r.status != 206 || !bytes.Equal(r.body, data[100000:250000]) {
+		t.Errorf("held copy, long range: %d, %d bytes", r.status, len(r.body))
+	}
 	if r := s.do(t, "HEAD", "/public/blob.bin", nil); r.status != 200 || r.header.Get("Content-Length") != fmt.Sprint(len(data)) {
 		t.Errorf("HEAD: %d, length %s", r.status, r.header.Get("Content-Length"))
 	}

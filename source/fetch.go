@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -331,6 +333,11 @@ type memFile struct {
 	cleanup runtime.Cleanup
 	off     int64
 	closed  bool
+	// sf is a descriptor of buf's memfd, taken by the first SyscallConn
+	// and given back at Close. sendfile moves its offset: kernelPos says
+	// off must be read back from it.
+	sf        *os.File
+	kernelPos bool
 }
 
 // newMemFile opens e's copy; it takes over e's reference.
@@ -346,6 +353,7 @@ var (
 	_ io.ReadSeeker = (*memFile)(nil)
 	_ io.ReaderAt   = (*memFile)(nil)
 	_ fs.File       = (*memFile)(nil)
+	_ syscall.Conn  = (*memFile)(nil)
 )
 
 func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
@@ -358,6 +366,7 @@ func (f *memFile) Read(p []byte) (int, error) {
 	if f.closed {
 		return 0, fs.ErrClosed
 	}
+	f.sync()
 	if f.off >= int64(len(f.data)) {
 		return 0, io.EOF
 	}
@@ -387,6 +396,7 @@ func (f *memFile) Seek(offset int64, whence int) (int64, error) {
 	if f.closed {
 		return 0, fs.ErrClosed
 	}
+	f.sync()
 	switch whence {
 	case io.SeekStart:
 	case io.SeekCurrent:
@@ -403,12 +413,54 @@ func (f *memFile) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
+// SendFile reports whether the copy can be sent with sendfile: it is
+// in a memfd (see buffer), so SyscallConn can hand net/http a descriptor.
+// Otherwise writing Bytes whole is the cheapest way to send it.
+func (f *memFile) SendFile() bool { return !f.closed && f.buf.sendable() }
+
+var errNoDescriptor = errors.New("source: the copy has no descriptor free for sendfile")
+
+// SyscallConn hands net/http's sendfile a descriptor of the copy's memfd
+// whose offset is set to the file's position; sendfile starts there. It
+// fails (and net/http copies through Read instead) when the copy is not in
+// a memfd or its descriptors are all in use.
+func (f *memFile) SyscallConn() (syscall.RawConn, error) {
+	if f.closed {
+		return nil, fs.ErrClosed
+	}
+	f.sync()
+	if f.sf == nil {
+		if f.sf = f.buf.file(); f.sf == nil {
+			return nil, errNoDescriptor
+		}
+	}
+	if _, err := f.sf.Seek(f.off, io.SeekStart); err != nil {
+		return nil, err
+	}
+	f.kernelPos = true
+	return f.sf.SyscallConn()
+}
+
+// sync reads the position back from the descriptor sendfile moved.
+func (f *memFile) sync() {
+	if f.kernelPos {
+		if pos, err := f.sf.Seek(0, io.SeekCurrent); err == nil {
+			f.off = pos
+		}
+		f.kernelPos = false
+	}
+}
+
 func (f *memFile) Close() error {
 	if f.closed {
 		return fs.ErrClosed
 	}
 	f.closed = true
 	f.data = nil
+	if f.sf != nil {
+		f.buf.putFile(f.sf)
+		f.sf = nil
+	}
 	f.cleanup.Stop()
 	f.buf.release()
 	return nil
