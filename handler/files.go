@@ -235,7 +235,7 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, prot *pr
 		w.WriteHeader(http.StatusOK)
 		switch sf, _ := src.f.(sendFiler); {
 		case r.Method == http.MethodHead:
-		case sf != nil && sf.SendFile():
+		case sf != nil && sf.SendFile() && readsFrom(w):
 			io.Copy(w, rs)
 		default:
 			w.Write(data)
@@ -453,6 +453,17 @@ func localFile(f fs.File) bool {
 // inMemory is a file whose bytes are all in memory (source.Bucket's tier
 // copies): its reads cannot fail, and a transform reads it without a copy.
 type inMemory interface{ Bytes() []byte }
+
+// readsFrom reports whether the writer under the handler's statusWriter
+// is an io.ReaderFrom (net/http's is, and takes sendfile for a source with
+// a descriptor); a wrapper that is not would copy in 32 KiB pieces.
+func readsFrom(w http.ResponseWriter) bool {
+	if sw, ok := w.(*statusWriter); ok {
+		w = sw.ResponseWriter
+	}
+	_, ok := w.(io.ReaderFrom)
+	return ok
+}
 
 // sendFiler is a tier copy that says whether net/http can send it with
 // sendfile (through its syscall.Conn), which costs less than a write of
