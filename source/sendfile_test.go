@@ -170,3 +170,31 @@ func TestTierSendFile(t *testing.T) {
 		t.Errorf("%d tier descriptors open with at most six copies held, want at most %d", got, held)
 	}
 }
+
+// TestTierMemfdBudget: past the descriptor budget a copy is an anonymous
+// mapping, written rather than sent, and still whole.
+func TestTierMemfdBudget(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("memfd-backed copies are Linux's; elsewhere a copy is written from memory")
+	}
+	const size = 300 << 10
+	u := bucketOf(t, "m", 2, size)
+	defer source.AllowMemfds(1)()
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b, _, _ := tiered(t, u, source.TierConfig{MemoryBytes: 2 << 20}, clk)
+	var sendable []bool
+	for i := range 2 {
+		f, err := b.Open(fmt.Sprintf("m/%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		sendable = append(sendable, f.(interface{ SendFile() bool }).SendFile())
+		if got := sendOver(t, f, -1); !bytes.Equal(got, pattern(size+i)) {
+			t.Fatalf("m/%d: received %d bytes, not the object", i, len(got))
+		}
+	}
+	if !sendable[0] || sendable[1] {
+		t.Errorf("with room for one memfd, the copies' SendFile are %v, want [true false]", sendable)
+	}
+}
