@@ -18,7 +18,10 @@ type TierConfig struct {
 	// entry also costs about 300 bytes of bookkeeping). The bound covers
 	// every copy the tier has in memory: those it holds, those being
 	// fetched, and those evicted while a reader still has them open. On
-	// Linux the copies are outside the Go heap. Default 64 MiB; negative
+	// Linux the copies are outside the Go heap, those of 64 KiB or more
+	// in memfds that responses send with sendfile (each holds a
+	// descriptor, and up to 8 more while it is being sent). Default
+	// 64 MiB; negative
 	// turns the memory tier off.
 	MemoryBytes int64
 	// Dir is the disk tier's directory, which must exist and be writable.
