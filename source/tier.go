@@ -21,8 +21,7 @@ type TierConfig struct {
 	// Linux the copies are outside the Go heap, those of 64 KiB or more
 	// in memfds that responses send with sendfile (each holds a
 	// descriptor, and up to 8 more while it is being sent). Default
-	// 64 MiB; negative
-	// turns the memory tier off.
+	// 64 MiB; negative turns the memory tier off.
 	MemoryBytes int64
 	// Dir is the disk tier's directory, which must exist and be writable.
 	// "" (the default) means no disk tier. Entries survive a restart: the
