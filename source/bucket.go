@@ -88,6 +88,7 @@ func (c *Config) fill() error {
 // with key "a/b.jpg". It is safe for concurrent use.
 type Bucket struct {
 	b       *blob.Bucket
+	get     getter
 	cfg     Config
 	metrics *sourceMetrics
 	flight  singleflight.Group
@@ -124,7 +125,7 @@ type metaEntry struct {
 // checksum (by most S3-compatible stores). The returned error names the
 // URL's scheme only, never its query (which may hold credentials).
 func Open(ctx context.Context, bucketURL string, cfg Config) (*Bucket, error) {
-	b, err := openURL(ctx, bucketURL)
+	b, isS3, err := openURL(ctx, bucketURL)
 	if err != nil {
 		return nil, err
 	}
@@ -133,13 +134,16 @@ func Open(ctx context.Context, bucketURL string, cfg Config) (*Bucket, error) {
 		b.Close()
 		return nil, err
 	}
+	if isS3 {
+		s.get.signed = newSignedGets(b, s.cfg.Now, s.cfg.Logger)
+	}
 	return s, nil
 }
 
-func openURL(ctx context.Context, bucketURL string) (*blob.Bucket, error) {
+func openURL(ctx context.Context, bucketURL string) (*blob.Bucket, bool, error) {
 	u, err := url.Parse(bucketURL)
 	if err != nil || u.Scheme == "" {
-		return nil, errors.New("source: not a bucket URL (want scheme://bucket?params)")
+		return nil, false, errors.New("source: not a bucket URL (want scheme://bucket?params)")
 	}
 	if u.Scheme == "s3" {
 		q := u.Query()
@@ -156,9 +160,9 @@ func openURL(ctx context.Context, bucketURL string) (*blob.Bucket, error) {
 	}
 	if err != nil {
 		// gocloud's text may repeat the URL with its parameters.
-		return nil, fmt.Errorf("source: cannot open the %s:// bucket (unknown scheme, bad parameter or no credentials)", u.Scheme)
+		return nil, false, fmt.Errorf("source: cannot open the %s:// bucket (unknown scheme, bad parameter or no credentials)", u.Scheme)
 	}
-	return b, nil
+	return b, u.Scheme == "s3", nil
 }
 
 // New serves b. The Bucket does not close b unless Close is called.
@@ -173,7 +177,7 @@ func New(b *blob.Bucket, cfg Config) (*Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Bucket{b: b, cfg: cfg, metrics: m}
+	s := &Bucket{b: b, get: getter{b: b}, cfg: cfg, metrics: m}
 	if cfg.MetadataTTL > 0 && cfg.MetadataEntries > 0 {
 		s.cache, _ = simplelru.NewLRU[string, metaEntry](cfg.MetadataEntries, nil)
 	}

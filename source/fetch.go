@@ -11,11 +11,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 )
 
 // tierKey is an original's key in the tier (a Store's keys start with
@@ -101,16 +96,9 @@ func (s *Bucket) fetchInto(name, key string, old *entry) (any, error) {
 	defer cancel()
 	idle := time.AfterFunc(s.cfg.Timeout, cancel)
 	defer idle.Stop()
-	var opts *blob.ReaderOptions
-	if revalidating && old.etag != "" {
-		etag := old.etag
-		opts = &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
-			var in *s3.GetObjectInput
-			if as(&in) {
-				in.IfNoneMatch = aws.String(etag)
-			}
-			return nil
-		}}
+	o := getOpts{length: -1}
+	if revalidating {
+		o.ifNoneMatch = old.etag
 	}
 	// failed serves old within StaleIfError, else reports the outage.
 	failed := func(err error) (any, error) {
@@ -132,13 +120,13 @@ func (s *Bucket) fetchInto(name, key string, old *entry) (any, error) {
 		t.put(&e, false)
 		return &e, nil
 	}
-	r, err := s.b.NewReader(ctx, name, opts)
+	r, err := s.get.get(ctx, name, o)
 	if err != nil {
 		switch {
-		case revalidating && httpStatus(err) == 304:
+		case revalidating && errors.Is(err, errNotModified):
 			s.metrics.get.ok.Inc()
 			return confirmed()
-		case gcerrors.Code(err) == gcerrors.NotFound:
+		case errors.Is(err, fs.ErrNotExist):
 			s.metrics.get.notFound.Inc()
 			if revalidating {
 				t.metrics.revalidations["gone"].Inc()
@@ -149,8 +137,8 @@ func (s *Bucket) fetchInto(name, key string, old *entry) (any, error) {
 		}
 		return failed(err)
 	}
-	defer r.Close()
-	info := &fileInfo{name: path.Base(name), size: r.Size(), mod: r.ModTime(), etag: readerETag(r)}
+	defer r.body.Close()
+	info := &fileInfo{name: path.Base(name), size: r.size, mod: r.mod, etag: r.etag}
 	if revalidating && old.sameObject(info) {
 		// A store without conditional reads sent the object again.
 		s.metrics.get.ok.Inc()
@@ -194,7 +182,7 @@ func (s *Bucket) fetchInto(name, key string, old *entry) (any, error) {
 	off := 0
 	for off < len(data) {
 		idle.Reset(s.cfg.Timeout)
-		n, err := r.Read(data[off:])
+		n, err := r.body.Read(data[off:])
 		off += n
 		if err == io.EOF {
 			break
@@ -301,26 +289,6 @@ func (e *entry) sameObject(info *fileInfo) bool {
 		return e.etag == info.etag
 	}
 	return int64(len(e.data)) == info.size && e.mod.Equal(info.mod)
-}
-
-// readerETag is the ETag of a read's response, for the drivers that give
-// one (S3); "" otherwise.
-func readerETag(r *blob.Reader) string {
-	var out s3.GetObjectOutput
-	if r.As(&out) {
-		return aws.ToString(out.ETag)
-	}
-	return ""
-}
-
-// httpStatus is the HTTP status of a store's error response (S3's
-// errors carry it), or 0.
-func httpStatus(err error) int {
-	var hs interface{ HTTPStatusCode() int }
-	if errors.As(err, &hs) {
-		return hs.HTTPStatusCode()
-	}
-	return 0
 }
 
 // memFile is an object held by the tier: its reads cannot fail. It holds

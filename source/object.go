@@ -6,11 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 )
 
 // Ranged reads start at firstChunk bytes (one request for most images) (or the size of the caller's
@@ -31,9 +26,9 @@ type object struct {
 	off  int64
 	ctx  context.Context // nil: context.Background
 
-	r      *blob.Reader // nil when no ranged read is open
-	rOff   int64        // the offset r reads next
-	rEnd   int64        // where r's range ends
+	r      io.ReadCloser // nil when no ranged read is open
+	rOff   int64         // the offset r reads next
+	rEnd   int64         // where r's range ends
 	cancel context.CancelFunc
 	idle   *time.Timer // cancels r when a read waits longer than Timeout
 	chunk  int64
@@ -126,22 +121,12 @@ func (o *object) open(want int64) error {
 	}
 	ctx, cancel := context.WithCancel(parent)
 	idle := time.AfterFunc(o.s.cfg.Timeout, cancel)
-	var opts *blob.ReaderOptions
-	if etag := o.info.etag; etag != "" {
-		// Every ranged read of one open object reads the same version.
-		opts = &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
-			var in *s3.GetObjectInput
-			if as(&in) {
-				in.IfMatch = aws.String(etag)
-			}
-			return nil
-		}}
-	}
-	r, err := o.s.b.NewRangeReader(ctx, o.key, o.off, length, opts)
+	// Every ranged read of one open object reads the same version.
+	r, err := o.s.get.get(ctx, o.key, getOpts{off: o.off, length: length, ifMatch: o.info.etag})
 	idle.Stop()
 	if err != nil {
 		cancel()
-		if httpStatus(err) == 412 {
+		if errors.Is(err, errPrecondition) {
 			o.s.metrics.read.ok.Inc()
 			o.changed()
 			return ErrChanged
@@ -149,7 +134,7 @@ func (o *object) open(want int64) error {
 		if parent.Err() != nil {
 			return parent.Err()
 		}
-		if gcerrors.Code(err) == gcerrors.NotFound {
+		if errors.Is(err, fs.ErrNotExist) {
 			o.s.metrics.read.notFound.Inc()
 			o.s.forget(o.key)
 			return ErrChanged
@@ -159,13 +144,13 @@ func (o *object) open(want int64) error {
 		return ErrUnavailable
 	}
 	o.s.metrics.read.ok.Inc()
-	if r.Size() != o.info.size || !r.ModTime().Equal(o.info.mod) {
-		r.Close()
+	if r.size != o.info.size || !r.mod.Equal(o.info.mod) {
+		r.body.Close()
 		cancel()
 		o.changed()
 		return ErrChanged
 	}
-	o.r, o.rOff, o.rEnd, o.cancel, o.idle = r, o.off, o.off+length, cancel, idle
+	o.r, o.rOff, o.rEnd, o.cancel, o.idle = r.body, o.off, o.off+length, cancel, idle
 	return nil
 }
 

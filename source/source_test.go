@@ -43,7 +43,8 @@ var (
 
 func server(t *testing.T) *seaweed.Server {
 	t.Helper()
-	sharedOnce.Do(func() { shared = seaweed.Start(&packageTB{T: t}) })
+	// It checks signatures, as a production store does.
+	sharedOnce.Do(func() { shared = seaweed.StartAuth(&packageTB{T: t}) })
 	if shared == nil {
 		t.Fatal("the shared SeaweedFS server did not start")
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 )
 
 // StoreConfig configures a Store. Zero fields take the documented
@@ -75,6 +74,7 @@ func (c *StoreConfig) fill() error {
 // them. It is safe for concurrent use.
 type Store struct {
 	b       *blob.Bucket
+	get     getter
 	cfg     StoreConfig
 	slots   chan struct{}
 	wg      sync.WaitGroup
@@ -84,7 +84,7 @@ type Store struct {
 // OpenStore opens the store at a bucket URL, as Open does. gocloud's
 // "prefix" parameter selects a folder: "s3://b?…&prefix=variants/".
 func OpenStore(ctx context.Context, bucketURL string, cfg StoreConfig) (*Store, error) {
-	b, err := openURL(ctx, bucketURL)
+	b, isS3, err := openURL(ctx, bucketURL)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +92,9 @@ func OpenStore(ctx context.Context, bucketURL string, cfg StoreConfig) (*Store, 
 	if err != nil {
 		b.Close()
 		return nil, err
+	}
+	if isS3 {
+		s.get.signed = newSignedGets(b, time.Now, s.cfg.Logger)
 	}
 	return s, nil
 }
@@ -108,7 +111,7 @@ func NewStore(b *blob.Bucket, cfg StoreConfig) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{b: b, cfg: cfg, slots: make(chan struct{}, cfg.MaxPendingWrites), metrics: m}, nil
+	return &Store{b: b, get: getter{b: b}, cfg: cfg, slots: make(chan struct{}, cfg.MaxPendingWrites), metrics: m}, nil
 }
 
 // Get returns the variant stored under key. A missing entry is
@@ -125,20 +128,20 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	r, err := s.b.NewReader(ctx, key, nil)
+	r, err := s.get.get(ctx, key, getOpts{length: -1})
 	if err != nil {
-		if gcerrors.Code(err) == gcerrors.NotFound {
+		if errors.Is(err, fs.ErrNotExist) {
 			s.metrics.miss.Inc()
 			return nil, fs.ErrNotExist
 		}
 		return nil, s.failed("get", err)
 	}
-	defer r.Close()
-	if r.Size() > s.cfg.MaxEntryBytes {
+	defer r.body.Close()
+	if r.size > s.cfg.MaxEntryBytes {
 		return nil, s.failed("get", errors.New("entry too large"))
 	}
-	data := make([]byte, r.Size())
-	if _, err := io.ReadFull(r, data); err != nil {
+	data := make([]byte, r.size)
+	if _, err := io.ReadFull(r.body, data); err != nil {
 		return nil, s.failed("get", err)
 	}
 	s.metrics.hit.Inc()

@@ -20,6 +20,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // Credentials are the access key and secret that tests send. The server
@@ -108,13 +111,27 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
+	auth   bool // the server checks signatures (StartAuth)
 }
 
 // Start starts a server with its data in a temporary folder and stops it
-// when the test ends.
+// when the test ends. It has no identities: it accepts any signature.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{bin: Binary(t), dir: t.TempDir()}
+	return start(t, false)
+}
+
+// StartAuth starts a server as Start does, whose one identity is
+// AccessKey with SecretKey: it refuses a request that is not signed with
+// them, as a production store does.
+func StartAuth(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, auth bool) *Server {
+	t.Helper()
+	s := &Server{bin: Binary(t), dir: t.TempDir(), auth: auth}
 	ports, err := freePorts(4)
 	if err != nil {
 		t.Fatal(err)
@@ -220,6 +237,9 @@ func (s *Server) start() error {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	if s.auth {
+		cmd.Env = append(cmd.Env, "AWS_ACCESS_KEY_ID="+AccessKey, "AWS_SECRET_ACCESS_KEY="+SecretKey)
+	}
 	cmd.Dir = s.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -257,8 +277,8 @@ func (s *Server) logTail() string {
 	return string(data[max(0, len(data)-3000):])
 }
 
-// CreateBucket creates a bucket (PUT /name; the server needs no
-// signature).
+// CreateBucket creates a bucket (PUT /name, signed when the server checks
+// signatures).
 func (s *Server) CreateBucket(t testing.TB, name string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -274,10 +294,20 @@ func (s *Server) CreateBucket(t testing.TB, name string) {
 	}
 }
 
+// emptySHA256 is the hex SHA-256 of an empty body.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 func (s *Server) createBucket(name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, s.Endpoint()+"/"+name, nil)
+	if s.auth {
+		req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+		creds := aws.Credentials{AccessKeyID: AccessKey, SecretAccessKey: SecretKey}
+		if err := v4.NewSigner().SignHTTP(ctx, creds, req, emptySHA256, "s3", Region, time.Now()); err != nil {
+			return err
+		}
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
