@@ -118,11 +118,11 @@ type metaEntry struct {
 // "mem://") with gocloud.dev/blob's default URL opener, which knows the
 // drivers the program imports; s3:// URLs take s3blob's parameters but
 // get an HTTP client that keeps 256 idle connections per endpoint (the
-// SDK keeps 10, so a busy replica would dial for most reads). For s3://
-// URLs without a
-// response_checksum_validation parameter, "when_required" is added: the
-// SDK would otherwise log a warning for every object written without a
-// checksum (by most S3-compatible stores). The returned error names the
+// SDK keeps 10, so a busy replica would dial for most reads), and they
+// are read by presigned GETs (see the package documentation). For s3://
+// URLs without a response_checksum_validation parameter,
+// "when_required" is added: the SDK would otherwise log a warning for
+// every object written without a checksum (by most S3-compatible stores). The returned error names the
 // URL's scheme only, never its query (which may hold credentials).
 func Open(ctx context.Context, bucketURL string, cfg Config) (*Bucket, error) {
 	b, isS3, err := openURL(ctx, bucketURL)

@@ -4,7 +4,7 @@
 // memory).
 //
 // A Bucket is an fs.FS for handler.Config.Files. It differs from the
-// fs.FS that *blob.Bucket already implements in three ways that a file
+// fs.FS that *blob.Bucket already implements in four ways that a file
 // server needs:
 //
 //   - Opening an object costs one metadata request (S3 HEAD), never a read
@@ -20,6 +20,14 @@
 //     MetadataTTL; a ranged read that finds the object changed fails with
 //     ErrChanged and drops the cached entry, so a changed object is never
 //     served as a mix of two versions.
+//   - Buckets that Open and OpenStore open from s3:// URLs read by GETs on
+//     presigned URLs (signed by the driver, blob.Bucket.SignedURL, once a
+//     minute per key) sent through the S3 client's HTTP client: less than
+//     half the CPU of the SDK's GetObject. A response the plain request
+//     cannot use (a 5xx, a network error) is read again through the
+//     driver, with the SDK's retries; a store that refuses presigned URLs
+//     is read through the driver from then on. Buckets given to New and
+//     NewStore always read through their driver.
 //   - Failures are classified: a missing object is fs.ErrNotExist; a store
 //     that fails or does not answer within Config.Timeout is
 //     ErrUnavailable, whose text holds neither the store's error text nor

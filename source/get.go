@@ -145,7 +145,7 @@ type signedGets struct {
 	mu   sync.Mutex
 	urls *simplelru.LRU[string, signedURL]
 
-	disabled  atomic.Bool
+	disabled atomic.Bool
 	// For tests: URLs signed, GETs handed to the driver.
 	signs, fallbacks atomic.Int64
 	// tamper, when set by a test, rewrites each URL as it is signed.
