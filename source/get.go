@@ -66,7 +66,7 @@ func (g *getter) get(ctx context.Context, key string, o getOpts) (*getResp, erro
 		// request is answered, the store does not take presigned reads.
 		g.signed.fallbacks.Add(1)
 		r, err := g.viaDriver(ctx, key, o)
-		if err == nil || errors.Is(err, fs.ErrNotExist) {
+		if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotModified) || errors.Is(err, errPrecondition) {
 			g.signed.disable()
 		}
 		return r, err
