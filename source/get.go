@@ -57,7 +57,7 @@ func (g *getter) get(ctx context.Context, key string, o getOpts) (*getResp, erro
 	if g.signed == nil || g.signed.disabled.Load() {
 		return g.viaDriver(ctx, key, o)
 	}
-	r, err, how := g.signed.get(ctx, key, o)
+	r, how, err := g.signed.get(ctx, key, o)
 	switch how {
 	case answered:
 		return r, err
@@ -175,15 +175,15 @@ const (
 	undecided        // anything else: ask the driver
 )
 
-func (s *signedGets) get(ctx context.Context, key string, o getOpts) (*getResp, error, int) {
+func (s *signedGets) get(ctx context.Context, key string, o getOpts) (*getResp, int, error) {
 	for range 2 {
 		u, fresh, err := s.url(ctx, key)
 		if err != nil {
-			return nil, nil, undecided
+			return nil, undecided, nil
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return nil, nil, undecided
+			return nil, undecided, nil
 		}
 		if o.off > 0 || o.length >= 0 {
 			rng := "bytes=" + strconv.FormatInt(o.off, 10) + "-"
@@ -204,30 +204,30 @@ func (s *signedGets) get(ctx context.Context, key string, o getOpts) (*getResp, 
 		resp, err := s.client.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err(), answered
+				return nil, answered, ctx.Err()
 			}
-			return nil, nil, undecided
+			return nil, undecided, nil
 		}
 		switch resp.StatusCode {
 		case http.StatusOK, http.StatusPartialContent:
 			if r, ok := parseGet(resp, o); ok {
-				return r, nil, answered
+				return r, answered, nil
 			}
 			resp.Body.Close()
-			return nil, nil, undecided
+			return nil, undecided, nil
 		case http.StatusNotModified:
 			discard(resp)
-			return nil, errNotModified, answered
+			return nil, answered, errNotModified
 		case http.StatusPreconditionFailed:
 			discard(resp)
-			return nil, errPrecondition, answered
+			return nil, answered, errPrecondition
 		case http.StatusNotFound:
 			discard(resp)
-			return nil, fs.ErrNotExist, answered
+			return nil, answered, fs.ErrNotExist
 		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
 			discard(resp)
 			if fresh {
-				return nil, nil, refused
+				return nil, refused, nil
 			}
 			// Signed with credentials that have since expired, say:
 			// once more with a new URL.
@@ -237,10 +237,10 @@ func (s *signedGets) get(ctx context.Context, key string, o getOpts) (*getResp, 
 			continue
 		default:
 			discard(resp)
-			return nil, nil, undecided
+			return nil, undecided, nil
 		}
 	}
-	return nil, nil, undecided
+	return nil, undecided, nil
 }
 
 // url returns a presigned GET URL of key, and whether it was signed by
