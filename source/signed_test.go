@@ -6,9 +6,18 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/keyhole-dev/keyhole/internal/seaweed"
 	"github.com/keyhole-dev/keyhole/source"
 )
 
@@ -164,4 +173,114 @@ func TestStoreSignedGets(t *testing.T) {
 	if on, _, fb := source.StoreSignedGets(st); !on || fb != 0 {
 		t.Errorf("on %v, %d handed to the SDK", on, fb)
 	}
+}
+
+// TestSignedGetsFaults puts a proxy between the bucket and SeaweedFS.
+// GETs that fail with 503 are read again through the SDK, whose own
+// attempts fail too: the read is ErrUnavailable, presigned GETs stay on,
+// and no log line holds a signature, a credential or the key. A store
+// whose policy refuses query-string signatures (403 to every presigned
+// GET, header-signed requests served) is read through the SDK from the
+// first refusal on, with one log line.
+func TestSignedGetsFaults(t *testing.T) {
+	srv := server(t)
+	u, raw := newBucket(t, srv)
+	const key = "secret-name/photo.bin"
+	want := pattern(90_000)
+	put(t, raw, key, want)
+	target, err := url.Parse(srv.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		pass = iota
+		fail503
+		refuseQuery
+	)
+	var mode atomic.Int32
+	var refused atomic.Int64
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		presigned := r.URL.Query().Has("X-Amz-Signature")
+		switch {
+		case r.Method == http.MethodGet && mode.Load() == fail503:
+			http.Error(w, "slow down", http.StatusServiceUnavailable)
+			return
+		case presigned && mode.Load() == refuseQuery:
+			refused.Add(1)
+			http.Error(w, "AccessDenied", http.StatusForbidden)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))
+	s, err := source.Open(context.Background(), via(u, proxy.URL), source.Config{Logger: logger, MetadataTTL: time.Hour, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	read := func(t *testing.T, wantErr error) {
+		t.Helper()
+		got, err := fs.ReadFile(s, key)
+		if !errors.Is(err, wantErr) || (err == nil && !bytes.Equal(got, want)) {
+			t.Fatalf("read: %d bytes, %v; want %v", len(got), err, wantErr)
+		}
+	}
+	read(t, nil)
+
+	t.Run("503", func(t *testing.T) {
+		mode.Store(fail503)
+		defer mode.Store(pass)
+		read(t, source.ErrUnavailable)
+		if on, _, fb := source.SignedGets(s); !on || fb != 1 {
+			t.Errorf("on %v, %d handed to the SDK; want on and 1", on, fb)
+		}
+	})
+	t.Run("back", func(t *testing.T) {
+		read(t, nil)
+		if _, _, fb := source.SignedGets(s); fb != 1 {
+			t.Errorf("%d handed to the SDK after the store came back, want still 1", fb)
+		}
+	})
+	t.Run("query signatures refused", func(t *testing.T) {
+		mode.Store(refuseQuery)
+		defer mode.Store(pass)
+		// The URL held from before is refused, then one signed anew.
+		read(t, nil)
+		if on, _, _ := source.SignedGets(s); on {
+			t.Fatal("presigned GETs still on after a fresh URL was refused")
+		}
+		n := refused.Load()
+		for range 3 {
+			read(t, nil)
+		}
+		if refused.Load() != n || n != 2 {
+			t.Errorf("%d presigned GETs refused, then %d more; want 2, then none", n, refused.Load()-n)
+		}
+	})
+	logMu.Lock()
+	out := logs.String()
+	logMu.Unlock()
+	if strings.Count(out, "refuses presigned GETs") != 1 {
+		t.Errorf("want one log line about the refusal:\n%s", out)
+	}
+	for _, leak := range []string{"X-Amz", "Signature", seaweed.AccessKey, seaweed.SecretKey, "secret-name", "photo.bin", "127.0.0.1", "slow down"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("log holds %q:\n%s", leak, out)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
