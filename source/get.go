@@ -58,21 +58,17 @@ func (g *getter) get(ctx context.Context, key string, o getOpts) (*getResp, erro
 		return g.viaDriver(ctx, key, o)
 	}
 	r, how, err := g.signed.get(ctx, key, o)
-	switch how {
-	case answered:
-		return r, err
-	case refused:
-		// A URL signed just now was refused. When the driver's own
-		// request is answered, the store does not take presigned reads.
-		g.signed.fallbacks.Add(1)
-		r, err := g.viaDriver(ctx, key, o)
-		if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotModified) || errors.Is(err, errPrecondition) {
-			g.signed.disable()
-		}
+	if how == answered {
 		return r, err
 	}
 	g.signed.fallbacks.Add(1)
-	return g.viaDriver(ctx, key, o)
+	r, err = g.viaDriver(ctx, key, o)
+	if how == refused && (err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotModified) || errors.Is(err, errPrecondition)) {
+		// A URL signed just now was refused, and the driver's own
+		// request was answered: the store does not take presigned reads.
+		g.signed.disable()
+	}
+	return r, err
 }
 
 // viaDriver is a GET through the bucket's driver (for S3, the SDK's
